@@ -1,0 +1,119 @@
+//! Operating-system helpers: confining a process to cores, pinning a thread, and reading `getrusage`.
+
+use serde::{Deserialize, Serialize};
+
+/// Confine the calling process's current and future threads to `cores` (sched_setaffinity).
+pub fn confine_process(cores: &[usize]) -> Result<(), String> {
+    // SAFETY: cpu_set_t is plain data; CPU_ZERO/CPU_SET write within it; sched_setaffinity reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        for &c in cores {
+            if c >= libc::CPU_SETSIZE as usize {
+                return Err(format!("core {c} is beyond CPU_SETSIZE"));
+            }
+            libc::CPU_SET(c, &mut set);
+        }
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(format!(
+                "cannot confine the process to cores {cores:?}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The logical CPUs this process may run on, in ascending order.
+pub fn allowed_cores() -> Vec<usize> {
+    // SAFETY: as above; sched_getaffinity writes into the set we own.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            return (0..n).collect();
+        }
+        (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &set)).collect()
+    }
+}
+
+/// Pin the calling thread to one core.
+pub fn pin_thread(core: usize) -> Result<(), String> {
+    if core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+        Ok(())
+    } else {
+        Err(format!("cannot pin a thread to core {core}"))
+    }
+}
+
+/// CPU time, peak RSS and context switches from the OS accounting of a process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub cpu_user_s: f64,
+    pub cpu_sys_s: f64,
+    /// Peak resident set size in bytes (the kernel's high-water mark).
+    pub peak_rss_bytes: u64,
+    pub ctx_switches_voluntary: u64,
+    pub ctx_switches_involuntary: u64,
+}
+
+impl Usage {
+    /// Convert the kernel's `rusage`.
+    pub fn from_rusage(r: &libc::rusage) -> Usage {
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        Usage {
+            cpu_user_s: secs(r.ru_utime),
+            cpu_sys_s: secs(r.ru_stime),
+            // Linux reports ru_maxrss in KiB.
+            peak_rss_bytes: r.ru_maxrss as u64 * 1024,
+            ctx_switches_voluntary: r.ru_nvcsw as u64,
+            ctx_switches_involuntary: r.ru_nivcsw as u64,
+        }
+    }
+
+    /// This process's usage so far (all threads, live and exited).
+    pub fn of_self() -> Usage {
+        // SAFETY: getrusage fills the struct we own.
+        unsafe {
+            let mut r: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_SELF, &mut r);
+            Usage::from_rusage(&r)
+        }
+    }
+
+    /// Usage accrued between `earlier` and `self` (peak RSS is the later high-water mark).
+    pub fn since(&self, earlier: &Usage) -> Usage {
+        Usage {
+            cpu_user_s: (self.cpu_user_s - earlier.cpu_user_s).max(0.0),
+            cpu_sys_s: (self.cpu_sys_s - earlier.cpu_sys_s).max(0.0),
+            peak_rss_bytes: self.peak_rss_bytes,
+            ctx_switches_voluntary: self.ctx_switches_voluntary.saturating_sub(earlier.ctx_switches_voluntary),
+            ctx_switches_involuntary: self
+                .ctx_switches_involuntary
+                .saturating_sub(earlier.ctx_switches_involuntary),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_usage_grows_with_work() {
+        let a = Usage::of_self();
+        let mut x = 0u64;
+        let t = std::time::Instant::now();
+        while t.elapsed().as_millis() < 30 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        let d = Usage::of_self().since(&a);
+        assert!(d.cpu_user_s + d.cpu_sys_s > 0.0, "{d:?}");
+        assert!(d.peak_rss_bytes > 0);
+    }
+
+    #[test]
+    fn allowed_cores_is_not_empty() {
+        assert!(!allowed_cores().is_empty());
+    }
+}

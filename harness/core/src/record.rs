@@ -1,0 +1,321 @@
+//! The recorder: latency histograms and operation counters written on the hot path without a global lock.
+//!
+//! A [`Collector`] belongs to one measured repeat. Each task records through its own [`Probe`], which buffers
+//! latency samples and, every [`BATCH`] samples, moves them into the histogram of the *thread* it runs on
+//! (one HdrHistogram per thread, behind a lock only that thread takes until the final merge). Counters are
+//! plain integers in the probe, added to the collector once when the probe is dropped. After every probe is
+//! gone, [`Collector::finish`] merges the per-thread histograms. The [`Window`] decides what is measured:
+//! operations that started during warm-up or after the window are not recorded.
+
+use hdrhistogram::Histogram;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Samples a probe buffers before moving them into its thread's histogram.
+pub const BATCH: usize = 64;
+
+/// Significant digits of every latency histogram (0.1% value resolution).
+pub const SIGFIGS: u8 = 3;
+
+/// The measured window of one repeat: `[warmup, warmup + duration)` after the epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    epoch: Instant,
+    start_ns: u64,
+    end_ns: u64,
+}
+
+impl Window {
+    /// A window starting `warmup` from now and lasting `duration`.
+    pub fn starting_in(warmup: Duration, duration: Duration) -> Self {
+        let start_ns = warmup.as_nanos() as u64;
+        Window { epoch: Instant::now(), start_ns, end_ns: start_ns + duration.as_nanos() as u64 }
+    }
+
+    /// Nanoseconds since the epoch: the timestamp operations carry.
+    #[inline]
+    pub fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    /// Whether an operation that started at `t_ns` is measured.
+    #[inline]
+    pub fn contains(&self, t_ns: u64) -> bool {
+        t_ns >= self.start_ns && t_ns < self.end_ns
+    }
+
+    /// Whether the window has closed at `t_ns`.
+    #[inline]
+    pub fn is_over(&self, t_ns: u64) -> bool {
+        t_ns >= self.end_ns
+    }
+
+    /// The instant the measured window opens.
+    pub fn start(&self) -> Instant {
+        self.epoch + Duration::from_nanos(self.start_ns)
+    }
+
+    /// The instant the measured window closes.
+    pub fn end(&self) -> Instant {
+        self.epoch + Duration::from_nanos(self.end_ns)
+    }
+
+    /// Length of the measured window.
+    pub fn duration(&self) -> Duration {
+        Duration::from_nanos(self.end_ns - self.start_ns)
+    }
+}
+
+type Slot = Arc<Mutex<Histogram<u64>>>;
+
+thread_local! {
+    /// This thread's histogram for each live collector, keyed by collector id.
+    static SLOTS: RefCell<Vec<(u64, Slot)>> = const { RefCell::new(Vec::new()) };
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+struct Inner {
+    id: u64,
+    latency: bool,
+    slots: Mutex<Vec<Slot>>,
+    ops: AtomicU64,
+    errors: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+/// Gathers what the probes of one repeat recorded.
+#[derive(Clone)]
+pub struct Collector {
+    inner: Arc<Inner>,
+}
+
+/// The merged record of one repeat.
+#[derive(Debug)]
+pub struct Recorded {
+    /// Measured operations (successes only).
+    pub ops: u64,
+    /// Failed operations by kind; never counted in `ops`.
+    pub errors: BTreeMap<String, u64>,
+    /// Latency of measured operations in nanoseconds; `None` when latency recording was off.
+    pub latency: Option<Histogram<u64>>,
+}
+
+impl Collector {
+    /// A collector; with `latency` false, probes count operations but keep no histogram (used to measure
+    /// the recorder's own cost).
+    pub fn new(latency: bool) -> Self {
+        Collector {
+            inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                latency,
+                slots: Mutex::new(Vec::new()),
+                ops: AtomicU64::new(0),
+                errors: Mutex::new(BTreeMap::new()),
+            }),
+        }
+    }
+
+    /// Whether latency samples are kept.
+    pub fn records_latency(&self) -> bool {
+        self.inner.latency
+    }
+
+    /// A probe for one task.
+    pub fn probe(&self) -> Probe {
+        Probe { inner: self.inner.clone(), buf: Vec::new(), ops: 0, errors: Vec::new() }
+    }
+
+    /// Merge everything recorded. Call after every probe has been dropped (their tasks have finished).
+    pub fn finish(self) -> Recorded {
+        let slots = std::mem::take(&mut *self.inner.slots.lock().unwrap());
+        let latency = self.inner.latency.then(|| {
+            let mut merged = new_histogram();
+            for slot in &slots {
+                merged.add(&*slot.lock().unwrap()).expect("auto-resizing histograms always merge");
+            }
+            merged
+        });
+        let errors =
+            self.inner.errors.lock().unwrap().iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        Recorded { ops: self.inner.ops.load(Ordering::Relaxed), errors, latency }
+    }
+}
+
+/// A fresh latency histogram with dyno's precision, growing to any recorded value.
+pub fn new_histogram() -> Histogram<u64> {
+    let mut h = Histogram::new(SIGFIGS).expect("SIGFIGS is a valid precision");
+    h.auto(true);
+    h
+}
+
+/// One task's recording handle. Not shared: each task owns one, so recording takes no lock.
+pub struct Probe {
+    inner: Arc<Inner>,
+    buf: Vec<u64>,
+    ops: u64,
+    errors: Vec<(&'static str, u64)>,
+}
+
+impl Probe {
+    /// Whether latency samples are kept (callers can skip reading the clock when not).
+    #[inline]
+    pub fn records_latency(&self) -> bool {
+        self.inner.latency
+    }
+
+    /// One measured operation that took `latency_ns`.
+    #[inline]
+    pub fn record(&mut self, latency_ns: u64) {
+        self.ops += 1;
+        if self.inner.latency {
+            if self.buf.capacity() == 0 {
+                self.buf.reserve_exact(BATCH);
+            }
+            self.buf.push(latency_ns);
+            if self.buf.len() == BATCH {
+                self.flush_samples();
+            }
+        }
+    }
+
+    /// Measured operations without a latency sample.
+    #[inline]
+    pub fn count(&mut self, ops: u64) {
+        self.ops += ops;
+    }
+
+    /// `n` failed operations of `kind` (never counted as successes).
+    pub fn error(&mut self, kind: &'static str, n: u64) {
+        match self.errors.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, c)) => *c += n,
+            None => self.errors.push((kind, n)),
+        }
+    }
+
+    fn flush_samples(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let slot = SLOTS.with(|slots| {
+            let mut slots = slots.borrow_mut();
+            if let Some((_, s)) = slots.iter().find(|(id, _)| *id == self.inner.id) {
+                return s.clone();
+            }
+            // Forget slots of collectors that have finished (only this thread still holds them).
+            slots.retain(|(_, s)| Arc::strong_count(s) > 1);
+            let s: Slot = Arc::new(Mutex::new(new_histogram()));
+            self.inner.slots.lock().unwrap().push(s.clone());
+            slots.push((self.inner.id, s.clone()));
+            s
+        });
+        let mut h = slot.lock().unwrap();
+        for &v in &self.buf {
+            // Auto-resizing histograms grow to any value; saturating_record would clamp instead.
+            if h.record(v.max(1)).is_err() {
+                h.saturating_record(v.max(1));
+            }
+        }
+        self.buf.clear();
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.flush_samples();
+        self.inner.ops.fetch_add(self.ops, Ordering::Relaxed);
+        if !self.errors.is_empty() {
+            let mut errors = self.inner.errors.lock().unwrap();
+            for (k, n) in self.errors.drain(..) {
+                *errors.entry(k).or_default() += n;
+            }
+        }
+    }
+}
+
+/// Serialize a histogram in the standard HdrHistogram V2+DEFLATE format, base64-encoded.
+pub fn encode_histogram(h: &Histogram<u64>) -> String {
+    use base64::Engine;
+    use hdrhistogram::serialization::Serializer;
+    let mut bytes = Vec::new();
+    hdrhistogram::serialization::V2DeflateSerializer::new()
+        .serialize(h, &mut bytes)
+        .expect("serializing into a Vec cannot fail");
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Read back a histogram written by [`encode_histogram`].
+pub fn decode_histogram(s: &str) -> Result<Histogram<u64>, String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .map_err(|e| format!("histogram is not base64: {e}"))?;
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("histogram does not decode: {e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_on_many_threads_merge_exactly() {
+        let c = Collector::new(true);
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let mut p = c.probe();
+                s.spawn(move || {
+                    for i in 0..1000 {
+                        p.record(1000 * (t + 1) + i % 7);
+                    }
+                    p.error("lagged", 2);
+                });
+            }
+        });
+        let r = c.finish();
+        assert_eq!(r.ops, 4000);
+        assert_eq!(r.errors.get("lagged"), Some(&8));
+        let h = r.latency.unwrap();
+        assert_eq!(h.len(), 4000);
+        assert!(h.equivalent(h.min(), 1000) && h.equivalent(h.max(), 4006), "{} {}", h.min(), h.max());
+    }
+
+    #[test]
+    fn counting_only_collector_keeps_no_histogram() {
+        let c = Collector::new(false);
+        let mut p = c.probe();
+        p.record(5);
+        p.count(9);
+        drop(p);
+        let r = c.finish();
+        assert_eq!(r.ops, 10);
+        assert!(r.latency.is_none());
+    }
+
+    #[test]
+    fn histogram_round_trips_through_text() {
+        let mut h = new_histogram();
+        for v in [1u64, 10, 100, 1_000_000, 5_000_000_000] {
+            h.record(v).unwrap();
+        }
+        let back = decode_histogram(&encode_histogram(&h)).unwrap();
+        assert_eq!(back.len(), 5);
+        assert_eq!(back.max(), h.max());
+        assert!(decode_histogram("not base64!").is_err());
+        assert!(decode_histogram("aGVsbG8=").is_err());
+    }
+
+    #[test]
+    fn window_excludes_warmup_and_after() {
+        let w = Window::starting_in(Duration::from_millis(10), Duration::from_millis(20));
+        assert!(!w.contains(5_000_000));
+        assert!(w.contains(10_000_000));
+        assert!(w.contains(29_999_999));
+        assert!(!w.contains(30_000_000));
+        assert!(w.is_over(30_000_000));
+        assert_eq!(w.duration(), Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,326 @@
+//! The result contract (DESIGN.md): `manifest.json` per run and one `cells/<cell-id>.json` per cell,
+//! plus the private protocol between the driver and a cell process. Field names here are the contract:
+//! add fields freely, rename or drop only with a new [`SCHEMA`].
+
+use crate::os::Usage;
+use crate::params::{Params, Profile};
+use crate::row::Fairness;
+use crate::stats::Estimate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Version of the result files.
+pub const SCHEMA: u32 = 1;
+
+/// `results/runs/<run-id>/manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema: u32,
+    pub run_id: String,
+    /// "quick", "full" or "custom" (a profile with durations, repeats or cores overridden).
+    pub profile: String,
+    pub started: String,
+    pub finished: Option<String>,
+    pub git: Git,
+    pub host: Host,
+    pub toolchain: Toolchain,
+    pub cells_planned: usize,
+    /// The settings every cell of the run used.
+    pub settings: RunSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Git {
+    pub commit: String,
+    pub dirty: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Host {
+    pub cpu_model: String,
+    pub cores: usize,
+    pub memory_bytes: u64,
+    pub kernel: String,
+    pub os: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Toolchain {
+    pub rustc: String,
+}
+
+/// Durations, repeats and placement shared by the cells of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSettings {
+    pub base_profile: Profile,
+    pub warmup_s: f64,
+    pub duration_s: f64,
+    pub repeats: usize,
+    pub cores: Vec<usize>,
+    pub cell_timeout_s: f64,
+    /// The planned cells, in order: what `--resume` finishes.
+    pub cells: Vec<PlannedCell>,
+}
+
+/// One planned cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedCell {
+    pub cell_id: String,
+    pub workload: String,
+    pub runtime: String,
+    pub params: Params,
+}
+
+/// Outcome of a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Failed,
+    Skipped,
+}
+
+/// Latency percentiles in nanoseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+    pub mean: f64,
+    /// Number of latency samples.
+    pub count: u64,
+}
+
+impl Percentiles {
+    /// Read the percentiles off a histogram.
+    pub fn of(h: &hdrhistogram::Histogram<u64>) -> Percentiles {
+        Percentiles {
+            p50: h.value_at_quantile(0.50),
+            p90: h.value_at_quantile(0.90),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+            mean: h.mean(),
+            count: h.len(),
+        }
+    }
+}
+
+/// One measured repeat, as stored in a cell result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Repeat {
+    pub throughput_ops_s: f64,
+    pub ops: u64,
+    pub errors: u64,
+    pub errors_by_kind: BTreeMap<String, u64>,
+    pub duration_s: f64,
+    /// CPU and context switches of the cell process during the measured window only.
+    pub cpu_user_s: f64,
+    pub cpu_sys_s: f64,
+    pub ops_per_cpu_s: f64,
+    pub ctx_switches_voluntary: u64,
+    pub ctx_switches_involuntary: u64,
+    pub latency_ns: Option<Percentiles>,
+    /// Workload-specific figures.
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// Summary over the repeats of a cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub throughput_ops_s: Estimate,
+    /// Percentiles of all repeats' latency samples merged.
+    pub latency_ns: Percentiles,
+    /// Means over repeats, measured window only.
+    pub cpu_user_s: f64,
+    pub cpu_sys_s: f64,
+    pub ops_per_cpu_s: f64,
+    /// High-water mark of the whole cell process (OS accounting via wait4).
+    pub peak_rss_bytes: u64,
+    /// Means over repeats, measured window only.
+    pub ctx_switches_voluntary: u64,
+    pub ctx_switches_involuntary: u64,
+    /// Total errors over all repeats.
+    pub errors: u64,
+    /// Reasons this cell's figures may be noisy.
+    pub noise: Vec<String>,
+}
+
+/// Files written next to a cell result, relative to the run directory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Artifacts {
+    pub flamegraph_svg: Option<String>,
+    pub folded_stacks: Option<String>,
+    pub timeseries_csv: Option<String>,
+    /// The merged latency histogram (HdrHistogram V2+DEFLATE, base64).
+    pub histogram: Option<String>,
+}
+
+/// `results/runs/<run-id>/cells/<cell-id>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellResult {
+    pub schema: u32,
+    pub cell_id: String,
+    pub workload: String,
+    pub runtime: String,
+    pub params: Params,
+    pub status: Status,
+    pub error: Option<String>,
+    pub fairness: Fairness,
+    pub repeats: Vec<Repeat>,
+    pub summary: Option<Summary>,
+    pub artifacts: Artifacts,
+    /// What one operation is.
+    pub ops_unit: String,
+    /// OS accounting of the whole cell process (setup, warm-up and all repeats), from wait4.
+    pub process: Option<Usage>,
+    /// Wall time of the cell process.
+    pub wall_s: f64,
+    /// Last lines of the cell's stderr when it failed.
+    pub stderr_tail: Option<String>,
+    pub warmup_s: f64,
+    pub duration_s: f64,
+}
+
+impl CellResult {
+    /// Read and check a cell file: it must parse, carry this schema and match its file name.
+    /// A truncated, foreign or mismatched file is an error, never trusted.
+    pub fn read(path: &Path) -> Result<CellResult, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let cell: CellResult = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a dyno cell result ({e})", path.display()))?;
+        if cell.schema != SCHEMA {
+            return Err(format!("{}: schema {} (this dyno reads {SCHEMA})", path.display(), cell.schema));
+        }
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        if stem != cell.cell_id {
+            return Err(format!("{}: holds cell {:?}, not {stem:?}", path.display(), cell.cell_id));
+        }
+        Ok(cell)
+    }
+}
+
+/// A cell id: `<workload>--<row>--<k=v,...>` with characters unsafe in file names replaced.
+pub fn cell_id(workload: &str, row: &str, params: &Params) -> String {
+    let raw = format!("{workload}--{row}--{}", params.key());
+    raw.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_=,.".contains(c) { c } else { '_' })
+        .collect()
+}
+
+/// What a cell process writes for the driver (the driver adds OS accounting and statistics).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellOutput {
+    pub fairness: Fairness,
+    pub repeats: Vec<RawRepeat>,
+}
+
+/// One repeat as measured inside the cell process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawRepeat {
+    pub ops: u64,
+    pub errors: BTreeMap<String, u64>,
+    pub duration_s: f64,
+    /// Usage of the cell process over the measured window.
+    pub window_usage: Usage,
+    /// Latency histogram (HdrHistogram V2+DEFLATE, base64), when latency was recorded.
+    pub histogram: Option<String>,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// A row as a workload binary reports it (`<cell-binary> rows`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowInfo {
+    pub id: String,
+    pub fairness: Fairness,
+}
+
+/// Write `bytes` to `path` atomically: a temp file in the same directory, fsync, then rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::ParamValue;
+
+    fn sample() -> CellResult {
+        let mut params = Params::default();
+        params.0.insert("consumers".into(), ParamValue::Int(64));
+        params.0.insert("shape".into(), ParamValue::Str("queue".into()));
+        CellResult {
+            schema: SCHEMA,
+            cell_id: cell_id("fanout", "tokio", &params),
+            workload: "fanout".into(),
+            runtime: "tokio".into(),
+            params,
+            status: Status::Ok,
+            error: None,
+            fairness: Fairness {
+                cores: vec![0, 1],
+                client_cores: vec![],
+                workers: 2,
+                io: "epoll".into(),
+                model: "work-stealing".into(),
+                pinned: false,
+                notes: vec![],
+            },
+            repeats: vec![],
+            summary: None,
+            artifacts: Artifacts::default(),
+            ops_unit: "deliveries".into(),
+            process: Some(Usage::default()),
+            wall_s: 1.5,
+            stderr_tail: None,
+            warmup_s: 0.5,
+            duration_s: 1.0,
+        }
+    }
+
+    #[test]
+    fn cell_ids_are_file_safe_and_stable() {
+        let c = sample();
+        assert_eq!(c.cell_id, "fanout--tokio--consumers=64,shape=queue");
+        let mut p = Params::default();
+        p.0.insert("x".into(), ParamValue::Str("a/b c".into()));
+        assert_eq!(cell_id("w", "r", &p), "w--r--x=a_b_c");
+    }
+
+    #[test]
+    fn cell_results_round_trip_and_bad_files_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = sample();
+        let path = dir.path().join(format!("{}.json", c.cell_id));
+        write_atomic(&path, serde_json::to_string_pretty(&c).unwrap().as_bytes()).unwrap();
+        assert_eq!(CellResult::read(&path).unwrap(), c);
+
+        // Truncated.
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+        assert!(CellResult::read(&path).unwrap_err().contains("not a dyno cell result"));
+        // Foreign JSON.
+        std::fs::write(&path, r#"{"hello": "world"}"#).unwrap();
+        assert!(CellResult::read(&path).is_err());
+        // Another schema.
+        let mut v = serde_json::to_value(&c).unwrap();
+        v["schema"] = 99.into();
+        std::fs::write(&path, v.to_string()).unwrap();
+        assert!(CellResult::read(&path).unwrap_err().contains("schema 99"));
+        // Right shape, wrong file.
+        let other = dir.path().join("fanout--smol--x=1.json");
+        std::fs::write(&other, serde_json::to_string(&c).unwrap()).unwrap();
+        assert!(CellResult::read(&other).unwrap_err().contains("holds cell"));
+    }
+}

@@ -1,0 +1,95 @@
+//! The `glommio` row: thread per core on io_uring. One `LocalExecutor` per assigned core, each pinned
+//! (`Placement::Fixed`), tasks spawned with `glommio::spawn_local` and timers from `glommio::timer`.
+//! glommio's task handles and timers are thread-bound (`!Send`); the row wraps them in `SendWrapper`, a
+//! checked wrapper that panics if they ever leave their thread (they cannot: glommio never moves tasks).
+
+use dyno_core::row::{Fairness, Row, RowConfig, RowError, Shard, run_pinned_shards};
+use send_wrapper::SendWrapper;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// A thread-bound future made `Send` by a checked wrapper.
+pub struct Bound<T>(SendWrapper<Pin<Box<dyn Future<Output = T>>>>);
+
+impl<T> Bound<T> {
+    fn new(f: impl Future<Output = T> + 'static) -> Self {
+        Bound(SendWrapper::new(Box::pin(f)))
+    }
+}
+
+impl<T> Future for Bound<T> {
+    type Output = T;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+/// `glommio`.
+pub struct Glommio;
+
+impl Row for Glommio {
+    const ID: &'static str = "glommio";
+    type Task<T: Send + 'static> = Bound<T>;
+
+    fn fairness(cfg: &RowConfig) -> Fairness {
+        Fairness {
+            cores: cfg.cores.clone(),
+            client_cores: vec![],
+            workers: cfg.workers(),
+            io: "io_uring".into(),
+            model: "thread per core (LocalExecutor per core)".into(),
+            pinned: true,
+            notes: vec![
+                "one LocalExecutor per core, Placement::Fixed (pinned); tasks never migrate".into(),
+                "task handles and timers are !Send: wrapped in send_wrapper::SendWrapper (a thread check and a box per spawn/sleep)".into(),
+            ],
+        }
+    }
+
+    fn run<F, Fut>(cfg: &RowConfig, body: F) -> Result<Vec<Fut::Output>, RowError>
+    where
+        F: Fn(Shard) -> Fut + Send + Sync + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        run_pinned_shards(Self::ID, &cfg.cores, move |shard, core| {
+            let ex = glommio::LocalExecutorBuilder::new(glommio::Placement::Fixed(core))
+                .name(&format!("glommio-{}", shard.index))
+                .make()
+                .map_err(|e| RowError::Start {
+                    row: Self::ID,
+                    reason: format!(
+                        "cannot start a glommio executor on core {core} ({e}); glommio needs io_uring \
+                         (Linux >= 5.8) and enough locked memory (ulimit -l)"
+                    ),
+                })?;
+            Ok(ex.run(body(shard)))
+        })
+    }
+
+    fn spawn<F>(fut: F) -> Self::Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Bound::new(glommio::spawn_local(fut))
+    }
+
+    fn spawn_blocking<F, T>(f: F) -> Self::Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        Bound::new(glommio::executor().spawn_blocking(f))
+    }
+
+    fn sleep(d: Duration) -> impl Future<Output = ()> + Send {
+        Bound::new(glommio::timer::sleep(d))
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        Bound::new(async { glommio::executor().yield_now().await })
+    }
+}

@@ -1,0 +1,204 @@
+//! The cell binary's command line: `describe`, `plan`, `rows` and `cell`. The driver (`dyno`) is its only
+//! intended caller; every workload binary gets it by calling [`cell_main`] from its `main`.
+
+use crate::{RowVisitor, ROWS, row_infos, visit_row};
+use clap::{Parser, Subcommand};
+use dyno_core::os::{Usage, confine_process};
+use dyno_core::params::{Override, Profile};
+use dyno_core::record::{Collector, Window, encode_histogram};
+use dyno_core::schema::{CellOutput, RawRepeat, write_atomic};
+use dyno_core::{Params, RepeatCtx, Row, RowConfig, Workload};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Environment variable naming faults to inject, for the harness's own tests:
+/// `panic:<row>`, `hang:<row>` or `signal:<row>`, comma-separated.
+pub const FAULT_VAR: &str = "DYNO_FAULT";
+
+#[derive(Parser)]
+#[command(about = "A dyno workload's cell binary; run it through `dyno`, not by hand")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Print the workload's spec (parameters, matrices) as JSON.
+    Describe,
+    /// Print every row's fairness block for the given cores as JSON.
+    Rows {
+        #[arg(long, value_delimiter = ',', required = true)]
+        cores: Vec<usize>,
+    },
+    /// Expand a profile and overrides into the cells to run (JSON), or explain why not (exit 2).
+    Plan {
+        #[arg(long, value_enum)]
+        profile: ProfileArg,
+        /// NAME=VALUE[,VALUE...]
+        #[arg(long = "set")]
+        set: Vec<String>,
+    },
+    /// Run one cell: all its repeats, in this process.
+    Cell {
+        #[arg(long)]
+        row: String,
+        /// The cell's parameters as JSON.
+        #[arg(long)]
+        params: String,
+        #[arg(long)]
+        warmup_s: f64,
+        #[arg(long)]
+        duration_s: f64,
+        #[arg(long)]
+        repeats: usize,
+        #[arg(long, value_delimiter = ',', required = true)]
+        cores: Vec<usize>,
+        /// Where to write the cell output (JSON, atomically).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ProfileArg {
+    Quick,
+    Full,
+}
+
+/// The `main` of a workload's cell binary.
+pub fn cell_main<W: Workload>() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Describe => print_json(&W::spec()),
+        Cmd::Rows { cores } => print_json(&row_infos(&RowConfig { cores })),
+        Cmd::Plan { profile, set } => {
+            let profile = match profile {
+                ProfileArg::Quick => Profile::Quick,
+                ProfileArg::Full => Profile::Full,
+            };
+            let overrides: Result<Vec<Override>, String> = set.iter().map(|s| s.parse()).collect();
+            match overrides.and_then(|o| W::spec().plan(profile, &o, W::validate)) {
+                Ok(cells) => print_json(&cells),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Cmd::Cell { row, params, warmup_s, duration_s, repeats, cores, out } => {
+            let req = CellRequest { params, warmup_s, duration_s, repeats, cores, out };
+            match visit_row(&row, RunCell::<W>(req, std::marker::PhantomData)) {
+                None => {
+                    eprintln!("error: unknown row {row:?}; accepted: {}", ROWS.join(", "));
+                    ExitCode::from(2)
+                }
+                Some(Ok(())) => ExitCode::SUCCESS,
+                Some(Err(e)) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> ExitCode {
+    println!("{}", serde_json::to_string(v).expect("specs serialize"));
+    ExitCode::SUCCESS
+}
+
+struct CellRequest {
+    params: String,
+    warmup_s: f64,
+    duration_s: f64,
+    repeats: usize,
+    cores: Vec<usize>,
+    out: PathBuf,
+}
+
+struct RunCell<W>(CellRequest, std::marker::PhantomData<W>);
+
+impl<W: Workload> RowVisitor for RunCell<W> {
+    type Out = Result<(), String>;
+    fn visit<R: Row>(self) -> Result<(), String> {
+        let req = self.0;
+        let params: Params =
+            serde_json::from_str(&req.params).map_err(|e| format!("--params is not a parameter object: {e}"))?;
+        W::validate(&params)?;
+        if !(req.duration_s > 0.0) || !(req.warmup_s >= 0.0) || req.repeats == 0 {
+            return Err("duration must be > 0, warm-up >= 0 and repeats >= 1".into());
+        }
+        confine_process(&req.cores)?;
+        inject_fault(R::ID);
+        let cfg = RowConfig { cores: req.cores.clone() };
+        let mut repeats = Vec::with_capacity(req.repeats);
+        for _ in 0..req.repeats {
+            repeats.push(measure_repeat::<W, R>(&cfg, &params, req.warmup_s, req.duration_s)?);
+        }
+        let out = CellOutput { fairness: R::fairness(&cfg), repeats };
+        let json = serde_json::to_vec(&out).map_err(|e| e.to_string())?;
+        write_atomic(&req.out, &json).map_err(|e| format!("cannot write {}: {e}", req.out.display()))
+    }
+}
+
+/// One repeat: warm-up, measured window (CPU and context switches read by a watcher thread at its edges),
+/// then the workload's own drain and checks.
+fn measure_repeat<W: Workload, R: Row>(
+    cfg: &RowConfig,
+    params: &Params,
+    warmup_s: f64,
+    duration_s: f64,
+) -> Result<RawRepeat, String> {
+    let window = Window::starting_in(Duration::from_secs_f64(warmup_s), Duration::from_secs_f64(duration_s));
+    let collector = Collector::new(true);
+    let watcher = std::thread::Builder::new()
+        .name("dyno-window".into())
+        .spawn(move || {
+            sleep_until(window.start());
+            let start = Usage::of_self();
+            sleep_until(window.end());
+            Usage::of_self().since(&start)
+        })
+        .map_err(|e| format!("cannot start the window watcher: {e}"))?;
+    let ctx = RepeatCtx { row: cfg.clone(), window, collector: collector.clone() };
+    let metrics = W::run::<R>(&ctx, params)?;
+    drop(ctx);
+    let window_usage = watcher.join().map_err(|_| "the window watcher panicked".to_string())?;
+    let rec = collector.finish();
+    Ok(RawRepeat {
+        ops: rec.ops,
+        errors: rec.errors,
+        duration_s: window.duration().as_secs_f64(),
+        window_usage,
+        histogram: rec.latency.as_ref().map(encode_histogram),
+        metrics,
+    })
+}
+
+fn sleep_until(t: Instant) {
+    let now = Instant::now();
+    if t > now {
+        std::thread::sleep(t - now);
+    }
+}
+
+fn inject_fault(row: &str) {
+    let Ok(spec) = std::env::var(FAULT_VAR) else { return };
+    for f in spec.split(',') {
+        match f.split_once(':') {
+            Some(("panic", r)) if r == row => panic!("injected fault: panic in row {row}"),
+            Some(("hang", r)) if r == row => loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            },
+            Some(("signal", r)) if r == row => {
+                // SAFETY: raising a signal at ourselves; SIGKILL ends the process.
+                unsafe {
+                    libc::raise(libc::SIGKILL);
+                }
+            }
+            _ => {}
+        }
+    }
+}

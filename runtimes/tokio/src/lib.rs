@@ -1,0 +1,137 @@
+//! The tokio rows: `tokio` (one multi-thread, work-stealing runtime with a worker per assigned core) and
+//! `tokio-tpc` (thread per core: one pinned `current_thread` runtime per core). Both spawn with
+//! `tokio::spawn`, sleep with `tokio::time` and use tokio's blocking pool.
+
+use dyno_core::row::{Fairness, Row, RowConfig, RowError, Shard, run_pinned_shards};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// A tokio task handle that yields the task's output and re-raises its panic.
+pub struct TokioTask<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for TokioTask<T> {
+    type Output = T;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match Pin::new(&mut self.0).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(v)) => Poll::Ready(v),
+            Poll::Ready(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Poll::Ready(Err(e)) => panic!("tokio task did not finish: {e}"),
+        }
+    }
+}
+
+fn start_error(row: &'static str, e: std::io::Error) -> RowError {
+    RowError::Start { row, reason: format!("cannot build the tokio runtime: {e}") }
+}
+
+macro_rules! tokio_common {
+    () => {
+        type Task<T: Send + 'static> = TokioTask<T>;
+
+        fn spawn<F>(fut: F) -> TokioTask<F::Output>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            TokioTask(tokio::spawn(fut))
+        }
+
+        fn spawn_blocking<F, T>(f: F) -> TokioTask<T>
+        where
+            F: FnOnce() -> T + Send + 'static,
+            T: Send + 'static,
+        {
+            TokioTask(tokio::task::spawn_blocking(f))
+        }
+
+        fn sleep(d: Duration) -> impl Future<Output = ()> + Send {
+            tokio::time::sleep(d)
+        }
+
+        fn yield_now() -> impl Future<Output = ()> + Send {
+            tokio::task::yield_now()
+        }
+    };
+}
+
+/// `tokio`: the multi-thread, work-stealing runtime.
+pub struct Tokio;
+
+impl Row for Tokio {
+    const ID: &'static str = "tokio";
+    tokio_common!();
+
+    fn fairness(cfg: &RowConfig) -> Fairness {
+        Fairness {
+            cores: cfg.cores.clone(),
+            client_cores: vec![],
+            workers: cfg.workers(),
+            io: "epoll".into(),
+            model: "work-stealing (multi-thread runtime)".into(),
+            pinned: false,
+            notes: vec![format!(
+                "{} worker threads float over the assigned cores (process affinity); blocking pool on demand",
+                cfg.workers()
+            )],
+        }
+    }
+
+    fn run<F, Fut>(cfg: &RowConfig, body: F) -> Result<Vec<Fut::Output>, RowError>
+    where
+        F: Fn(Shard) -> Fut + Send + Sync + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cfg.workers())
+            .enable_all()
+            .build()
+            .map_err(|e| start_error(Self::ID, e))?;
+        let out = rt.block_on(body(Shard { index: 0, count: 1 }));
+        rt.shutdown_timeout(Duration::from_secs(1));
+        Ok(vec![out])
+    }
+}
+
+/// `tokio-tpc`: thread per core, one pinned current-thread runtime per core.
+pub struct TokioTpc;
+
+impl Row for TokioTpc {
+    const ID: &'static str = "tokio-tpc";
+    tokio_common!();
+
+    fn fairness(cfg: &RowConfig) -> Fairness {
+        Fairness {
+            cores: cfg.cores.clone(),
+            client_cores: vec![],
+            workers: cfg.workers(),
+            io: "epoll".into(),
+            model: "thread per core (current-thread runtime per core)".into(),
+            pinned: true,
+            notes: vec![
+                "one current_thread runtime per core, each thread pinned; tasks never migrate".into(),
+            ],
+        }
+    }
+
+    fn run<F, Fut>(cfg: &RowConfig, body: F) -> Result<Vec<Fut::Output>, RowError>
+    where
+        F: Fn(Shard) -> Fut + Send + Sync + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        run_pinned_shards(Self::ID, &cfg.cores, move |shard, core| {
+            dyno_core::os::pin_thread(core).map_err(|reason| RowError::Start { row: Self::ID, reason })?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| start_error(Self::ID, e))?;
+            let out = rt.block_on(body(shard));
+            rt.shutdown_timeout(Duration::from_secs(1));
+            Ok(out)
+        })
+    }
+}
