@@ -1,1 +1,235 @@
-fn main() {}
+//! `dyno`: the driver. `dyno list` shows workloads, rows and default matrices; `dyno run` plans a matrix,
+//! runs every cell in its own process and writes the result files (see DESIGN.md's result contract).
+
+mod child;
+mod discover;
+mod host;
+mod run;
+mod summarize;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A mistake in what the user asked for: reported in one line, exit code 2, nothing written.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+#[derive(Parser)]
+#[command(name = "dyno", version, about = "A dynamometer for Rust async runtimes")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// List workloads, their parameters and default matrices, and the runtime rows.
+    List(CommonArgs),
+    /// Run a matrix of cells and write results/runs/<run-id>/.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args, Clone)]
+pub struct CommonArgs {
+    /// Directory holding the workloads' cell binaries [default: the directory of this dyno binary].
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ProfileArg {
+    /// Smoke profile: small matrix, short windows, one repeat.
+    Quick,
+    /// The default matrix, three repeats.
+    Full,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Which default matrix to start from.
+    #[arg(long, value_enum, default_value = "full")]
+    pub profile: ProfileArg,
+    /// Only these workloads (comma-separated or repeated).
+    #[arg(short, long = "workload", value_delimiter = ',')]
+    pub workloads: Vec<String>,
+    /// Only these runtime rows (comma-separated or repeated).
+    #[arg(short, long = "runtime", value_delimiter = ',')]
+    pub runtimes: Vec<String>,
+    /// Override a parameter's values: NAME=VALUE[,VALUE...] (repeatable).
+    #[arg(short, long = "param")]
+    pub params: Vec<String>,
+    /// Measured window per repeat, in seconds (e.g. 3, 0.5, 500ms) [quick: 1 s, full: 3 s].
+    #[arg(long, value_parser = parse_seconds)]
+    pub duration: Option<f64>,
+    /// Warm-up before each measured window, in seconds [quick: 0.3 s, full: 1 s].
+    #[arg(long, value_parser = parse_seconds_or_zero)]
+    pub warmup: Option<f64>,
+    /// Measured repeats per cell [quick: 1, full: 3].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub repeat: Option<u64>,
+    /// Cores the cells may use, e.g. 0,1 or 0-3 [default: every core this process may use].
+    #[arg(long, value_parser = parse_cores)]
+    pub cores: Option<Vec<usize>>,
+    /// Per-cell timeout in seconds [default: 60 s plus three times the cell's planned time].
+    #[arg(long, value_parser = parse_seconds)]
+    pub timeout: Option<f64>,
+    /// Finish an interrupted run: only its missing cells run, with its original settings.
+    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["workloads", "runtimes", "params", "duration", "warmup", "repeat", "cores", "profile"])]
+    pub resume: Option<String>,
+    /// Results directory (holds runs/ and latest).
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+}
+
+fn parse_seconds_or_zero(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (t, 1.0)
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration; accepted: seconds like 3, 0.5, 2s or 500ms"))?;
+    let v = v * scale;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("{s:?} is not a duration; accepted: a non-negative number of seconds"));
+    }
+    Ok(v)
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v = parse_seconds_or_zero(s)?;
+    if v <= 0.0 {
+        return Err(format!("{s:?} must be greater than zero"));
+    }
+    Ok(v)
+}
+
+fn parse_cores(s: &str) -> Result<Vec<usize>, String> {
+    let bad = || format!("{s:?} is not a core list; accepted: comma-separated ids or ranges, e.g. 0,1 or 0-3");
+    let mut cores = Vec::new();
+    for part in s.split(',') {
+        match part.trim().split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if a > b {
+                    return Err(bad());
+                }
+                cores.extend(a..=b);
+            }
+            None => cores.push(part.trim().parse().map_err(|_| bad())?),
+        }
+    }
+    let mut seen = cores.clone();
+    seen.sort();
+    seen.dedup();
+    if seen.len() != cores.len() {
+        return Err(format!("{s:?} names a core twice"));
+    }
+    Ok(cores)
+}
+
+impl CommonArgs {
+    /// Where the cell binaries are.
+    pub fn bin_dir(&self) -> Result<PathBuf> {
+        match &self.bin_dir {
+            Some(d) => Ok(d.clone()),
+            None => Ok(std::env::current_exe()
+                .context("cannot locate the dyno binary")?
+                .parent()
+                .context("the dyno binary has no directory")?
+                .to_path_buf()),
+        }
+    }
+}
+
+fn list(args: &CommonArgs) -> Result<()> {
+    let (_, workloads) = discover::workloads(&args.bin_dir()?)?;
+    let cores = dyno_core::os::allowed_cores();
+    let mut rows_printed = false;
+    for w in &workloads {
+        let spec = w.describe()?;
+        if !rows_printed {
+            println!("rows (on cores {}):", discover::join(&cores));
+            for r in w.rows(&cores)? {
+                println!("  {:<10} {} [{}]", r.id, r.fairness.model, r.fairness.io);
+            }
+            rows_printed = true;
+        }
+        println!("\nworkload {}: {} (one op = one of {})", spec.name, spec.about, spec.ops_unit);
+        for p in &spec.params {
+            println!("  --param {}=...  {} (accepted: {})", p.name, p.help, p.accepted());
+        }
+        for (profile, groups) in [("quick", &spec.quick), ("full", &spec.full)] {
+            let cells = w.plan(profile, &[])?;
+            println!("  {profile} matrix: {} parameter sets per row, from {} group(s)", cells.len(), groups.len());
+        }
+    }
+    if workloads.is_empty() {
+        println!("no workloads found under workloads/");
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.cmd {
+        Cmd::List(a) => list(a),
+        Cmd::Run(a) => run::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(u) = e.downcast_ref::<UsageError>() {
+                eprintln!("error: {u}");
+                ExitCode::from(2)
+            } else {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units_and_reject_nonsense() {
+        assert_eq!(parse_seconds("3").unwrap(), 3.0);
+        assert_eq!(parse_seconds("500ms").unwrap(), 0.5);
+        assert_eq!(parse_seconds("2s").unwrap(), 2.0);
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("abc").is_err());
+        assert!(parse_seconds("nan").is_err());
+        assert_eq!(parse_seconds_or_zero("0").unwrap(), 0.0);
+    }
+
+    #[test]
+    fn core_lists_parse_ranges_and_reject_duplicates() {
+        assert_eq!(parse_cores("0,1").unwrap(), vec![0, 1]);
+        assert_eq!(parse_cores("0-3").unwrap(), vec![0, 1, 2, 3]);
+        assert!(parse_cores("1,1").is_err());
+        assert!(parse_cores("3-1").is_err());
+        assert!(parse_cores("x").is_err());
+        assert!(parse_cores("").is_err());
+    }
+}

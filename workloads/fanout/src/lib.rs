@@ -1,0 +1,376 @@
+//! The `fanout` workload: one producer, N consumers, over the channels each ecosystem uses.
+//!
+//! - `broadcast`: every consumer gets every message (tokio::sync::broadcast, async-broadcast).
+//! - `queue`: a worker pool behind one bounded queue, each message to exactly one consumer (async-channel,
+//!   flume, kanal); backpressure shows when consumers are slower (`work_ns`).
+//!
+//! The producer sends as fast as the channel lets it until the measured window closes, stamping each
+//! message with its send time; consumers record receive minus send. One operation is one *delivery* of a
+//! message sent inside the measured window (a broadcast message counts once per consumer). Every message is
+//! accounted for: a lost or duplicated message fails the cell; messages a lagging broadcast receiver is told
+//! it missed are counted as `lagged` errors, never as deliveries.
+
+mod channels;
+
+pub use channels::{AsyncBroadcast, AsyncChannel, BroadcastKind, Flume, Kanal, QueueKind, Recv, SendKind, TokioBroadcast};
+
+use dyno_core::params::{ParamSpec, ParamValue, WorkloadSpec, group};
+use dyno_core::{Params, Probe, RepeatCtx, RepeatOutput, Row, Shard, Window, Workload};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One message: its sequence number, send time (ns since the window's epoch) and payload.
+#[derive(Clone, Debug)]
+pub struct Msg {
+    pub seq: u64,
+    pub sent_ns: u64,
+    pub payload: Arc<[u8]>,
+}
+
+const BROADCAST_CHANNELS: [&str; 2] = ["tokio-broadcast", "async-broadcast"];
+const QUEUE_CHANNELS: [&str; 3] = ["async-channel", "flume", "kanal"];
+
+/// The fan-out workload.
+pub struct Fanout;
+
+/// Fan-out parameters, read from a validated [`Params`].
+#[derive(Debug, Clone)]
+pub struct FanoutParams {
+    pub shape: String,
+    pub channel: String,
+    pub consumers: usize,
+    pub queue_bound: usize,
+    pub payload_bytes: usize,
+    pub work: Duration,
+}
+
+impl FanoutParams {
+    pub fn from(p: &Params) -> Self {
+        FanoutParams {
+            shape: p.word("shape").to_string(),
+            channel: p.word("channel").to_string(),
+            consumers: p.int("consumers") as usize,
+            queue_bound: p.int("queue_bound") as usize,
+            payload_bytes: p.int("payload_bytes") as usize,
+            work: Duration::from_nanos(p.int("work_ns")),
+        }
+    }
+}
+
+fn words(ws: &[&str]) -> Vec<ParamValue> {
+    ws.iter().map(|w| ParamValue::from(*w)).collect()
+}
+
+fn ints(ns: &[u64]) -> Vec<ParamValue> {
+    ns.iter().map(|n| ParamValue::from(*n)).collect()
+}
+
+impl Workload for Fanout {
+    fn spec() -> WorkloadSpec {
+        let base = |shape: &str, channels: &[&str], consumers: &[u64], work: &[u64]| {
+            group([
+                ("shape", words(&[shape])),
+                ("channel", words(channels)),
+                ("consumers", ints(consumers)),
+                ("queue_bound", ints(&[1024])),
+                ("payload_bytes", ints(&[64])),
+                ("work_ns", ints(work)),
+            ])
+        };
+        WorkloadSpec {
+            name: "fanout".into(),
+            about: "one producer, N consumers: broadcast to all, or a bounded work queue with backpressure".into(),
+            ops_unit: "message deliveries".into(),
+            params: vec![
+                ParamSpec::choice("shape", "broadcast: every consumer gets every message; queue: each message to one consumer", &["broadcast", "queue"]),
+                ParamSpec::choice(
+                    "channel",
+                    "channel implementation (broadcast: tokio-broadcast, async-broadcast; queue: async-channel, flume, kanal)",
+                    &["tokio-broadcast", "async-broadcast", "async-channel", "flume", "kanal"],
+                ),
+                ParamSpec::int("consumers", "consumer tasks", 1, 100_000, "tasks"),
+                ParamSpec::int("queue_bound", "channel capacity", 1, 1 << 20, "messages"),
+                ParamSpec::int("payload_bytes", "bytes allocated and copied per message", 0, 1 << 20, "bytes"),
+                ParamSpec::int("work_ns", "CPU spin per received message", 0, 10_000_000, "ns"),
+            ],
+            quick: vec![
+                base("broadcast", &["async-broadcast"], &[64], &[0]),
+                base("queue", &["async-channel"], &[64], &[0]),
+            ],
+            full: vec![
+                base("broadcast", &BROADCAST_CHANNELS, &[4, 64, 1024], &[0]),
+                base("queue", &QUEUE_CHANNELS, &[4, 64, 1024], &[0]),
+                base("queue", &QUEUE_CHANNELS, &[64], &[2000]),
+            ],
+        }
+    }
+
+    fn validate(params: &Params) -> Result<(), String> {
+        let (shape, channel) = (params.word("shape"), params.word("channel"));
+        let allowed: &[&str] = if shape == "broadcast" { &BROADCAST_CHANNELS } else { &QUEUE_CHANNELS };
+        if allowed.contains(&channel) {
+            Ok(())
+        } else {
+            Err(format!("channel {channel} does not do shape {shape}; accepted for {shape}: {}", allowed.join(", ")))
+        }
+    }
+
+    fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String> {
+        let p = FanoutParams::from(params);
+        let report = match p.channel.as_str() {
+            "async-channel" => run_queue::<R, AsyncChannel>(ctx, &p),
+            "flume" => run_queue::<R, Flume>(ctx, &p),
+            "kanal" => run_queue::<R, Kanal>(ctx, &p),
+            "tokio-broadcast" => run_broadcast::<R, TokioBroadcast>(ctx, &p),
+            "async-broadcast" => run_broadcast::<R, AsyncBroadcast>(ctx, &p),
+            other => return Err(format!("unknown channel {other}")),
+        }?;
+        report.check(&p)?;
+        Ok(report.metrics(ctx.window.duration()))
+    }
+}
+
+/// What the producer did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Sent {
+    /// Messages sent in all (warm-up, window, and the last one).
+    pub total: u64,
+    /// Messages stamped inside the measured window.
+    pub in_window: u64,
+}
+
+/// What one consumer saw. For a queue, `sum` and `sum_sq` of sequence numbers let the merge prove that
+/// the consumers together received each message exactly once.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Seen {
+    pub received: u64,
+    pub sum: u128,
+    pub sum_sq: u128,
+    /// Broadcast only: messages the channel reported lost to lag.
+    pub lagged: u64,
+    /// Broadcast only: sequence gaps the channel did not report, and repeats.
+    pub lost: u64,
+    pub duplicated: u64,
+}
+
+impl Seen {
+    fn add(&mut self, seq: u64) {
+        self.received += 1;
+        self.sum += seq as u128;
+        self.sum_sq += (seq as u128) * (seq as u128);
+    }
+}
+
+/// One repeat's accounting.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub sent: Sent,
+    pub consumers: Vec<Seen>,
+    pub broadcast: bool,
+}
+
+impl Report {
+    /// Every message accounted for, or the one-line reason it is not.
+    pub fn check(&self, p: &FanoutParams) -> Result<(), String> {
+        let n = self.sent.total;
+        if self.consumers.len() != p.consumers {
+            return Err(format!("{} of {} consumers reported", self.consumers.len(), p.consumers));
+        }
+        if self.broadcast {
+            for (i, c) in self.consumers.iter().enumerate() {
+                if c.lost > 0 || c.duplicated > 0 || c.received + c.lagged != n {
+                    return Err(format!(
+                        "consumer {i} accounted for {} of {n} messages ({} received, {} reported lagged, {} lost unreported, {} duplicated)",
+                        c.received + c.lagged,
+                        c.received,
+                        c.lagged,
+                        c.lost,
+                        c.duplicated
+                    ));
+                }
+            }
+            return Ok(());
+        }
+        let received: u64 = self.consumers.iter().map(|c| c.received).sum();
+        let sum: u128 = self.consumers.iter().map(|c| c.sum).sum();
+        let sum_sq: u128 = self.consumers.iter().map(|c| c.sum_sq).sum();
+        let n128 = n as u128;
+        let want_sum = n128 * n128.saturating_sub(1) / 2;
+        let want_sq = if n == 0 { 0 } else { (n128 - 1) * n128 * (2 * n128 - 1) / 6 };
+        if received != n {
+            let verb = if received < n { "lost" } else { "duplicated" };
+            return Err(format!("queue delivered {received} of {n} messages ({} {verb})", received.abs_diff(n)));
+        }
+        if sum != want_sum || sum_sq != want_sq {
+            return Err(format!("queue delivered {n} messages but not each exactly once (sequence checksum mismatch)"));
+        }
+        Ok(())
+    }
+
+    fn metrics(&self, window: Duration) -> RepeatOutput {
+        let mut m = RepeatOutput::new();
+        m.insert("messages_sent_in_window".into(), self.sent.in_window as f64);
+        m.insert("messages_sent_total".into(), self.sent.total as f64);
+        m.insert("send_rate_msgs_s".into(), self.sent.in_window as f64 / window.as_secs_f64());
+        m.insert("lagged_total".into(), self.consumers.iter().map(|c| c.lagged).sum::<u64>() as f64);
+        m
+    }
+}
+
+/// Spin on the CPU for `d` (the consumer's per-message work).
+fn work(d: Duration) {
+    if d.is_zero() {
+        return;
+    }
+    let until = Instant::now() + d;
+    while Instant::now() < until {
+        std::hint::spin_loop();
+    }
+}
+
+/// Record one received message: latency if it was sent in the window.
+#[inline]
+fn record(probe: &mut Probe, w: &Window, m: &Msg) {
+    if w.contains(m.sent_ns) {
+        if probe.records_latency() {
+            probe.record(w.now_ns().saturating_sub(m.sent_ns));
+        } else {
+            probe.count(1);
+        }
+    }
+    std::hint::black_box(m.payload.first());
+}
+
+/// The producer: send until the window closes, then drop the sender so consumers drain and stop.
+async fn produce<R: Row, K: SendKind>(tx: K::Tx, w: Window, payload_bytes: usize) -> Sent {
+    let template = vec![0xa5u8; payload_bytes];
+    let mut sent = Sent::default();
+    loop {
+        let now = w.now_ns();
+        let m = Msg { seq: sent.total, sent_ns: now, payload: Arc::from(&template[..]) };
+        if K::send(&tx, m).await.is_err() {
+            break;
+        }
+        sent.total += 1;
+        sent.in_window += w.contains(now) as u64;
+        if !K::SEND_WAITS {
+            R::yield_now().await;
+        }
+        if w.is_over(now) {
+            break;
+        }
+    }
+    sent
+}
+
+/// Run a body on every shard: shard `i` spawns the consumers it owns (round-robin), shard 0 also the
+/// producer; the shards' results are merged into one report.
+fn run_sharded<R, C, P, CF, PF>(ctx: &RepeatCtx, consumers: usize, make_consumer: C, producer: P) -> Result<Report, String>
+where
+    R: Row,
+    C: Fn(usize) -> CF + Send + Sync + 'static,
+    CF: std::future::Future<Output = Seen> + Send + 'static,
+    P: FnOnce() -> PF + Send + 'static,
+    PF: std::future::Future<Output = Sent> + Send + 'static,
+{
+    let producer = Arc::new(Mutex::new(Some(producer)));
+    let make_consumer = Arc::new(make_consumer);
+    let shards = R::run(&ctx.row, move |shard: Shard| {
+        let producer = if shard.index == 0 { producer.lock().unwrap().take() } else { None };
+        let make_consumer = make_consumer.clone();
+        async move {
+            let tasks: Vec<_> = shard.owned(consumers).map(|i| (i, R::spawn(make_consumer(i)))).collect();
+            let sent = match producer {
+                Some(p) => Some(R::spawn(p()).await),
+                None => None,
+            };
+            let mut seen = Vec::with_capacity(tasks.len());
+            for (i, t) in tasks {
+                seen.push((i, t.await));
+            }
+            (sent, seen)
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    let mut report = Report::default();
+    let mut all: Vec<(usize, Seen)> = Vec::new();
+    for (sent, seen) in shards {
+        if let Some(s) = sent {
+            report.sent = s;
+        }
+        all.extend(seen);
+    }
+    all.sort_by_key(|(i, _)| *i);
+    report.consumers = all.into_iter().map(|(_, s)| s).collect();
+    Ok(report)
+}
+
+/// The queue shape over channel `Q`.
+pub fn run_queue<R: Row, Q: QueueKind>(ctx: &RepeatCtx, p: &FanoutParams) -> Result<Report, String> {
+    let (tx, rx) = Q::bounded(p.queue_bound);
+    let (w, collector, work_d, payload) = (ctx.window, ctx.collector.clone(), p.work, p.payload_bytes);
+    run_sharded::<R, _, _, _, _>(
+        ctx,
+        p.consumers,
+        move |_| {
+            let rx = rx.clone();
+            let mut probe = collector.probe();
+            async move {
+                let mut seen = Seen::default();
+                while let Some(m) = Q::recv(&rx).await {
+                    seen.add(m.seq);
+                    record(&mut probe, &w, &m);
+                    work(work_d);
+                }
+                seen
+            }
+        },
+        move || produce::<R, Q>(tx, w, payload),
+    )
+}
+
+/// The broadcast shape over channel `B`.
+pub fn run_broadcast<R: Row, B: BroadcastKind>(ctx: &RepeatCtx, p: &FanoutParams) -> Result<Report, String> {
+    let (tx, rxs) = B::channel(p.queue_bound, p.consumers);
+    let rxs: Vec<Mutex<Option<B::Rx>>> = rxs.into_iter().map(|r| Mutex::new(Some(r))).collect();
+    let (w, collector, work_d, payload) = (ctx.window, ctx.collector.clone(), p.work, p.payload_bytes);
+    let mut report = run_sharded::<R, _, _, _, _>(
+        ctx,
+        p.consumers,
+        move |i| {
+            let mut rx = rxs[i].lock().unwrap().take().expect("each receiver is taken once");
+            let mut probe = collector.probe();
+            async move {
+                let mut seen = Seen::default();
+                let mut next = 0u64;
+                loop {
+                    match B::recv(&mut rx).await {
+                        Recv::Msg(m) => {
+                            if m.seq < next {
+                                seen.duplicated += 1;
+                                continue;
+                            }
+                            seen.lost += m.seq - next;
+                            next = m.seq + 1;
+                            seen.add(m.seq);
+                            record(&mut probe, &w, &m);
+                            work(work_d);
+                        }
+                        Recv::Lagged(n) => {
+                            seen.lagged += n;
+                            next += n;
+                            if w.contains(w.now_ns()) {
+                                probe.error("lagged", n);
+                            }
+                        }
+                        Recv::Closed => break,
+                    }
+                }
+                seen
+            }
+        },
+        move || produce::<R, B>(tx, w, payload),
+    )?;
+    report.broadcast = true;
+    Ok(report)
+}

@@ -1,1 +1,5 @@
-fn main() {}
+//! `dyno-cell-fanout`: the fan-out workload's cell binary, run by the `dyno` driver.
+
+fn main() -> std::process::ExitCode {
+    dyno_rows::cell_main::<dyno_fanout::Fanout>()
+}

@@ -1,0 +1,167 @@
+//! From what a cell process measured to what a cell result says: per-repeat figures, the mean with its
+//! 95% CI, merged latency percentiles, and the reasons a figure may be noisy.
+
+use dyno_core::os::Usage;
+use dyno_core::record::{decode_histogram, encode_histogram, new_histogram};
+use dyno_core::schema::{CellOutput, Percentiles, Repeat, Summary};
+use dyno_core::stats::{Estimate, NOISY_CV};
+
+/// Share of one core that other processes may use during a cell before it is flagged noisy.
+pub const OTHER_CPU_NOISE_CORES: f64 = 0.10;
+
+/// The per-repeat figures, the summary, and the merged histogram (base64) of a finished cell.
+pub fn summarize(
+    out: &CellOutput,
+    process: &Usage,
+    other_cpu_cores: Option<f64>,
+) -> Result<(Vec<Repeat>, Summary, Option<String>), String> {
+    if out.repeats.is_empty() {
+        return Err("the cell reported no repeats".into());
+    }
+    let mut merged = new_histogram();
+    let mut any_latency = false;
+    let mut repeats = Vec::with_capacity(out.repeats.len());
+    for (i, r) in out.repeats.iter().enumerate() {
+        if r.ops == 0 {
+            return Err(format!("repeat {} measured no operations", i + 1));
+        }
+        let latency = match &r.histogram {
+            Some(b64) => {
+                let h = decode_histogram(b64).map_err(|e| format!("repeat {}: {e}", i + 1))?;
+                merged.add(&h).map_err(|e| format!("repeat {}: histogram does not merge: {e:?}", i + 1))?;
+                any_latency = true;
+                Some(Percentiles::of(&h))
+            }
+            None => None,
+        };
+        let cpu = r.window_usage.cpu_user_s + r.window_usage.cpu_sys_s;
+        repeats.push(Repeat {
+            throughput_ops_s: r.ops as f64 / r.duration_s,
+            ops: r.ops,
+            errors: r.errors.values().sum(),
+            errors_by_kind: r.errors.clone(),
+            duration_s: r.duration_s,
+            cpu_user_s: r.window_usage.cpu_user_s,
+            cpu_sys_s: r.window_usage.cpu_sys_s,
+            ops_per_cpu_s: if cpu > 0.0 { r.ops as f64 / cpu } else { 0.0 },
+            ctx_switches_voluntary: r.window_usage.ctx_switches_voluntary,
+            ctx_switches_involuntary: r.window_usage.ctx_switches_involuntary,
+            latency_ns: latency,
+            metrics: r.metrics.clone(),
+        });
+    }
+    let n = repeats.len() as f64;
+    let mean = |f: &dyn Fn(&Repeat) -> f64| repeats.iter().map(f).sum::<f64>() / n;
+    let tp: Vec<f64> = repeats.iter().map(|r| r.throughput_ops_s).collect();
+    let throughput = Estimate::of(&tp).expect("at least one repeat");
+    let errors: u64 = repeats.iter().map(|r| r.errors).sum();
+
+    let mut noise = Vec::new();
+    if repeats.len() == 1 {
+        noise.push("one repeat: the confidence interval is not estimated".to_string());
+    } else if throughput.cv() > NOISY_CV {
+        noise.push(format!(
+            "throughput varies {:.1}% (CV) over {} repeats, above {:.0}%",
+            throughput.cv() * 100.0,
+            repeats.len(),
+            NOISY_CV * 100.0
+        ));
+    }
+    if let Some(other) = other_cpu_cores
+        && other > OTHER_CPU_NOISE_CORES
+    {
+        noise.push(format!("other processes used {:.0}% of a core while the cell ran", other * 100.0));
+    }
+    if errors > 0 {
+        noise.push(format!("{errors} failed operations (counted apart from throughput)"));
+    }
+    if !any_latency {
+        noise.push("no latency recorded".into());
+    }
+    let summary = Summary {
+        throughput_ops_s: throughput,
+        latency_ns: Percentiles::of(&merged),
+        cpu_user_s: mean(&|r| r.cpu_user_s),
+        cpu_sys_s: mean(&|r| r.cpu_sys_s),
+        ops_per_cpu_s: mean(&|r| r.ops_per_cpu_s),
+        peak_rss_bytes: process.peak_rss_bytes,
+        ctx_switches_voluntary: mean(&|r| r.ctx_switches_voluntary as f64).round() as u64,
+        ctx_switches_involuntary: mean(&|r| r.ctx_switches_involuntary as f64).round() as u64,
+        errors,
+        noise,
+    };
+    Ok((repeats, summary, any_latency.then(|| encode_histogram(&merged))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dyno_core::row::Fairness;
+    use dyno_core::schema::RawRepeat;
+    use std::collections::BTreeMap;
+
+    fn raw(ops: u64, lat: &[u64], errors: u64) -> RawRepeat {
+        let mut h = new_histogram();
+        for &v in lat {
+            h.record(v).unwrap();
+        }
+        let mut e = BTreeMap::new();
+        if errors > 0 {
+            e.insert("lagged".to_string(), errors);
+        }
+        RawRepeat {
+            ops,
+            errors: e,
+            duration_s: 2.0,
+            window_usage: Usage { cpu_user_s: 1.5, cpu_sys_s: 0.5, ..Usage::default() },
+            histogram: Some(encode_histogram(&h)),
+            metrics: BTreeMap::new(),
+        }
+    }
+
+    fn out(repeats: Vec<RawRepeat>) -> CellOutput {
+        CellOutput {
+            fairness: Fairness {
+                cores: vec![0],
+                client_cores: vec![],
+                workers: 1,
+                io: "epoll".into(),
+                model: "m".into(),
+                pinned: false,
+                notes: vec![],
+            },
+            repeats,
+        }
+    }
+
+    #[test]
+    fn repeats_become_rates_with_an_interval_and_merged_percentiles() {
+        let o = out(vec![raw(2000, &[100, 200], 0), raw(2200, &[300], 0), raw(1800, &[400], 0)]);
+        let (reps, s, hist) =
+            summarize(&o, &Usage { peak_rss_bytes: 42, ..Usage::default() }, Some(0.0)).unwrap();
+        assert_eq!(reps[0].throughput_ops_s, 1000.0);
+        assert_eq!(reps[0].ops_per_cpu_s, 1000.0);
+        assert!((s.throughput_ops_s.mean - 1000.0).abs() < 1e-9);
+        assert!(s.throughput_ops_s.ci95_low < 1000.0 && s.throughput_ops_s.ci95_high > 1000.0);
+        assert_eq!(s.latency_ns.count, 4);
+        assert!(s.latency_ns.max >= 400 && s.latency_ns.p50 >= 200);
+        assert_eq!(s.peak_rss_bytes, 42);
+        assert!(s.noise.is_empty(), "{:?}", s.noise);
+        assert!(hist.is_some());
+    }
+
+    #[test]
+    fn noise_and_errors_are_flagged_not_hidden() {
+        let o = out(vec![raw(1000, &[1], 5), raw(3000, &[1], 0)]);
+        let (_, s, _) = summarize(&o, &Usage::default(), Some(0.5)).unwrap();
+        assert_eq!(s.errors, 5);
+        let all = s.noise.join("; ");
+        assert!(all.contains("CV") && all.contains("other processes") && all.contains("failed operations"), "{all}");
+    }
+
+    #[test]
+    fn an_empty_repeat_is_a_failure() {
+        assert!(summarize(&out(vec![raw(0, &[], 0)]), &Usage::default(), None).is_err());
+        assert!(summarize(&out(vec![]), &Usage::default(), None).is_err());
+    }
+}
