@@ -1,1 +1,236 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, as a plain Rust binary (rust-analyzer's xtask pattern).
+//!
+//! - `cargo xtask bench [--quick] [dyno run options...]`: build every cell binary in release and run the
+//!   matrix (the default full profile, or the smoke profile with `--quick`).
+//! - `cargo xtask new-workload NAME`: scaffold `workloads/NAME`, a workload that runs on every row.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask bench [--quick] [dyno run options...]\n       cargo xtask new-workload NAME";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("bench") => bench(&args[1..]),
+        Some("new-workload") => match &args[1..] {
+            [name] => new_workload(&workspace_root(), name).map(|_| ExitCode::SUCCESS),
+            _ => Err(Usage("new-workload takes exactly one NAME".into()).into()),
+        },
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(other) => Err(Usage(format!(
+            "unknown task {other:?}; accepted: bench, new-workload"
+        ))
+        .into()),
+        None => Err(Usage("no task given; accepted: bench, new-workload".into()).into()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<Usage>().is_some() {
+                eprintln!("{USAGE}");
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// A usage mistake: exit code 2.
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(workspace_root());
+    c
+}
+
+fn target_dir() -> Result<PathBuf> {
+    let out = cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    Ok(PathBuf::from(
+        v["target_directory"]
+            .as_str()
+            .context("no target_directory in cargo metadata")?,
+    ))
+}
+
+fn bench(args: &[String]) -> Result<ExitCode> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let rest: Vec<&String> = args.iter().filter(|a| *a != "--quick").collect();
+    if quick && rest.iter().any(|a| a.starts_with("--profile")) {
+        return Err(Usage("--quick and --profile exclude each other".into()).into());
+    }
+    eprintln!("building the driver and every workload's cell binary (release)...");
+    let status = cargo()
+        .args([
+            "build",
+            "--release",
+            "--workspace",
+            "--bins",
+            "--exclude",
+            "xtask",
+        ])
+        .status()?;
+    if !status.success() {
+        bail!("the release build failed");
+    }
+    let dyno = target_dir()?.join("release").join("dyno");
+    let mut cmd = Command::new(&dyno);
+    cmd.current_dir(workspace_root()).arg("run");
+    if quick {
+        cmd.args(["--profile", "quick"]);
+    }
+    cmd.args(rest);
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {}", dyno.display()))?;
+    if !status.success() {
+        return Ok(ExitCode::from(
+            status.code().unwrap_or(1).clamp(1, 255) as u8
+        ));
+    }
+    eprintln!(
+        "results are in results/runs/<run-id> (results/latest); the mdBook report is not generated yet (issue 5)"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `my-thing` -> (`my_thing`, `MyThing`).
+fn names(name: &str) -> Result<(String, String)> {
+    let ok = !name.is_empty()
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-')
+        && !name.contains("--");
+    if !ok {
+        return Err(Usage(format!(
+            "workload name {name:?} is not accepted; accepted: lowercase letters, digits and single dashes, starting with a letter"
+        ))
+        .into());
+    }
+    let ident = name.replace('-', "_");
+    let ty = name
+        .split('-')
+        .map(|p| {
+            let mut c = p.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    Ok((ident, ty))
+}
+
+fn render(template: &str, name: &str, ident: &str, ty: &str) -> String {
+    template
+        .replace("{{name}}", name)
+        .replace("{{ident}}", ident)
+        .replace("{{Type}}", ty)
+}
+
+fn new_workload(root: &Path, name: &str) -> Result<()> {
+    let (ident, ty) = names(name)?;
+    let dir = root.join("workloads").join(name);
+    if dir.exists() {
+        return Err(Usage(format!(
+            "{} already exists; pick another name",
+            dir.display()
+        ))
+        .into());
+    }
+    let files = [
+        ("Cargo.toml", include_str!("../templates/Cargo.toml.tmpl")),
+        ("src/lib.rs", include_str!("../templates/lib.rs.tmpl")),
+        ("src/main.rs", include_str!("../templates/main.rs.tmpl")),
+        (
+            "tests/matrix.rs",
+            include_str!("../templates/matrix.rs.tmpl"),
+        ),
+    ];
+    for (path, template) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().expect("files have a parent"))?;
+        std::fs::write(&p, render(template, name, &ident, &ty))
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    println!(
+        "created {}; run it on every row with: cargo xtask bench --quick --workload {name}",
+        dir.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked_and_converted() {
+        assert_eq!(names("echo").unwrap(), ("echo".into(), "Echo".into()));
+        assert_eq!(
+            names("tls-echo2").unwrap(),
+            ("tls_echo2".into(), "TlsEcho2".into())
+        );
+        for bad in ["", "Echo", "1x", "a--b", "a-", "a_b", "a b"] {
+            assert!(names(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scaffold_writes_a_consistent_crate_and_refuses_to_overwrite() {
+        let root = tempfile_dir();
+        new_workload(&root, "yield-loop").unwrap();
+        let dir = root.join("workloads/yield-loop");
+        let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        assert!(
+            cargo.contains("name = \"dyno-yield-loop\"")
+                && cargo.contains("name = \"dyno-cell-yield-loop\"")
+        );
+        let main = std::fs::read_to_string(dir.join("src/main.rs")).unwrap();
+        assert!(main.contains("dyno_yield_loop::YieldLoop"));
+        let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+        assert!(lib.contains("pub struct YieldLoop;") && lib.contains("name: \"yield-loop\""));
+        assert!(!lib.contains("{{"));
+        assert!(new_workload(&root, "yield-loop").is_err());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("xtask-test-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}

@@ -30,10 +30,14 @@ pub fn allowed_cores() -> Vec<usize> {
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
-            let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let n = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1);
             return (0..n).collect();
         }
-        (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &set)).collect()
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
     }
 }
 
@@ -87,7 +91,9 @@ impl Usage {
             cpu_user_s: (self.cpu_user_s - earlier.cpu_user_s).max(0.0),
             cpu_sys_s: (self.cpu_sys_s - earlier.cpu_sys_s).max(0.0),
             peak_rss_bytes: self.peak_rss_bytes,
-            ctx_switches_voluntary: self.ctx_switches_voluntary.saturating_sub(earlier.ctx_switches_voluntary),
+            ctx_switches_voluntary: self
+                .ctx_switches_voluntary
+                .saturating_sub(earlier.ctx_switches_voluntary),
             ctx_switches_involuntary: self
                 .ctx_switches_involuntary
                 .saturating_sub(earlier.ctx_switches_involuntary),

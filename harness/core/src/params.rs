@@ -58,7 +58,11 @@ impl Params {
 
     /// `k=v,k=v` in name order: the stable, human-readable key of a cell.
     pub fn key(&self) -> String {
-        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -87,13 +91,23 @@ impl ParamSpec {
         ParamSpec {
             name: name.into(),
             help: help.into(),
-            kind: ParamKind::Choice { values: values.iter().map(|s| s.to_string()).collect() },
+            kind: ParamKind::Choice {
+                values: values.iter().map(|s| s.to_string()).collect(),
+            },
         }
     }
 
     /// A whole-number parameter.
     pub fn int(name: &str, help: &str, min: u64, max: u64, unit: &str) -> Self {
-        ParamSpec { name: name.into(), help: help.into(), kind: ParamKind::Int { min, max, unit: unit.into() } }
+        ParamSpec {
+            name: name.into(),
+            help: help.into(),
+            kind: ParamKind::Int {
+                min,
+                max,
+                unit: unit.into(),
+            },
+        }
     }
 
     /// What the parameter accepts, for error messages and `dyno list`.
@@ -107,7 +121,11 @@ impl ParamSpec {
     /// Parse one value given on the command line.
     pub fn parse(&self, raw: &str) -> Result<ParamValue, String> {
         let bad = |why: &str| {
-            format!("parameter {}: {raw:?} {why}; accepted: {}", self.name, self.accepted())
+            format!(
+                "parameter {}: {raw:?} {why}; accepted: {}",
+                self.name,
+                self.accepted()
+            )
         };
         match &self.kind {
             ParamKind::Choice { values } => {
@@ -177,14 +195,19 @@ pub struct Override {
 impl std::str::FromStr for Override {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (name, values) = s
-            .split_once('=')
-            .ok_or_else(|| format!("parameter override {s:?} must look like NAME=VALUE[,VALUE...]"))?;
+        let (name, values) = s.split_once('=').ok_or_else(|| {
+            format!("parameter override {s:?} must look like NAME=VALUE[,VALUE...]")
+        })?;
         let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();
         if name.trim().is_empty() || values.iter().any(|v| v.is_empty()) {
-            return Err(format!("parameter override {s:?} must look like NAME=VALUE[,VALUE...]"));
+            return Err(format!(
+                "parameter override {s:?} must look like NAME=VALUE[,VALUE...]"
+            ));
         }
-        Ok(Override { name: name.trim().to_string(), values })
+        Ok(Override {
+            name: name.trim().to_string(),
+            values,
+        })
     }
 }
 
@@ -212,7 +235,11 @@ impl WorkloadSpec {
                     names.join(", ")
                 )
             })?;
-            let values = o.values.iter().map(|v| spec.parse(v)).collect::<Result<Vec<_>, _>>()?;
+            let values = o
+                .values
+                .iter()
+                .map(|v| spec.parse(v))
+                .collect::<Result<Vec<_>, _>>()?;
             parsed.push((o.name.clone(), values));
         }
         let groups = match profile {
@@ -242,7 +269,10 @@ impl WorkloadSpec {
         for cell in &cells {
             for (name, v) in &cell.0 {
                 let spec = self.param(name).ok_or_else(|| {
-                    format!("workload {}: matrix names unknown parameter {name}", self.name)
+                    format!(
+                        "workload {}: matrix names unknown parameter {name}",
+                        self.name
+                    )
                 })?;
                 if !spec.admits(v) {
                     return Err(format!(
@@ -252,7 +282,8 @@ impl WorkloadSpec {
                     ));
                 }
             }
-            validate(cell).map_err(|e| format!("workload {} cell {}: {e}", self.name, cell.key()))?;
+            validate(cell)
+                .map_err(|e| format!("workload {} cell {}: {e}", self.name, cell.key()))?;
         }
         Ok(cells)
     }
@@ -290,7 +321,10 @@ mod tests {
             ],
             quick: vec![group([("shape", vec!["a".into()]), ("n", vec![4.into()])])],
             full: vec![
-                group([("shape", vec!["a".into(), "b".into()]), ("n", vec![4.into(), 64.into()])]),
+                group([
+                    ("shape", vec!["a".into(), "b".into()]),
+                    ("n", vec![4.into(), 64.into()]),
+                ]),
                 group([("shape", vec!["a".into()]), ("n", vec![4.into()])]),
             ],
         }
@@ -318,13 +352,27 @@ mod tests {
     #[test]
     fn bad_overrides_name_what_is_accepted() {
         let s = spec();
-        let e = s.plan(Profile::Quick, &["nope=1".parse().unwrap()], ok).unwrap_err();
-        assert!(e.contains("unknown parameter") && e.contains("shape, n"), "{e}");
-        let e = s.plan(Profile::Quick, &["n=abc".parse().unwrap()], ok).unwrap_err();
-        assert!(e.contains("not a whole number") && e.contains("1..=100"), "{e}");
-        let e = s.plan(Profile::Quick, &["n=0".parse().unwrap()], ok).unwrap_err();
+        let e = s
+            .plan(Profile::Quick, &["nope=1".parse().unwrap()], ok)
+            .unwrap_err();
+        assert!(
+            e.contains("unknown parameter") && e.contains("shape, n"),
+            "{e}"
+        );
+        let e = s
+            .plan(Profile::Quick, &["n=abc".parse().unwrap()], ok)
+            .unwrap_err();
+        assert!(
+            e.contains("not a whole number") && e.contains("1..=100"),
+            "{e}"
+        );
+        let e = s
+            .plan(Profile::Quick, &["n=0".parse().unwrap()], ok)
+            .unwrap_err();
         assert!(e.contains("out of range"), "{e}");
-        let e = s.plan(Profile::Quick, &["shape=c".parse().unwrap()], ok).unwrap_err();
+        let e = s
+            .plan(Profile::Quick, &["shape=c".parse().unwrap()], ok)
+            .unwrap_err();
         assert!(e.contains("a, b"), "{e}");
         assert!("novalue".parse::<Override>().is_err());
         assert!("n=".parse::<Override>().is_err());
@@ -334,7 +382,13 @@ mod tests {
     #[test]
     fn validate_rejects_inconsistent_cells() {
         let e = spec()
-            .plan(Profile::Full, &[], |p| if p.word("shape") == "b" { Err("no b".into()) } else { Ok(()) })
+            .plan(Profile::Full, &[], |p| {
+                if p.word("shape") == "b" {
+                    Err("no b".into())
+                } else {
+                    Ok(())
+                }
+            })
             .unwrap_err();
         assert!(e.contains("no b"), "{e}");
     }

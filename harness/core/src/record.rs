@@ -32,7 +32,11 @@ impl Window {
     /// A window starting `warmup` from now and lasting `duration`.
     pub fn starting_in(warmup: Duration, duration: Duration) -> Self {
         let start_ns = warmup.as_nanos() as u64;
-        Window { epoch: Instant::now(), start_ns, end_ns: start_ns + duration.as_nanos() as u64 }
+        Window {
+            epoch: Instant::now(),
+            start_ns,
+            end_ns: start_ns + duration.as_nanos() as u64,
+        }
     }
 
     /// Nanoseconds since the epoch: the timestamp operations carry.
@@ -125,7 +129,12 @@ impl Collector {
 
     /// A probe for one task.
     pub fn probe(&self) -> Probe {
-        Probe { inner: self.inner.clone(), buf: Vec::new(), ops: 0, errors: Vec::new() }
+        Probe {
+            inner: self.inner.clone(),
+            buf: Vec::new(),
+            ops: 0,
+            errors: Vec::new(),
+        }
     }
 
     /// Merge everything recorded. Call after every probe has been dropped (their tasks have finished).
@@ -134,13 +143,25 @@ impl Collector {
         let latency = self.inner.latency.then(|| {
             let mut merged = new_histogram();
             for slot in &slots {
-                merged.add(&*slot.lock().unwrap()).expect("auto-resizing histograms always merge");
+                merged
+                    .add(&*slot.lock().unwrap())
+                    .expect("auto-resizing histograms always merge");
             }
             merged
         });
-        let errors =
-            self.inner.errors.lock().unwrap().iter().map(|(k, v)| (k.to_string(), *v)).collect();
-        Recorded { ops: self.inner.ops.load(Ordering::Relaxed), errors, latency }
+        let errors = self
+            .inner
+            .errors
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect();
+        Recorded {
+            ops: self.inner.ops.load(Ordering::Relaxed),
+            errors,
+            latency,
+        }
     }
 }
 
@@ -280,7 +301,12 @@ mod tests {
         assert_eq!(r.errors.get("lagged"), Some(&8));
         let h = r.latency.unwrap();
         assert_eq!(h.len(), 4000);
-        assert!(h.equivalent(h.min(), 1000) && h.equivalent(h.max(), 4006), "{} {}", h.min(), h.max());
+        assert!(
+            h.equivalent(h.min(), 1000) && h.equivalent(h.max(), 4006),
+            "{} {}",
+            h.min(),
+            h.max()
+        );
     }
 
     #[test]

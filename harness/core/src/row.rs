@@ -69,7 +69,11 @@ pub enum RowError {
     Start { row: &'static str, reason: String },
     /// A shard's thread panicked.
     #[error("row {row}: shard {shard} panicked: {message}")]
-    ShardPanicked { row: &'static str, shard: usize, message: String },
+    ShardPanicked {
+        row: &'static str,
+        shard: usize,
+        message: String,
+    },
 }
 
 /// A runtime row. All functions are associated (no `self`): inside a shard, the row's context is ambient,
@@ -114,7 +118,11 @@ pub trait Row: Sized + 'static {
 /// Run one shard per core on its own thread named `<row>-<i>`, pinned to that core, each running
 /// `per_core(shard, core)`; join them all and return their outputs in shard order. Shared by the
 /// thread-per-core rows.
-pub fn run_pinned_shards<T, F>(row: &'static str, cores: &[usize], per_core: F) -> Result<Vec<T>, RowError>
+pub fn run_pinned_shards<T, F>(
+    row: &'static str,
+    cores: &[usize],
+    per_core: F,
+) -> Result<Vec<T>, RowError>
 where
     T: Send + 'static,
     F: Fn(Shard, usize) -> Result<T, RowError> + Send + Sync + 'static,
@@ -129,14 +137,23 @@ where
             std::thread::Builder::new()
                 .name(format!("{row}-{index}"))
                 .spawn(move || per_core(Shard { index, count }, core))
-                .map_err(|e| RowError::Start { row, reason: format!("cannot start shard thread: {e}") })
+                .map_err(|e| RowError::Start {
+                    row,
+                    reason: format!("cannot start shard thread: {e}"),
+                })
         })
         .collect::<Result<_, _>>()?;
     let mut out = Vec::with_capacity(count);
     for (shard, h) in handles.into_iter().enumerate() {
         match h.join() {
             Ok(r) => out.push(r?),
-            Err(p) => return Err(RowError::ShardPanicked { row, shard, message: panic_message(&*p) }),
+            Err(p) => {
+                return Err(RowError::ShardPanicked {
+                    row,
+                    shard,
+                    message: panic_message(&*p),
+                });
+            }
         }
     }
     Ok(out)

@@ -193,11 +193,22 @@ impl CellResult {
         let cell: CellResult = serde_json::from_str(&text)
             .map_err(|e| format!("{}: not a dyno cell result ({e})", path.display()))?;
         if cell.schema != SCHEMA {
-            return Err(format!("{}: schema {} (this dyno reads {SCHEMA})", path.display(), cell.schema));
+            return Err(format!(
+                "{}: schema {} (this dyno reads {SCHEMA})",
+                path.display(),
+                cell.schema
+            ));
         }
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
         if stem != cell.cell_id {
-            return Err(format!("{}: holds cell {:?}, not {stem:?}", path.display(), cell.cell_id));
+            return Err(format!(
+                "{}: holds cell {:?}, not {stem:?}",
+                path.display(),
+                cell.cell_id
+            ));
         }
         Ok(cell)
     }
@@ -207,7 +218,13 @@ impl CellResult {
 pub fn cell_id(workload: &str, row: &str, params: &Params) -> String {
     let raw = format!("{workload}--{row}--{}", params.key());
     raw.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_=,.".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_=,.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -259,7 +276,9 @@ mod tests {
     fn sample() -> CellResult {
         let mut params = Params::default();
         params.0.insert("consumers".into(), ParamValue::Int(64));
-        params.0.insert("shape".into(), ParamValue::Str("queue".into()));
+        params
+            .0
+            .insert("shape".into(), ParamValue::Str("queue".into()));
         CellResult {
             schema: SCHEMA,
             cell_id: cell_id("fanout", "tokio", &params),
@@ -309,7 +328,11 @@ mod tests {
         // Truncated.
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, &text[..text.len() / 2]).unwrap();
-        assert!(CellResult::read(&path).unwrap_err().contains("not a dyno cell result"));
+        assert!(
+            CellResult::read(&path)
+                .unwrap_err()
+                .contains("not a dyno cell result")
+        );
         // Foreign JSON.
         std::fs::write(&path, r#"{"hello": "world"}"#).unwrap();
         assert!(CellResult::read(&path).is_err());

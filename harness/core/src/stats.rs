@@ -30,7 +30,13 @@ impl Estimate {
         }
         let mean = xs.iter().sum::<f64>() / n as f64;
         if n == 1 {
-            return Some(Estimate { mean, ci95_low: mean, ci95_high: mean, stddev: 0.0, n });
+            return Some(Estimate {
+                mean,
+                ci95_low: mean,
+                ci95_high: mean,
+                stddev: 0.0,
+                n,
+            });
         }
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
         let stddev = var.sqrt();
@@ -38,12 +44,22 @@ impl Estimate {
             .expect("n >= 2 gives a valid t distribution")
             .inverse_cdf(1.0 - (1.0 - CONFIDENCE) / 2.0);
         let half = t * stddev / (n as f64).sqrt();
-        Some(Estimate { mean, ci95_low: mean - half, ci95_high: mean + half, stddev, n })
+        Some(Estimate {
+            mean,
+            ci95_low: mean - half,
+            ci95_high: mean + half,
+            stddev,
+            n,
+        })
     }
 
     /// Coefficient of variation (stddev / mean); 0 when the mean is 0.
     pub fn cv(&self) -> f64 {
-        if self.mean == 0.0 { 0.0 } else { self.stddev / self.mean.abs() }
+        if self.mean == 0.0 {
+            0.0
+        } else {
+            self.stddev / self.mean.abs()
+        }
     }
 
     /// Whether two estimates' intervals overlap (no significant difference).

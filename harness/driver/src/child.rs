@@ -37,13 +37,22 @@ impl Finished {
                 let msg = lines.get(i + 1).copied().unwrap_or("").trim();
                 return Some(format!("panicked: {msg}"));
             }
-            lines.iter().rev().find_map(|l| l.strip_prefix("error: ")).map(str::to_string)
+            lines
+                .iter()
+                .rev()
+                .find_map(|l| l.strip_prefix("error: "))
+                .map(str::to_string)
         };
         match self.exit {
             Exit::Code(0) => None,
-            Exit::Code(c) => Some(from_stderr().unwrap_or_else(|| format!("exited with status {c}"))),
+            Exit::Code(c) => {
+                Some(from_stderr().unwrap_or_else(|| format!("exited with status {c}")))
+            }
             Exit::Signal(s) => Some(format!("killed by signal {s} ({})", signal_name(s))),
-            Exit::TimedOut(t) => Some(format!("timed out after {:.0} s and was killed", t.as_secs_f64())),
+            Exit::TimedOut(t) => Some(format!(
+                "timed out after {:.0} s and was killed",
+                t.as_secs_f64()
+            )),
         }
     }
 }
@@ -61,10 +70,14 @@ fn signal_name(s: i32) -> &'static str {
     }
 }
 
-/// Run `cmd` to completion or until `timeout`, then kill it. The child dies with the driver
+/// Run `cmd` to completion or until `timeout`, then kill its process group. The child dies with the driver
 /// (PR_SET_PDEATHSIG), so a killed run leaves no orphan cells.
 pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<Finished> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // Its own process group, so a timeout kills anything it started too (and frees its stderr pipe).
+    cmd.process_group(0);
     // SAFETY: prctl is async-signal-safe and touches only the child between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
@@ -101,7 +114,8 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<Finished> {
         let r = loop {
             // SAFETY: waiting for our own child.
             let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-            if r == -1 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            if r == -1 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+            {
                 continue;
             }
             break r;
@@ -112,8 +126,10 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<Finished> {
     let (r, status, usage) = match rx.recv_timeout(timeout) {
         Ok(v) => v,
         Err(_) => {
-            // SAFETY: the child has not been reaped yet (the reaper has not reported), so pid is ours.
+            // SAFETY: the child has not been reaped yet (the reaper has not reported), so its pid and
+            // process group are still ours.
             unsafe {
+                libc::kill(-pid, libc::SIGKILL);
                 libc::kill(pid, libc::SIGKILL);
             }
             timed_out = Some(timeout);
@@ -132,7 +148,12 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<Finished> {
     } else {
         Exit::Code(libc::WEXITSTATUS(status))
     };
-    Ok(Finished { exit, usage, wall, stderr_tail })
+    Ok(Finished {
+        exit,
+        usage,
+        wall,
+        stderr_tail,
+    })
 }
 
 #[cfg(test)]
@@ -167,7 +188,10 @@ mod tests {
 
     #[test]
     fn panics_are_reported_with_their_message() {
-        let p = sh("printf \"thread 'main' (7) panicked at src/x.rs:1:1:\\nboom\\nnote: run with RUST_BACKTRACE\\n\" >&2; exit 101", 5000);
+        let p = sh(
+            "printf \"thread 'main' (7) panicked at src/x.rs:1:1:\\nboom\\nnote: run with RUST_BACKTRACE\\n\" >&2; exit 101",
+            5000,
+        );
         assert_eq!(p.failure().unwrap(), "panicked: boom");
     }
 

@@ -45,7 +45,13 @@ struct Target {
 pub fn workloads(bin_dir: &Path) -> Result<(PathBuf, Vec<WorkloadBin>)> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(&cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .output()
         .with_context(|| format!("cannot run `{cargo} metadata` to find the workloads"))?;
     if !out.status.success() {
@@ -54,7 +60,8 @@ pub fn workloads(bin_dir: &Path) -> Result<(PathBuf, Vec<WorkloadBin>)> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    let meta: Metadata = serde_json::from_slice(&out.stdout).context("cannot read `cargo metadata` output")?;
+    let meta: Metadata =
+        serde_json::from_slice(&out.stdout).context("cannot read `cargo metadata` output")?;
     let dir = meta.workspace_root.join("workloads");
     let mut found: Vec<WorkloadBin> = meta
         .packages
@@ -97,7 +104,12 @@ impl WorkloadBin {
             return Err(UsageError(msg.to_string()).into());
         }
         if !out.status.success() {
-            bail!("{} {}: {}", self.bin.display(), args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+            bail!(
+                "{} {}: {}",
+                self.bin.display(),
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         Ok(out.stdout)
     }
@@ -107,7 +119,12 @@ impl WorkloadBin {
         let spec: WorkloadSpec = serde_json::from_slice(&self.call(&["describe"])?)
             .with_context(|| format!("workload {}: unreadable spec", self.name))?;
         if spec.name != self.name {
-            bail!("binary {}{} describes workload {:?}", CELL_PREFIX, self.name, spec.name);
+            bail!(
+                "binary {}{} describes workload {:?}",
+                CELL_PREFIX,
+                self.name,
+                spec.name
+            );
         }
         Ok(spec)
     }
@@ -115,7 +132,8 @@ impl WorkloadBin {
     /// Every row, with its fairness block for `cores`.
     pub fn rows(&self, cores: &[usize]) -> Result<Vec<RowInfo>> {
         let cores = join(cores);
-        serde_json::from_slice(&self.call(&["rows", "--cores", &cores])?).context("unreadable row list")
+        serde_json::from_slice(&self.call(&["rows", "--cores", &cores])?)
+            .context("unreadable row list")
     }
 
     /// The cells of a profile with overrides; a bad override is a [`UsageError`].
@@ -130,5 +148,9 @@ impl WorkloadBin {
 
 /// `0,1,2`.
 pub fn join(cores: &[usize]) -> String {
-    cores.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")
+    cores
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }

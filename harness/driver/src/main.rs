@@ -25,7 +25,11 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 #[derive(Parser)]
-#[command(name = "dyno", version, about = "A dynamometer for Rust async runtimes")]
+#[command(
+    name = "dyno",
+    version,
+    about = "A dynamometer for Rust async runtimes"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -36,7 +40,7 @@ enum Cmd {
     /// List workloads, their parameters and default matrices, and the runtime rows.
     List(CommonArgs),
     /// Run a matrix of cells and write results/runs/<run-id>/.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 #[derive(clap::Args, Clone)]
@@ -71,19 +75,19 @@ pub struct RunArgs {
     #[arg(short, long = "param")]
     pub params: Vec<String>,
     /// Measured window per repeat, in seconds (e.g. 3, 0.5, 500ms) [quick: 1 s, full: 3 s].
-    #[arg(long, value_parser = parse_seconds)]
+    #[arg(long, value_parser = parse_seconds, allow_hyphen_values = true)]
     pub duration: Option<f64>,
     /// Warm-up before each measured window, in seconds [quick: 0.3 s, full: 1 s].
-    #[arg(long, value_parser = parse_seconds_or_zero)]
+    #[arg(long, value_parser = parse_seconds_or_zero, allow_hyphen_values = true)]
     pub warmup: Option<f64>,
     /// Measured repeats per cell [quick: 1, full: 3].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub repeat: Option<u64>,
     /// Cores the cells may use, e.g. 0,1 or 0-3 [default: every core this process may use].
     #[arg(long, value_parser = parse_cores)]
-    pub cores: Option<Vec<usize>>,
+    pub cores: Option<CoreList>,
     /// Per-cell timeout in seconds [default: 60 s plus three times the cell's planned time].
-    #[arg(long, value_parser = parse_seconds)]
+    #[arg(long, value_parser = parse_seconds, allow_hyphen_values = true)]
     pub timeout: Option<f64>,
     /// Finish an interrupted run: only its missing cells run, with its original settings.
     #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["workloads", "runtimes", "params", "duration", "warmup", "repeat", "cores", "profile"])]
@@ -102,13 +106,14 @@ fn parse_seconds_or_zero(s: &str) -> Result<f64, String> {
     } else {
         (t, 1.0)
     };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration; accepted: seconds like 3, 0.5, 2s or 500ms"))?;
+    let v: f64 = num.trim().parse().map_err(|_| {
+        format!("{s:?} is not a duration; accepted: seconds like 3, 0.5, 2s or 500ms")
+    })?;
     let v = v * scale;
     if !v.is_finite() || v < 0.0 {
-        return Err(format!("{s:?} is not a duration; accepted: a non-negative number of seconds"));
+        return Err(format!(
+            "{s:?} is not a duration; accepted: a non-negative number of seconds"
+        ));
     }
     Ok(v)
 }
@@ -121,13 +126,22 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
-fn parse_cores(s: &str) -> Result<Vec<usize>, String> {
-    let bad = || format!("{s:?} is not a core list; accepted: comma-separated ids or ranges, e.g. 0,1 or 0-3");
+/// A list of logical CPU ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoreList(pub Vec<usize>);
+
+fn parse_cores(s: &str) -> Result<CoreList, String> {
+    let bad = || {
+        format!(
+            "{s:?} is not a core list; accepted: comma-separated ids or ranges, e.g. 0,1 or 0-3"
+        )
+    };
     let mut cores = Vec::new();
     for part in s.split(',') {
         match part.trim().split_once('-') {
             Some((a, b)) => {
-                let (a, b): (usize, usize) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                let (a, b): (usize, usize) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
                 if a > b {
                     return Err(bad());
                 }
@@ -142,7 +156,7 @@ fn parse_cores(s: &str) -> Result<Vec<usize>, String> {
     if seen.len() != cores.len() {
         return Err(format!("{s:?} names a core twice"));
     }
-    Ok(cores)
+    Ok(CoreList(cores))
 }
 
 impl CommonArgs {
@@ -172,13 +186,25 @@ fn list(args: &CommonArgs) -> Result<()> {
             }
             rows_printed = true;
         }
-        println!("\nworkload {}: {} (one op = one of {})", spec.name, spec.about, spec.ops_unit);
+        println!(
+            "\nworkload {}: {} (one op = one of {})",
+            spec.name, spec.about, spec.ops_unit
+        );
         for p in &spec.params {
-            println!("  --param {}=...  {} (accepted: {})", p.name, p.help, p.accepted());
+            println!(
+                "  --param {}=...  {} (accepted: {})",
+                p.name,
+                p.help,
+                p.accepted()
+            );
         }
         for (profile, groups) in [("quick", &spec.quick), ("full", &spec.full)] {
             let cells = w.plan(profile, &[])?;
-            println!("  {profile} matrix: {} parameter sets per row, from {} group(s)", cells.len(), groups.len());
+            println!(
+                "  {profile} matrix: {} parameter sets per row, from {} group(s)",
+                cells.len(),
+                groups.len()
+            );
         }
     }
     if workloads.is_empty() {
@@ -225,8 +251,8 @@ mod tests {
 
     #[test]
     fn core_lists_parse_ranges_and_reject_duplicates() {
-        assert_eq!(parse_cores("0,1").unwrap(), vec![0, 1]);
-        assert_eq!(parse_cores("0-3").unwrap(), vec![0, 1, 2, 3]);
+        assert_eq!(parse_cores("0,1").unwrap().0, vec![0, 1]);
+        assert_eq!(parse_cores("0-3").unwrap().0, vec![0, 1, 2, 3]);
         assert!(parse_cores("1,1").is_err());
         assert!(parse_cores("3-1").is_err());
         assert!(parse_cores("x").is_err());

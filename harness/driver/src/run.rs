@@ -10,7 +10,8 @@ use anyhow::{Context, Result, bail};
 use dyno_core::params::{Override, Profile};
 use dyno_core::row::Fairness;
 use dyno_core::schema::{
-    Artifacts, CellOutput, CellResult, Manifest, PlannedCell, RunSettings, SCHEMA, Status, cell_id, write_atomic,
+    Artifacts, CellOutput, CellResult, Manifest, PlannedCell, RunSettings, SCHEMA, Status, cell_id,
+    write_atomic,
 };
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -61,34 +62,56 @@ fn usage(msg: String) -> anyhow::Error {
 
 fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
     let allowed = dyno_core::os::allowed_cores();
-    let cores = args.cores.clone().unwrap_or_else(|| allowed.clone());
+    let cores = args
+        .cores
+        .clone()
+        .map(|c| c.0)
+        .unwrap_or_else(|| allowed.clone());
     if let Some(c) = cores.iter().find(|c| !allowed.contains(c)) {
-        return Err(usage(format!("core {c} is not available; accepted: {}", discover::join(&allowed))));
+        return Err(usage(format!(
+            "core {c} is not available; accepted: {}",
+            discover::join(&allowed)
+        )));
     }
     let names: Vec<&str> = all.iter().map(|w| w.name.as_str()).collect();
     if all.is_empty() {
-        bail!("no workloads found under workloads/ (each is a crate with a dyno-cell-<name> binary)");
+        bail!(
+            "no workloads found under workloads/ (each is a crate with a dyno-cell-<name> binary)"
+        );
     }
     for w in &args.workloads {
         if !names.contains(&w.as_str()) {
-            return Err(usage(format!("unknown workload {w:?}; accepted: {}", names.join(", "))));
+            return Err(usage(format!(
+                "unknown workload {w:?}; accepted: {}",
+                names.join(", ")
+            )));
         }
     }
-    let selected: Vec<&WorkloadBin> =
-        all.iter().filter(|w| args.workloads.is_empty() || args.workloads.contains(&w.name)).collect();
+    let selected: Vec<&WorkloadBin> = all
+        .iter()
+        .filter(|w| args.workloads.is_empty() || args.workloads.contains(&w.name))
+        .collect();
 
     let rows = selected[0].rows(&cores)?;
     let row_ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     for r in &args.runtimes {
         if !row_ids.contains(r) {
-            return Err(usage(format!("unknown runtime row {r:?}; accepted: {}", row_ids.join(", "))));
+            return Err(usage(format!(
+                "unknown runtime row {r:?}; accepted: {}",
+                row_ids.join(", ")
+            )));
         }
     }
-    let run_rows: Vec<&String> =
-        row_ids.iter().filter(|r| args.runtimes.is_empty() || args.runtimes.contains(r)).collect();
+    let run_rows: Vec<&String> = row_ids
+        .iter()
+        .filter(|r| args.runtimes.is_empty() || args.runtimes.contains(r))
+        .collect();
 
-    let overrides: Vec<Override> =
-        args.params.iter().map(|s| s.parse::<Override>().map_err(usage)).collect::<Result<_>>()?;
+    let overrides: Vec<Override> = args
+        .params
+        .iter()
+        .map(|s| s.parse::<Override>().map_err(usage))
+        .collect::<Result<_>>()?;
     let profile = match args.profile {
         ProfileArg::Quick => "quick",
         ProfileArg::Full => "full",
@@ -109,7 +132,11 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
                 args.params[i].clone()
             })
             .collect();
-        known_params.extend(spec.params.iter().map(|p| format!("{} ({})", p.name, w.name)));
+        known_params.extend(
+            spec.params
+                .iter()
+                .map(|p| format!("{} ({})", p.name, w.name)),
+        );
         for params in w.plan(profile, &mine)? {
             for row in &run_rows {
                 cells.push(PlannedCell {
@@ -133,8 +160,9 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
     let warmup_s = args.warmup.unwrap_or(dw);
     let duration_s = args.duration.unwrap_or(dd);
     let repeats = args.repeat.map(|r| r as usize).unwrap_or(dr);
-    let cell_timeout_s =
-        args.timeout.unwrap_or(TIMEOUT_SLACK_S + TIMEOUT_FACTOR * repeats as f64 * (warmup_s + duration_s));
+    let cell_timeout_s = args
+        .timeout
+        .unwrap_or(TIMEOUT_SLACK_S + TIMEOUT_FACTOR * repeats as f64 * (warmup_s + duration_s));
     let custom = args.duration.is_some()
         || args.warmup.is_some()
         || args.repeat.is_some()
@@ -142,7 +170,11 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
         || !args.params.is_empty();
 
     let started = now_rfc3339();
-    let stamp: String = started.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
+    let stamp: String = started
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .take(14)
+        .collect();
     let runs = args.results.join("runs");
     let mut run_id = format!("{}-{}-{profile}", &stamp[..8], &stamp[8..]);
     let mut n = 1;
@@ -153,7 +185,11 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
     let manifest = Manifest {
         schema: SCHEMA,
         run_id: run_id.clone(),
-        profile: if custom { "custom".into() } else { profile.into() },
+        profile: if custom {
+            "custom".into()
+        } else {
+            profile.into()
+        },
         started,
         finished: None,
         git: host::git(root),
@@ -161,7 +197,11 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
         toolchain: host::toolchain(root),
         cells_planned: cells.len(),
         settings: RunSettings {
-            base_profile: if args.profile == ProfileArg::Quick { Profile::Quick } else { Profile::Full },
+            base_profile: if args.profile == ProfileArg::Quick {
+                Profile::Quick
+            } else {
+                Profile::Full
+            },
             warmup_s,
             duration_s,
             repeats,
@@ -171,15 +211,22 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
         },
     };
     let run_dir = runs.join(&run_id);
-    std::fs::create_dir_all(run_dir.join("cells")).with_context(|| format!("cannot create {}", run_dir.display()))?;
+    std::fs::create_dir_all(run_dir.join("cells"))
+        .with_context(|| format!("cannot create {}", run_dir.display()))?;
     write_manifest(&run_dir, &manifest)?;
-    write_atomic(&args.results.join("latest"), format!("{run_id}\n").as_bytes())
-        .context("cannot write results/latest")?;
+    write_atomic(
+        &args.results.join("latest"),
+        format!("{run_id}\n").as_bytes(),
+    )
+    .context("cannot write results/latest")?;
     Ok(Plan {
         run_dir,
         fairness: rows.into_iter().map(|r| (r.id, r.fairness)).collect(),
         row_order: row_ids,
-        bins: selected.into_iter().map(|w| (w.name.clone(), w.clone())).collect(),
+        bins: selected
+            .into_iter()
+            .map(|w| (w.name.clone(), w.clone()))
+            .collect(),
         manifest,
         ops_units,
     })
@@ -191,17 +238,33 @@ fn resume(args: &RunArgs, all: &[WorkloadBin], id: &str) -> Result<Plan> {
     let path = run_dir.join("manifest.json");
     if id.contains('/') || !path.exists() {
         let mut ids: Vec<String> = std::fs::read_dir(&runs)
-            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         ids.sort();
-        let accepted = if ids.is_empty() { "none (no runs yet)".to_string() } else { ids.join(", ") };
-        return Err(usage(format!("no run {id:?} under {}; accepted: {accepted}", runs.display())));
+        let accepted = if ids.is_empty() {
+            "none (no runs yet)".to_string()
+        } else {
+            ids.join(", ")
+        };
+        return Err(usage(format!(
+            "no run {id:?} under {}; accepted: {accepted}",
+            runs.display()
+        )));
     }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let manifest: Manifest =
-        serde_json::from_str(&text).with_context(|| format!("{} is not a dyno manifest", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let manifest: Manifest = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a dyno manifest", path.display()))?;
     if manifest.schema != SCHEMA {
-        bail!("{} has schema {} (this dyno reads {SCHEMA})", path.display(), manifest.schema);
+        bail!(
+            "{} has schema {} (this dyno reads {SCHEMA})",
+            path.display(),
+            manifest.schema
+        );
     }
     let mut bins = BTreeMap::new();
     let mut ops_units = BTreeMap::new();
@@ -209,10 +272,12 @@ fn resume(args: &RunArgs, all: &[WorkloadBin], id: &str) -> Result<Plan> {
         if bins.contains_key(&c.workload) {
             continue;
         }
-        let w = all
-            .iter()
-            .find(|w| w.name == c.workload)
-            .with_context(|| format!("run {id} needs workload {}, which is no longer in workloads/", c.workload))?;
+        let w = all.iter().find(|w| w.name == c.workload).with_context(|| {
+            format!(
+                "run {id} needs workload {}, which is no longer in workloads/",
+                c.workload
+            )
+        })?;
         ops_units.insert(w.name.clone(), w.describe()?.ops_unit);
         bins.insert(w.name.clone(), w.clone());
     }
@@ -244,8 +309,10 @@ impl Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let b = indicatif::ProgressBar::new(total as u64);
             b.set_style(
-                indicatif::ProgressStyle::with_template("[{elapsed_precise}] {bar:30} cell {pos}/{len} ETA {eta} {msg}")
-                    .expect("static template"),
+                indicatif::ProgressStyle::with_template(
+                    "[{elapsed_precise}] {bar:30} cell {pos}/{len} ETA {eta} {msg}",
+                )
+                .expect("static template"),
             );
             b
         });
@@ -301,7 +368,10 @@ fn execute(plan: Plan, results: &Path) -> Result<()> {
                     done.push(c);
                     continue;
                 }
-                Err(e) => progress.done(i, format!("not trusting an existing result, running again: {e}")),
+                Err(e) => progress.done(
+                    i,
+                    format!("not trusting an existing result, running again: {e}"),
+                ),
             }
         }
         progress.start(i, &cell.cell_id);
@@ -315,10 +385,18 @@ fn execute(plan: Plan, results: &Path) -> Result<()> {
     let mut manifest = plan.manifest.clone();
     manifest.finished = Some(now_rfc3339());
     write_manifest(&plan.run_dir, &manifest)?;
-    write_atomic(&results.join("latest"), format!("{}\n", manifest.run_id).as_bytes())?;
+    write_atomic(
+        &results.join("latest"),
+        format!("{}\n", manifest.run_id).as_bytes(),
+    )?;
     print!("{}", summary_table(&done, &plan.row_order));
     let failed = done.iter().filter(|c| c.status != Status::Ok).count();
-    println!("run {} finished: {} ok, {failed} not ok; results in {}", manifest.run_id, done.len() - failed, plan.run_dir.display());
+    println!(
+        "run {} finished: {} ok, {failed} not ok; results in {}",
+        manifest.run_id,
+        done.len() - failed,
+        plan.run_dir.display()
+    );
     Ok(())
 }
 
@@ -332,7 +410,12 @@ fn one_line(c: &CellResult, units: &BTreeMap<String, String>) -> String {
             ns(s.latency_ns.p99),
             s.ops_per_cpu_s
         ),
-        _ => format!("{} {:?}: {}", c.cell_id, c.status, c.error.as_deref().unwrap_or("")),
+        _ => format!(
+            "{} {:?}: {}",
+            c.cell_id,
+            c.status,
+            c.error.as_deref().unwrap_or("")
+        ),
     }
 }
 
@@ -368,11 +451,19 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, cells_dir: &Path) -> Result<CellRes
         params: cell.params.clone(),
         status: Status::Failed,
         error: None,
-        fairness: plan.fairness.get(&cell.runtime).cloned().context("row without fairness")?,
+        fairness: plan
+            .fairness
+            .get(&cell.runtime)
+            .cloned()
+            .context("row without fairness")?,
         repeats: vec![],
         summary: None,
         artifacts: Artifacts::default(),
-        ops_unit: plan.ops_units.get(&cell.workload).cloned().unwrap_or_default(),
+        ops_unit: plan
+            .ops_units
+            .get(&cell.workload)
+            .cloned()
+            .unwrap_or_default(),
         process: Some(fin.usage),
         wall_s: fin.wall.as_secs_f64(),
         stderr_tail: None,
@@ -383,9 +474,13 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, cells_dir: &Path) -> Result<CellRes
         Some(why) => Err(why),
         None => std::fs::read(&out_path)
             .map_err(|e| format!("the cell wrote no output ({e})"))
-            .and_then(|b| serde_json::from_slice::<CellOutput>(&b).map_err(|e| format!("unreadable cell output: {e}")))
+            .and_then(|b| {
+                serde_json::from_slice::<CellOutput>(&b)
+                    .map_err(|e| format!("unreadable cell output: {e}"))
+            })
             .and_then(|out| {
-                summarize(&out, &fin.usage, other_cpu_cores).map(|(reps, summary, hist)| (out, reps, summary, hist))
+                summarize(&out, &fin.usage, other_cpu_cores)
+                    .map(|(reps, summary, hist)| (out, reps, summary, hist))
             }),
     };
     let _ = std::fs::remove_file(&out_path);
@@ -448,9 +543,15 @@ pub fn summary_table(cells: &[CellResult], rows: &[String]) -> String {
             keys.push(k);
         }
     }
-    let present: Vec<&String> = rows.iter().filter(|r| cells.iter().any(|c| &c.runtime == *r)).collect();
+    let present: Vec<&String> = rows
+        .iter()
+        .filter(|r| cells.iter().any(|c| &c.runtime == *r))
+        .collect();
     let width = 16;
-    out.push_str(&format!("\n{:<64}", "workload / parameters (ops/s ± 95% CI)"));
+    out.push_str(&format!(
+        "\n{:<64}",
+        "workload / parameters (ops/s ± 95% CI)"
+    ));
     for r in &present {
         out.push_str(&format!(" {r:>width$}"));
     }
@@ -460,7 +561,9 @@ pub fn summary_table(cells: &[CellResult], rows: &[String]) -> String {
         label.truncate(64);
         out.push_str(&format!("{label:<64}"));
         for r in &present {
-            let c = cells.iter().find(|c| c.workload == w && c.params.key() == key && &c.runtime == *r);
+            let c = cells
+                .iter()
+                .find(|c| c.workload == w && c.params.key() == key && &c.runtime == *r);
             let text = match c {
                 None => "-".to_string(),
                 Some(c) => match (&c.status, &c.summary) {

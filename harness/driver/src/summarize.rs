@@ -28,7 +28,9 @@ pub fn summarize(
         let latency = match &r.histogram {
             Some(b64) => {
                 let h = decode_histogram(b64).map_err(|e| format!("repeat {}: {e}", i + 1))?;
-                merged.add(&h).map_err(|e| format!("repeat {}: histogram does not merge: {e:?}", i + 1))?;
+                merged
+                    .add(&h)
+                    .map_err(|e| format!("repeat {}: histogram does not merge: {e:?}", i + 1))?;
                 any_latency = true;
                 Some(Percentiles::of(&h))
             }
@@ -70,10 +72,15 @@ pub fn summarize(
     if let Some(other) = other_cpu_cores
         && other > OTHER_CPU_NOISE_CORES
     {
-        noise.push(format!("other processes used {:.0}% of a core while the cell ran", other * 100.0));
+        noise.push(format!(
+            "other processes used {:.0}% of a core while the cell ran",
+            other * 100.0
+        ));
     }
     if errors > 0 {
-        noise.push(format!("{errors} failed operations (counted apart from throughput)"));
+        noise.push(format!(
+            "{errors} failed operations (counted apart from throughput)"
+        ));
     }
     if !any_latency {
         noise.push("no latency recorded".into());
@@ -90,7 +97,11 @@ pub fn summarize(
         errors,
         noise,
     };
-    Ok((repeats, summary, any_latency.then(|| encode_histogram(&merged))))
+    Ok((
+        repeats,
+        summary,
+        any_latency.then(|| encode_histogram(&merged)),
+    ))
 }
 
 #[cfg(test)]
@@ -113,7 +124,11 @@ mod tests {
             ops,
             errors: e,
             duration_s: 2.0,
-            window_usage: Usage { cpu_user_s: 1.5, cpu_sys_s: 0.5, ..Usage::default() },
+            window_usage: Usage {
+                cpu_user_s: 1.5,
+                cpu_sys_s: 0.5,
+                ..Usage::default()
+            },
             histogram: Some(encode_histogram(&h)),
             metrics: BTreeMap::new(),
         }
@@ -136,9 +151,20 @@ mod tests {
 
     #[test]
     fn repeats_become_rates_with_an_interval_and_merged_percentiles() {
-        let o = out(vec![raw(2000, &[100, 200], 0), raw(2200, &[300], 0), raw(1800, &[400], 0)]);
-        let (reps, s, hist) =
-            summarize(&o, &Usage { peak_rss_bytes: 42, ..Usage::default() }, Some(0.0)).unwrap();
+        let o = out(vec![
+            raw(2000, &[100, 200], 0),
+            raw(2200, &[300], 0),
+            raw(1800, &[400], 0),
+        ]);
+        let (reps, s, hist) = summarize(
+            &o,
+            &Usage {
+                peak_rss_bytes: 42,
+                ..Usage::default()
+            },
+            Some(0.0),
+        )
+        .unwrap();
         assert_eq!(reps[0].throughput_ops_s, 1000.0);
         assert_eq!(reps[0].ops_per_cpu_s, 1000.0);
         assert!((s.throughput_ops_s.mean - 1000.0).abs() < 1e-9);
@@ -156,7 +182,12 @@ mod tests {
         let (_, s, _) = summarize(&o, &Usage::default(), Some(0.5)).unwrap();
         assert_eq!(s.errors, 5);
         let all = s.noise.join("; ");
-        assert!(all.contains("CV") && all.contains("other processes") && all.contains("failed operations"), "{all}");
+        assert!(
+            all.contains("CV")
+                && all.contains("other processes")
+                && all.contains("failed operations"),
+            "{all}"
+        );
     }
 
     #[test]

@@ -46,11 +46,16 @@ impl Row for AsyncStd {
             Ok(v) => {
                 return Err(RowError::Start {
                     row: Self::ID,
-                    reason: format!("{THREADS_VAR}={v} is already set; this cell needs {want} workers"),
+                    reason: format!(
+                        "{THREADS_VAR}={v} is already set; this cell needs {want} workers"
+                    ),
                 });
             }
         }
-        Ok(vec![async_std::task::block_on(body(Shard { index: 0, count: 1 }))])
+        Ok(vec![async_std::task::block_on(body(Shard {
+            index: 0,
+            count: 1,
+        }))])
     }
 
     fn spawn<F>(fut: F) -> Self::Task<F::Output>

@@ -1,7 +1,7 @@
 //! The cell binary's command line: `describe`, `plan`, `rows` and `cell`. The driver (`dyno`) is its only
 //! intended caller; every workload binary gets it by calling [`cell_main`] from its `main`.
 
-use crate::{RowVisitor, ROWS, row_infos, visit_row};
+use crate::{ROWS, RowVisitor, row_infos, visit_row};
 use clap::{Parser, Subcommand};
 use dyno_core::os::{Usage, confine_process};
 use dyno_core::params::{Override, Profile};
@@ -87,8 +87,23 @@ pub fn cell_main<W: Workload>() -> ExitCode {
                 }
             }
         }
-        Cmd::Cell { row, params, warmup_s, duration_s, repeats, cores, out } => {
-            let req = CellRequest { params, warmup_s, duration_s, repeats, cores, out };
+        Cmd::Cell {
+            row,
+            params,
+            warmup_s,
+            duration_s,
+            repeats,
+            cores,
+            out,
+        } => {
+            let req = CellRequest {
+                params,
+                warmup_s,
+                duration_s,
+                repeats,
+                cores,
+                out,
+            };
             match visit_row(&row, RunCell::<W>(req, std::marker::PhantomData)) {
                 None => {
                     eprintln!("error: unknown row {row:?}; accepted: {}", ROWS.join(", "));
@@ -124,22 +139,35 @@ impl<W: Workload> RowVisitor for RunCell<W> {
     type Out = Result<(), String>;
     fn visit<R: Row>(self) -> Result<(), String> {
         let req = self.0;
-        let params: Params =
-            serde_json::from_str(&req.params).map_err(|e| format!("--params is not a parameter object: {e}"))?;
+        let params: Params = serde_json::from_str(&req.params)
+            .map_err(|e| format!("--params is not a parameter object: {e}"))?;
         W::validate(&params)?;
-        if !(req.duration_s > 0.0) || !(req.warmup_s >= 0.0) || req.repeats == 0 {
+        let positive = req.duration_s.is_finite() && req.duration_s > 0.0;
+        let non_negative = req.warmup_s.is_finite() && req.warmup_s >= 0.0;
+        if !positive || !non_negative || req.repeats == 0 {
             return Err("duration must be > 0, warm-up >= 0 and repeats >= 1".into());
         }
         confine_process(&req.cores)?;
         inject_fault(R::ID);
-        let cfg = RowConfig { cores: req.cores.clone() };
+        let cfg = RowConfig {
+            cores: req.cores.clone(),
+        };
         let mut repeats = Vec::with_capacity(req.repeats);
         for _ in 0..req.repeats {
-            repeats.push(measure_repeat::<W, R>(&cfg, &params, req.warmup_s, req.duration_s)?);
+            repeats.push(measure_repeat::<W, R>(
+                &cfg,
+                &params,
+                req.warmup_s,
+                req.duration_s,
+            )?);
         }
-        let out = CellOutput { fairness: R::fairness(&cfg), repeats };
+        let out = CellOutput {
+            fairness: R::fairness(&cfg),
+            repeats,
+        };
         let json = serde_json::to_vec(&out).map_err(|e| e.to_string())?;
-        write_atomic(&req.out, &json).map_err(|e| format!("cannot write {}: {e}", req.out.display()))
+        write_atomic(&req.out, &json)
+            .map_err(|e| format!("cannot write {}: {e}", req.out.display()))
     }
 }
 
@@ -151,7 +179,10 @@ fn measure_repeat<W: Workload, R: Row>(
     warmup_s: f64,
     duration_s: f64,
 ) -> Result<RawRepeat, String> {
-    let window = Window::starting_in(Duration::from_secs_f64(warmup_s), Duration::from_secs_f64(duration_s));
+    let window = Window::starting_in(
+        Duration::from_secs_f64(warmup_s),
+        Duration::from_secs_f64(duration_s),
+    );
     let collector = Collector::new(true);
     let watcher = std::thread::Builder::new()
         .name("dyno-window".into())
@@ -162,10 +193,16 @@ fn measure_repeat<W: Workload, R: Row>(
             Usage::of_self().since(&start)
         })
         .map_err(|e| format!("cannot start the window watcher: {e}"))?;
-    let ctx = RepeatCtx { row: cfg.clone(), window, collector: collector.clone() };
+    let ctx = RepeatCtx {
+        row: cfg.clone(),
+        window,
+        collector: collector.clone(),
+    };
     let metrics = W::run::<R>(&ctx, params)?;
     drop(ctx);
-    let window_usage = watcher.join().map_err(|_| "the window watcher panicked".to_string())?;
+    let window_usage = watcher
+        .join()
+        .map_err(|_| "the window watcher panicked".to_string())?;
     let rec = collector.finish();
     Ok(RawRepeat {
         ops: rec.ops,
@@ -185,7 +222,9 @@ fn sleep_until(t: Instant) {
 }
 
 fn inject_fault(row: &str) {
-    let Ok(spec) = std::env::var(FAULT_VAR) else { return };
+    let Ok(spec) = std::env::var(FAULT_VAR) else {
+        return;
+    };
     for f in spec.split(',') {
         match f.split_once(':') {
             Some(("panic", r)) if r == row => panic!("injected fault: panic in row {row}"),

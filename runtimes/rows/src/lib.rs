@@ -19,7 +19,14 @@ use dyno_core::row::RowConfig;
 use dyno_core::schema::RowInfo;
 
 /// Every row id, in the order the book shows them.
-pub const ROWS: [&str; 6] = [Tokio::ID, TokioTpc::ID, AsyncStd::ID, Smol::ID, Glommio::ID, Threads::ID];
+pub const ROWS: [&str; 6] = [
+    Tokio::ID,
+    TokioTpc::ID,
+    AsyncStd::ID,
+    Smol::ID,
+    Glommio::ID,
+    Threads::ID,
+];
 
 /// Generic code to run with a row's adapter type.
 pub trait RowVisitor {
@@ -46,10 +53,15 @@ pub fn row_infos(cfg: &RowConfig) -> Vec<RowInfo> {
     impl RowVisitor for Info<'_> {
         type Out = RowInfo;
         fn visit<R: Row>(self) -> RowInfo {
-            RowInfo { id: R::ID.to_string(), fairness: R::fairness(self.0) }
+            RowInfo {
+                id: R::ID.to_string(),
+                fairness: R::fairness(self.0),
+            }
         }
     }
-    ROWS.iter().map(|id| visit_row(id, Info(cfg)).expect("ROWS are all known")).collect()
+    ROWS.iter()
+        .map(|id| visit_row(id, Info(cfg)).expect("ROWS are all known"))
+        .collect()
 }
 
 /// Define one `#[test]` per row running the generic function `$body::<Row>()` (tokio's `rt_test!` idea).
@@ -100,7 +112,9 @@ mod tests {
     /// Spawn, sleep, yield, spawn_blocking and join on every row, on two shards' worth of cores.
     fn primitives_work<R: Row>() {
         let cores = dyno_core::os::allowed_cores();
-        let cfg = RowConfig { cores: cores.iter().copied().cycle().take(2).collect() };
+        let cfg = RowConfig {
+            cores: cores.iter().copied().cycle().take(2).collect(),
+        };
         let hits = Arc::new(AtomicUsize::new(0));
         let h = hits.clone();
         let out = R::run(&cfg, move |shard| {
@@ -141,7 +155,11 @@ mod tests {
         let infos = row_infos(&RowConfig { cores: vec![0] });
         let ids: Vec<_> = infos.iter().map(|i| i.id.as_str()).collect();
         assert_eq!(ids, ROWS);
-        assert!(infos.iter().all(|i| i.fairness.workers == 1 && !i.fairness.io.is_empty()));
+        assert!(
+            infos
+                .iter()
+                .all(|i| i.fairness.workers == 1 && !i.fairness.io.is_empty())
+        );
         struct Id;
         impl RowVisitor for Id {
             type Out = &'static str;

@@ -62,7 +62,10 @@ impl Row for Smol {
                         let _ = async_io::block_on(ex.run(stopped.recv()));
                         leave();
                     })
-                    .map_err(|e| RowError::Start { row: Self::ID, reason: format!("cannot start a worker: {e}") })
+                    .map_err(|e| RowError::Start {
+                        row: Self::ID,
+                        reason: format!("cannot start a worker: {e}"),
+                    })
             })
             .collect::<Result<_, _>>()?;
         enter(&ex);
@@ -85,7 +88,10 @@ impl Row for Smol {
         F::Output: Send + 'static,
     {
         EXECUTOR.with(|e| {
-            e.borrow().as_ref().expect("Smol::spawn called outside a smol row").spawn(fut)
+            e.borrow()
+                .as_ref()
+                .expect("Smol::spawn called outside a smol row")
+                .spawn(fut)
         })
     }
 
@@ -97,10 +103,8 @@ impl Row for Smol {
         blocking::unblock(f)
     }
 
-    fn sleep(d: Duration) -> impl Future<Output = ()> + Send {
-        async move {
-            async_io::Timer::after(d).await;
-        }
+    async fn sleep(d: Duration) {
+        async_io::Timer::after(d).await;
     }
 
     fn yield_now() -> impl Future<Output = ()> + Send {

@@ -26,7 +26,9 @@ fn thread_task<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Thr
             let _ = tx.send_blocking(f());
         })
         .expect("cannot start a task thread");
-    ThreadTask(Box::pin(async move { rx.recv().await.expect("a task thread panicked") }))
+    ThreadTask(Box::pin(async move {
+        rx.recv().await.expect("a task thread panicked")
+    }))
 }
 
 /// `threads`.
@@ -57,7 +59,10 @@ impl Row for Threads {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
-        Ok(vec![futures_lite::future::block_on(body(Shard { index: 0, count: 1 }))])
+        Ok(vec![futures_lite::future::block_on(body(Shard {
+            index: 0,
+            count: 1,
+        }))])
     }
 
     fn spawn<F>(fut: F) -> Self::Task<F::Output>
@@ -76,11 +81,11 @@ impl Row for Threads {
         thread_task(f)
     }
 
-    fn sleep(d: Duration) -> impl Future<Output = ()> + Send {
-        async move { std::thread::sleep(d) }
+    async fn sleep(d: Duration) {
+        std::thread::sleep(d)
     }
 
-    fn yield_now() -> impl Future<Output = ()> + Send {
-        async { std::thread::yield_now() }
+    async fn yield_now() {
+        std::thread::yield_now()
     }
 }

@@ -24,7 +24,10 @@ impl<T> Future for TokioTask<T> {
 }
 
 fn start_error(row: &'static str, e: std::io::Error) -> RowError {
-    RowError::Start { row, reason: format!("cannot build the tokio runtime: {e}") }
+    RowError::Start {
+        row,
+        reason: format!("cannot build the tokio runtime: {e}"),
+    }
 }
 
 macro_rules! tokio_common {
@@ -112,7 +115,8 @@ impl Row for TokioTpc {
             model: "thread per core (current-thread runtime per core)".into(),
             pinned: true,
             notes: vec![
-                "one current_thread runtime per core, each thread pinned; tasks never migrate".into(),
+                "one current_thread runtime per core, each thread pinned; tasks never migrate"
+                    .into(),
             ],
         }
     }
@@ -124,7 +128,10 @@ impl Row for TokioTpc {
         Fut::Output: Send + 'static,
     {
         run_pinned_shards(Self::ID, &cfg.cores, move |shard, core| {
-            dyno_core::os::pin_thread(core).map_err(|reason| RowError::Start { row: Self::ID, reason })?;
+            dyno_core::os::pin_thread(core).map_err(|reason| RowError::Start {
+                row: Self::ID,
+                reason,
+            })?;
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

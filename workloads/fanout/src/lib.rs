@@ -12,7 +12,10 @@
 
 mod channels;
 
-pub use channels::{AsyncBroadcast, AsyncChannel, BroadcastKind, Flume, Kanal, QueueKind, Recv, SendKind, TokioBroadcast};
+pub use channels::{
+    AsyncBroadcast, AsyncChannel, BroadcastKind, Flume, Kanal, QueueKind, Recv, SendKind,
+    TokioBroadcast,
+};
 
 use dyno_core::params::{ParamSpec, ParamValue, WorkloadSpec, group};
 use dyno_core::{Params, Probe, RepeatCtx, RepeatOutput, Row, Shard, Window, Workload};
@@ -107,11 +110,18 @@ impl Workload for Fanout {
 
     fn validate(params: &Params) -> Result<(), String> {
         let (shape, channel) = (params.word("shape"), params.word("channel"));
-        let allowed: &[&str] = if shape == "broadcast" { &BROADCAST_CHANNELS } else { &QUEUE_CHANNELS };
+        let allowed: &[&str] = if shape == "broadcast" {
+            &BROADCAST_CHANNELS
+        } else {
+            &QUEUE_CHANNELS
+        };
         if allowed.contains(&channel) {
             Ok(())
         } else {
-            Err(format!("channel {channel} does not do shape {shape}; accepted for {shape}: {}", allowed.join(", ")))
+            Err(format!(
+                "channel {channel} does not do shape {shape}; accepted for {shape}: {}",
+                allowed.join(", ")
+            ))
         }
     }
 
@@ -174,7 +184,11 @@ impl Report {
     pub fn check(&self, p: &FanoutParams) -> Result<(), String> {
         let n = self.sent.total;
         if self.consumers.len() != p.consumers {
-            return Err(format!("{} of {} consumers reported", self.consumers.len(), p.consumers));
+            return Err(format!(
+                "{} of {} consumers reported",
+                self.consumers.len(),
+                p.consumers
+            ));
         }
         if self.broadcast {
             for (i, c) in self.consumers.iter().enumerate() {
@@ -196,13 +210,22 @@ impl Report {
         let sum_sq: u128 = self.consumers.iter().map(|c| c.sum_sq).sum();
         let n128 = n as u128;
         let want_sum = n128 * n128.saturating_sub(1) / 2;
-        let want_sq = if n == 0 { 0 } else { (n128 - 1) * n128 * (2 * n128 - 1) / 6 };
+        let want_sq = if n == 0 {
+            0
+        } else {
+            (n128 - 1) * n128 * (2 * n128 - 1) / 6
+        };
         if received != n {
             let verb = if received < n { "lost" } else { "duplicated" };
-            return Err(format!("queue delivered {received} of {n} messages ({} {verb})", received.abs_diff(n)));
+            return Err(format!(
+                "queue delivered {received} of {n} messages ({} {verb})",
+                received.abs_diff(n)
+            ));
         }
         if sum != want_sum || sum_sq != want_sq {
-            return Err(format!("queue delivered {n} messages but not each exactly once (sequence checksum mismatch)"));
+            return Err(format!(
+                "queue delivered {n} messages but not each exactly once (sequence checksum mismatch)"
+            ));
         }
         Ok(())
     }
@@ -211,8 +234,14 @@ impl Report {
         let mut m = RepeatOutput::new();
         m.insert("messages_sent_in_window".into(), self.sent.in_window as f64);
         m.insert("messages_sent_total".into(), self.sent.total as f64);
-        m.insert("send_rate_msgs_s".into(), self.sent.in_window as f64 / window.as_secs_f64());
-        m.insert("lagged_total".into(), self.consumers.iter().map(|c| c.lagged).sum::<u64>() as f64);
+        m.insert(
+            "send_rate_msgs_s".into(),
+            self.sent.in_window as f64 / window.as_secs_f64(),
+        );
+        m.insert(
+            "lagged_total".into(),
+            self.consumers.iter().map(|c| c.lagged).sum::<u64>() as f64,
+        );
         m
     }
 }
@@ -247,7 +276,11 @@ async fn produce<R: Row, K: SendKind>(tx: K::Tx, w: Window, payload_bytes: usize
     let mut sent = Sent::default();
     loop {
         let now = w.now_ns();
-        let m = Msg { seq: sent.total, sent_ns: now, payload: Arc::from(&template[..]) };
+        let m = Msg {
+            seq: sent.total,
+            sent_ns: now,
+            payload: Arc::from(&template[..]),
+        };
         if K::send(&tx, m).await.is_err() {
             break;
         }
@@ -265,7 +298,12 @@ async fn produce<R: Row, K: SendKind>(tx: K::Tx, w: Window, payload_bytes: usize
 
 /// Run a body on every shard: shard `i` spawns the consumers it owns (round-robin), shard 0 also the
 /// producer; the shards' results are merged into one report.
-fn run_sharded<R, C, P, CF, PF>(ctx: &RepeatCtx, consumers: usize, make_consumer: C, producer: P) -> Result<Report, String>
+fn run_sharded<R, C, P, CF, PF>(
+    ctx: &RepeatCtx,
+    consumers: usize,
+    make_consumer: C,
+    producer: P,
+) -> Result<Report, String>
 where
     R: Row,
     C: Fn(usize) -> CF + Send + Sync + 'static,
@@ -276,10 +314,17 @@ where
     let producer = Arc::new(Mutex::new(Some(producer)));
     let make_consumer = Arc::new(make_consumer);
     let shards = R::run(&ctx.row, move |shard: Shard| {
-        let producer = if shard.index == 0 { producer.lock().unwrap().take() } else { None };
+        let producer = if shard.index == 0 {
+            producer.lock().unwrap().take()
+        } else {
+            None
+        };
         let make_consumer = make_consumer.clone();
         async move {
-            let tasks: Vec<_> = shard.owned(consumers).map(|i| (i, R::spawn(make_consumer(i)))).collect();
+            let tasks: Vec<_> = shard
+                .owned(consumers)
+                .map(|i| (i, R::spawn(make_consumer(i))))
+                .collect();
             let sent = match producer {
                 Some(p) => Some(R::spawn(p()).await),
                 None => None,
@@ -306,9 +351,13 @@ where
 }
 
 /// The queue shape over channel `Q`.
-pub fn run_queue<R: Row, Q: QueueKind>(ctx: &RepeatCtx, p: &FanoutParams) -> Result<Report, String> {
+pub fn run_queue<R: Row, Q: QueueKind>(
+    ctx: &RepeatCtx,
+    p: &FanoutParams,
+) -> Result<Report, String> {
     let (tx, rx) = Q::bounded(p.queue_bound);
-    let (w, collector, work_d, payload) = (ctx.window, ctx.collector.clone(), p.work, p.payload_bytes);
+    let (w, collector, work_d, payload) =
+        (ctx.window, ctx.collector.clone(), p.work, p.payload_bytes);
     run_sharded::<R, _, _, _, _>(
         ctx,
         p.consumers,
@@ -330,15 +379,23 @@ pub fn run_queue<R: Row, Q: QueueKind>(ctx: &RepeatCtx, p: &FanoutParams) -> Res
 }
 
 /// The broadcast shape over channel `B`.
-pub fn run_broadcast<R: Row, B: BroadcastKind>(ctx: &RepeatCtx, p: &FanoutParams) -> Result<Report, String> {
+pub fn run_broadcast<R: Row, B: BroadcastKind>(
+    ctx: &RepeatCtx,
+    p: &FanoutParams,
+) -> Result<Report, String> {
     let (tx, rxs) = B::channel(p.queue_bound, p.consumers);
     let rxs: Vec<Mutex<Option<B::Rx>>> = rxs.into_iter().map(|r| Mutex::new(Some(r))).collect();
-    let (w, collector, work_d, payload) = (ctx.window, ctx.collector.clone(), p.work, p.payload_bytes);
+    let (w, collector, work_d, payload) =
+        (ctx.window, ctx.collector.clone(), p.work, p.payload_bytes);
     let mut report = run_sharded::<R, _, _, _, _>(
         ctx,
         p.consumers,
         move |i| {
-            let mut rx = rxs[i].lock().unwrap().take().expect("each receiver is taken once");
+            let mut rx = rxs[i]
+                .lock()
+                .unwrap()
+                .take()
+                .expect("each receiver is taken once");
             let mut probe = collector.probe();
             async move {
                 let mut seen = Seen::default();
@@ -373,4 +430,112 @@ pub fn run_broadcast<R: Row, B: BroadcastKind>(ctx: &RepeatCtx, p: &FanoutParams
     )?;
     report.broadcast = true;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(consumers: usize) -> FanoutParams {
+        FanoutParams {
+            shape: "queue".into(),
+            channel: "flume".into(),
+            consumers,
+            queue_bound: 4,
+            payload_bytes: 0,
+            work: Duration::ZERO,
+        }
+    }
+
+    fn seen(seqs: &[u64]) -> Seen {
+        let mut s = Seen::default();
+        for &q in seqs {
+            s.add(q);
+        }
+        s
+    }
+
+    #[test]
+    fn queue_accounting_catches_loss_duplication_and_swaps() {
+        let sent = Sent {
+            total: 6,
+            in_window: 6,
+        };
+        let ok = Report {
+            sent,
+            consumers: vec![seen(&[0, 2, 4]), seen(&[1, 3, 5])],
+            broadcast: false,
+        };
+        ok.check(&p(2)).unwrap();
+        let lost = Report {
+            sent,
+            consumers: vec![seen(&[0, 2, 4]), seen(&[1, 3])],
+            broadcast: false,
+        };
+        assert!(lost.check(&p(2)).unwrap_err().contains("1 lost"));
+        let dup = Report {
+            sent,
+            consumers: vec![seen(&[0, 2, 4, 4]), seen(&[1, 3, 5])],
+            broadcast: false,
+        };
+        assert!(dup.check(&p(2)).unwrap_err().contains("duplicated"));
+        // Same count, one message twice and another never: the checksum catches it.
+        let swap = Report {
+            sent,
+            consumers: vec![seen(&[0, 2, 2]), seen(&[1, 3, 5])],
+            broadcast: false,
+        };
+        assert!(swap.check(&p(2)).unwrap_err().contains("exactly once"));
+        let missing = Report {
+            sent,
+            consumers: vec![seen(&[0, 1, 2, 3, 4, 5])],
+            broadcast: false,
+        };
+        assert!(
+            missing
+                .check(&p(2))
+                .unwrap_err()
+                .contains("1 of 2 consumers")
+        );
+    }
+
+    #[test]
+    fn broadcast_accounting_allows_reported_lag_only() {
+        let sent = Sent {
+            total: 4,
+            in_window: 4,
+        };
+        let mut lagged = seen(&[0, 3]);
+        lagged.lagged = 2;
+        let r = Report {
+            sent,
+            consumers: vec![seen(&[0, 1, 2, 3]), lagged],
+            broadcast: true,
+        };
+        r.check(&p(2)).unwrap();
+        let mut gap = seen(&[0, 3]);
+        gap.lost = 2;
+        let r = Report {
+            sent,
+            consumers: vec![seen(&[0, 1, 2, 3]), gap],
+            broadcast: true,
+        };
+        assert!(r.check(&p(2)).unwrap_err().contains("2 lost unreported"));
+    }
+
+    #[test]
+    fn channels_must_fit_the_shape() {
+        let mut ps = Fanout::spec()
+            .plan(dyno_core::params::Profile::Full, &[], Fanout::validate)
+            .unwrap();
+        assert_eq!(ps.len(), 18);
+        let p = &mut ps[0];
+        p.0.insert("shape".into(), "queue".into());
+        p.0.insert("channel".into(), "tokio-broadcast".into());
+        assert!(
+            Fanout::validate(p)
+                .unwrap_err()
+                .contains("accepted for queue: async-channel, flume, kanal")
+        );
+    }
 }

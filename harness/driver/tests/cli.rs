@@ -1,0 +1,288 @@
+//! End-to-end tests of `dyno run` with the real fan-out cell binary: bad input, faulty cells, resume.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The directory holding `dyno` and, once built here, the fan-out cell binary.
+fn bin_dir() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dyno = PathBuf::from(env!("CARGO_BIN_EXE_dyno"));
+            let dir = dyno.parent().unwrap().to_path_buf();
+            let profile = if dir.ends_with("release") {
+                vec!["--release"]
+            } else {
+                vec![]
+            };
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .current_dir(workspace())
+                .args([
+                    "build",
+                    "-q",
+                    "-p",
+                    "dyno-fanout",
+                    "--bin",
+                    "dyno-cell-fanout",
+                ])
+                .args(profile)
+                .status()
+                .unwrap();
+            assert!(status.success(), "building the fan-out cell binary failed");
+            dir
+        })
+        .clone()
+}
+
+fn dyno(results: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dyno"));
+    c.current_dir(workspace())
+        .arg("run")
+        .arg("--bin-dir")
+        .arg(bin_dir())
+        .arg("--results")
+        .arg(results)
+        .args(args);
+    c.env_remove("DYNO_FAULT");
+    c
+}
+
+/// A small fast matrix: one queue parameter set, short windows.
+const SMALL: &[&str] = &[
+    "--profile",
+    "quick",
+    "-p",
+    "shape=queue",
+    "-p",
+    "channel=async-channel",
+    "-p",
+    "consumers=4",
+    "--duration",
+    "0.2",
+    "--warmup",
+    "0.05",
+];
+/// [`SMALL`] with a longer window, so the driver can be killed mid-run.
+const SLOWER: &[&str] = &[
+    "--profile",
+    "quick",
+    "-p",
+    "shape=queue",
+    "-p",
+    "channel=async-channel",
+    "-p",
+    "consumers=4",
+    "--duration",
+    "0.5",
+    "--warmup",
+    "0.05",
+];
+
+fn cells(run_dir: &Path) -> Vec<dyno_core::schema::CellResult> {
+    let mut v: Vec<_> = std::fs::read_dir(run_dir.join("cells"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| dyno_core::schema::CellResult::read(&p).unwrap())
+        .collect();
+    v.sort_by(|a, b| a.cell_id.cmp(&b.cell_id));
+    v
+}
+
+fn latest(results: &Path) -> PathBuf {
+    let id = std::fs::read_to_string(results.join("latest")).unwrap();
+    results.join("runs").join(id.trim())
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn bad_input_is_one_clear_line_exit_2_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let cases: &[(&[&str], &str)] = &[
+        (&["-w", "nope"], "accepted: fanout"),
+        (
+            &["-r", "tokyo"],
+            "accepted: tokio, tokio-tpc, async-std, smol, glommio, threads",
+        ),
+        (&["-p", "nope=1"], "accepted: shape (fanout)"),
+        (&["-p", "consumers=abc"], "not a whole number"),
+        (&["-p", "consumers=0"], "out of range"),
+        (&["-p", "shape=circle"], "accepted: broadcast, queue"),
+        (
+            &["-p", "shape=broadcast", "-p", "channel=flume"],
+            "accepted for broadcast",
+        ),
+        (&["-p", "consumers"], "NAME=VALUE"),
+        (&["--duration", "0"], "greater than zero"),
+        (&["--duration", "-1"], "duration"),
+        (&["--duration", "fast"], "not a duration"),
+        (&["--warmup", "-2"], "warmup"),
+        (&["--repeat", "abc"], "repeat"),
+        (&["--repeat", "0"], "repeat"),
+        (&["--cores", "0,0"], "twice"),
+        (&["--cores", "9999"], "not available"),
+        (&["--resume", "no-such-run"], "no run \"no-such-run\""),
+        (&["--bogus"], "--bogus"),
+    ];
+    for (args, needle) in cases {
+        let o = dyno(&results, args).output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?} should be a usage error; stderr: {err}"
+        );
+        assert!(
+            err.contains(needle),
+            "{args:?}: {err:?} should mention {needle:?}"
+        );
+        assert!(
+            !results.join("runs").exists() && !results.join("latest").exists(),
+            "{args:?} wrote files"
+        );
+    }
+}
+
+#[test]
+fn faulty_cells_are_recorded_failed_and_the_run_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let o = dyno(&results, SMALL)
+        .args(["-r", "tokio,smol,threads,glommio", "--timeout", "3"])
+        .env("DYNO_FAULT", "panic:tokio,hang:smol,signal:threads")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = latest(&results);
+    let by_row = |row: &str| cells(&run).into_iter().find(|c| c.runtime == row).unwrap();
+    use dyno_core::schema::Status;
+    let panicked = by_row("tokio");
+    assert_eq!(panicked.status, Status::Failed);
+    assert!(
+        panicked
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("panicked: injected fault"),
+        "{:?}",
+        panicked.error
+    );
+    assert!(
+        panicked
+            .stderr_tail
+            .as_deref()
+            .unwrap()
+            .contains("injected fault")
+    );
+    let hung = by_row("smol");
+    assert_eq!(hung.status, Status::Failed);
+    assert!(
+        hung.error
+            .as_deref()
+            .unwrap()
+            .contains("timed out after 3 s"),
+        "{:?}",
+        hung.error
+    );
+    let killed = by_row("threads");
+    assert_eq!(killed.status, Status::Failed);
+    assert!(
+        killed.error.as_deref().unwrap().contains("SIGKILL"),
+        "{:?}",
+        killed.error
+    );
+    let fine = by_row("glommio");
+    assert_eq!(fine.status, Status::Ok, "{:?}", fine.error);
+    let s = fine.summary.unwrap();
+    assert!(s.throughput_ops_s.mean > 0.0 && s.latency_ns.count > 0 && s.peak_rss_bytes > 0);
+    assert!(s.cpu_user_s + s.cpu_sys_s > 0.0);
+    assert!(run.join(fine.artifacts.histogram.unwrap()).exists());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["cells_planned"], 4);
+    assert!(manifest["finished"].is_string());
+}
+
+#[test]
+fn a_killed_run_resumes_without_redoing_finished_cells() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let mut child = dyno(&results, SLOWER)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until at least two cells have finished, then kill the driver outright.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let run = loop {
+        assert!(Instant::now() < deadline, "no cells finished in time");
+        if let Ok(id) = std::fs::read_to_string(results.join("latest")) {
+            let run = results.join("runs").join(id.trim());
+            let n = std::fs::read_dir(run.join("cells"))
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                        .count()
+                })
+                .unwrap_or(0);
+            if n >= 2 {
+                break run;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before: Vec<_> = cells(&run);
+    assert!(
+        before.len() >= 2 && before.len() < 6,
+        "{} cells done before the kill",
+        before.len()
+    );
+    let stamps: Vec<_> = before
+        .iter()
+        .map(|c| {
+            std::fs::metadata(run.join("cells").join(format!("{}.json", c.cell_id)))
+                .unwrap()
+                .modified()
+                .unwrap()
+        })
+        .collect();
+
+    let id = run.file_name().unwrap().to_str().unwrap().to_string();
+    let o = dyno(&results, &["--resume", &id]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let after = cells(&run);
+    assert_eq!(after.len(), 6, "every row's cell exists after the resume");
+    assert!(
+        after
+            .iter()
+            .all(|c| c.status == dyno_core::schema::Status::Ok)
+    );
+    for (c, t) in before.iter().zip(stamps) {
+        let path = run.join("cells").join(format!("{}.json", c.cell_id));
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            t,
+            "{} was redone",
+            c.cell_id
+        );
+        assert_eq!(&dyno_core::schema::CellResult::read(&path).unwrap(), c);
+    }
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.matches("already done").count(), before.len(), "{out}");
+}
