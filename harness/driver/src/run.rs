@@ -533,12 +533,41 @@ pub fn ns(v: u64) -> String {
     }
 }
 
+/// The parameters that differ between cells of the same workload: what a table row needs to show.
+fn varying(cells: &[CellResult], workload: &str) -> Vec<String> {
+    let mine: Vec<&CellResult> = cells.iter().filter(|c| c.workload == workload).collect();
+    let Some(first) = mine.first() else {
+        return vec![];
+    };
+    first
+        .params
+        .0
+        .keys()
+        .filter(|k| {
+            mine.iter()
+                .any(|c| c.params.0.get(*k) != first.params.0.get(*k))
+        })
+        .cloned()
+        .collect()
+}
+
 /// Workload × row: throughput with the half-width of its 95% CI, or why the cell is not ok.
 pub fn summary_table(cells: &[CellResult], rows: &[String]) -> String {
-    let mut out = String::new();
-    let mut keys: Vec<(String, String)> = Vec::new();
+    let mut keys: Vec<(String, String, String)> = Vec::new();
     for c in cells {
-        let k = (c.workload.clone(), c.params.key());
+        let shown = varying(cells, &c.workload);
+        let label: Vec<String> = c
+            .params
+            .0
+            .iter()
+            .filter(|(k, _)| shown.contains(k))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let k = (
+            c.workload.clone(),
+            c.params.key(),
+            format!("{} {}", c.workload, label.join(" ")),
+        );
         if !keys.contains(&k) {
             keys.push(k);
         }
@@ -547,19 +576,15 @@ pub fn summary_table(cells: &[CellResult], rows: &[String]) -> String {
         .iter()
         .filter(|r| cells.iter().any(|c| &c.runtime == *r))
         .collect();
-    let width = 16;
-    out.push_str(&format!(
-        "\n{:<64}",
-        "workload / parameters (ops/s ± 95% CI)"
-    ));
+    let lw = keys.iter().map(|k| k.2.len()).max().unwrap_or(0).max(24);
+    let width = 14;
+    let mut out = format!("\n{:<lw$}", "ops/s ± 95% CI");
     for r in &present {
         out.push_str(&format!(" {r:>width$}"));
     }
     out.push('\n');
-    for (w, key) in keys {
-        let mut label = format!("{w} {key}");
-        label.truncate(64);
-        out.push_str(&format!("{label:<64}"));
+    for (w, key, label) in keys {
+        out.push_str(&format!("{label:<lw$}"));
         for r in &present {
             let c = cells
                 .iter()
