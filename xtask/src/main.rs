@@ -2,18 +2,26 @@
 //!
 //! - `cargo xtask bench [--quick] [dyno run options...]`: build every cell binary in release and run the
 //!   matrix (the default full profile, or the smoke profile with `--quick`).
+//! - `cargo xtask report [--run RUN_ID|reference|latest]`: generate the mdBook pages from a run and build the
+//!   book (in-process, with the mdbook library, inside the `dyno` binary).
+//! - `cargo xtask compare RUN_A RUN_B`: per-cell verdicts in the terminal and as a book page.
 //! - `cargo xtask new-workload NAME`: scaffold `workloads/NAME`, a workload that runs on every row.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [dyno run options...]\n       cargo xtask new-workload NAME";
+const USAGE: &str = "usage: cargo xtask bench [--quick] [dyno run options...]
+       cargo xtask report [--run RUN_ID|reference|latest]
+       cargo xtask compare RUN_A RUN_B
+       cargo xtask new-workload NAME";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
+        Some("report") => build_dyno().and_then(|d| dyno(&d, "report", &args[1..])),
+        Some("compare") => build_dyno().and_then(|d| dyno(&d, "compare", &args[1..])),
         Some("new-workload") => match &args[1..] {
             [name] => new_workload(&workspace_root(), name).map(|_| ExitCode::SUCCESS),
             _ => Err(Usage("new-workload takes exactly one NAME".into()).into()),
@@ -26,7 +34,9 @@ fn main() -> ExitCode {
             "unknown task {other:?}; accepted: bench, new-workload"
         ))
         .into()),
-        None => Err(Usage("no task given; accepted: bench, new-workload".into()).into()),
+        None => Err(
+            Usage("no task given; accepted: bench, report, compare, new-workload".into()).into(),
+        ),
     };
     match result {
         Ok(code) => code,
@@ -85,12 +95,8 @@ fn target_dir() -> Result<PathBuf> {
     ))
 }
 
-fn bench(args: &[String]) -> Result<ExitCode> {
-    let quick = args.iter().any(|a| a == "--quick");
-    let rest: Vec<&String> = args.iter().filter(|a| *a != "--quick").collect();
-    if quick && rest.iter().any(|a| a.starts_with("--profile")) {
-        return Err(Usage("--quick and --profile exclude each other".into()).into());
-    }
+/// Build the driver and every workload's cell binary in release; return the path of `dyno`.
+fn build_dyno() -> Result<PathBuf> {
     eprintln!("building the driver and every workload's cell binary (release)...");
     let status = cargo()
         .args([
@@ -105,25 +111,45 @@ fn bench(args: &[String]) -> Result<ExitCode> {
     if !status.success() {
         bail!("the release build failed");
     }
-    let dyno = target_dir()?.join("release").join("dyno");
-    let mut cmd = Command::new(&dyno);
-    cmd.current_dir(workspace_root()).arg("run");
-    if quick {
-        cmd.args(["--profile", "quick"]);
-    }
-    cmd.args(rest);
-    let status = cmd
+    Ok(target_dir()?.join("release").join("dyno"))
+}
+
+/// Run `dyno SUBCOMMAND ARGS...` from the workspace root, passing its exit code on.
+fn dyno(dyno: &Path, sub: &str, args: &[impl AsRef<std::ffi::OsStr>]) -> Result<ExitCode> {
+    let status = Command::new(dyno)
+        .current_dir(workspace_root())
+        .arg(sub)
+        .args(args)
         .status()
         .with_context(|| format!("cannot run {}", dyno.display()))?;
-    if !status.success() {
-        return Ok(ExitCode::from(
-            status.code().unwrap_or(1).clamp(1, 255) as u8
-        ));
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(status.code().unwrap_or(1).clamp(1, 255) as u8)
+    })
+}
+
+fn bench(args: &[String]) -> Result<ExitCode> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let mut rest: Vec<&String> = args.iter().filter(|a| *a != "--quick").collect();
+    if quick && rest.iter().any(|a| a.starts_with("--profile")) {
+        return Err(Usage("--quick and --profile exclude each other".into()).into());
     }
-    eprintln!(
-        "results are in results/runs/<run-id> (results/latest); the mdBook report is not generated yet (issue 5)"
-    );
-    Ok(ExitCode::SUCCESS)
+    let profile = ["--profile".to_string(), "quick".to_string()];
+    if quick {
+        rest.splice(0..0, profile.iter());
+    }
+    let dyno_bin = build_dyno()?;
+    let code = dyno(&dyno_bin, "run", &rest)?;
+    if code != ExitCode::SUCCESS {
+        return Ok(code);
+    }
+    // --resume finishes the run it names; every other run is results/latest.
+    let run = match rest.iter().position(|a| *a == "--resume") {
+        Some(i) => rest.get(i + 1).map(|s| s.as_str()).unwrap_or("latest"),
+        None => "latest",
+    };
+    dyno(&dyno_bin, "report", &["--run", run])
 }
 
 /// `my-thing` -> (`my_thing`, `MyThing`).

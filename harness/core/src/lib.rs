@@ -7,7 +7,9 @@
 //! - [`schema`]: the result contract (manifest, cell results) and the driver <-> cell protocol.
 //! - [`stats`]: mean and Student-t confidence intervals over repeats.
 //! - [`os`]: CPU affinity and `getrusage` helpers.
+//! - [`human`]: numbers formatted for people (rates, latencies, bytes).
 
+pub mod human;
 pub mod os;
 pub mod params;
 pub mod record;

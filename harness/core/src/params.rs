@@ -56,6 +56,30 @@ impl Params {
         }
     }
 
+    /// `k=v k=v` for the given names only (e.g. those that vary across a table).
+    pub fn label(&self, names: &[String]) -> String {
+        self.0
+            .iter()
+            .filter(|(k, _)| names.contains(k))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The names whose values differ between any of `all` (what a table of them needs to show).
+    pub fn varying<'a>(all: impl IntoIterator<Item = &'a Params>) -> Vec<String> {
+        let all: Vec<&Params> = all.into_iter().collect();
+        let Some(first) = all.first() else {
+            return vec![];
+        };
+        first
+            .0
+            .keys()
+            .filter(|k| all.iter().any(|p| p.0.get(*k) != first.0.get(*k)))
+            .cloned()
+            .collect()
+    }
+
     /// `k=v,k=v` in name order: the stable, human-readable key of a cell.
     pub fn key(&self) -> String {
         self.0

@@ -4,6 +4,7 @@
 mod child;
 mod discover;
 mod host;
+mod report;
 mod run;
 mod summarize;
 
@@ -41,6 +42,39 @@ enum Cmd {
     List(CommonArgs),
     /// Run a matrix of cells and write results/runs/<run-id>/.
     Run(Box<RunArgs>),
+    /// Turn a run into the mdBook report and build it.
+    Report(ReportArgs),
+    /// Compare two runs cell by cell (terminal table and a book page).
+    Compare(CompareArgs),
+}
+
+#[derive(clap::Args, Clone)]
+pub struct BookArgs {
+    /// Results directory (holds runs/, reference/ and latest).
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// The book's root (holds book.toml and src/).
+    #[arg(long, default_value = "mdbook")]
+    pub book: PathBuf,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub dirs: BookArgs,
+    /// Run id under results/runs, `reference` for the committed reference run, or `latest`.
+    #[arg(long, default_value = "latest")]
+    pub run: String,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub dirs: BookArgs,
+    /// The baseline run (id, `reference` or `latest`).
+    pub before: String,
+    /// The run compared with it (id, `reference` or `latest`).
+    pub after: String,
 }
 
 #[derive(clap::Args, Clone)]
@@ -218,6 +252,8 @@ fn main() -> ExitCode {
     let result = match &cli.cmd {
         Cmd::List(a) => list(a),
         Cmd::Run(a) => run::run(a),
+        Cmd::Report(a) => report::report(a),
+        Cmd::Compare(a) => report::compare(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,8 @@ use crate::host;
 use crate::summarize::summarize;
 use crate::{ProfileArg, RunArgs, UsageError};
 use anyhow::{Context, Result, bail};
+use dyno_core::Params;
+use dyno_core::human::{ns, si};
 use dyno_core::params::{Override, Profile};
 use dyno_core::row::Fairness;
 use dyno_core::schema::{
@@ -504,69 +506,20 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, cells_dir: &Path) -> Result<CellRes
     Ok(result)
 }
 
-/// `1.23M`, `456k`, `12.3`.
-pub fn si(v: f64) -> String {
-    let (d, s) = if v >= 1e9 {
-        (1e9, "G")
-    } else if v >= 1e6 {
-        (1e6, "M")
-    } else if v >= 1e3 {
-        (1e3, "k")
-    } else {
-        (1.0, "")
-    };
-    let n = format!("{:.3}", v / d);
-    format!("{}{s}", n.trim_end_matches('0').trim_end_matches('.'))
-}
-
-/// A latency in the most readable unit.
-pub fn ns(v: u64) -> String {
-    let v = v as f64;
-    if v >= 1e9 {
-        format!("{:.2} s", v / 1e9)
-    } else if v >= 1e6 {
-        format!("{:.2} ms", v / 1e6)
-    } else if v >= 1e3 {
-        format!("{:.1} µs", v / 1e3)
-    } else {
-        format!("{v:.0} ns")
-    }
-}
-
-/// The parameters that differ between cells of the same workload: what a table row needs to show.
-fn varying(cells: &[CellResult], workload: &str) -> Vec<String> {
-    let mine: Vec<&CellResult> = cells.iter().filter(|c| c.workload == workload).collect();
-    let Some(first) = mine.first() else {
-        return vec![];
-    };
-    first
-        .params
-        .0
-        .keys()
-        .filter(|k| {
-            mine.iter()
-                .any(|c| c.params.0.get(*k) != first.params.0.get(*k))
-        })
-        .cloned()
-        .collect()
-}
-
 /// Workload × row: throughput with the half-width of its 95% CI, or why the cell is not ok.
 pub fn summary_table(cells: &[CellResult], rows: &[String]) -> String {
     let mut keys: Vec<(String, String, String)> = Vec::new();
     for c in cells {
-        let shown = varying(cells, &c.workload);
-        let label: Vec<String> = c
-            .params
-            .0
-            .iter()
-            .filter(|(k, _)| shown.contains(k))
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
+        let shown = Params::varying(
+            cells
+                .iter()
+                .filter(|o| o.workload == c.workload)
+                .map(|o| &o.params),
+        );
         let k = (
             c.workload.clone(),
             c.params.key(),
-            format!("{} {}", c.workload, label.join(" ")),
+            format!("{} {}", c.workload, c.params.label(&shown)),
         );
         if !keys.contains(&k) {
             keys.push(k);
@@ -605,18 +558,4 @@ pub fn summary_table(cells: &[CellResult], rows: &[String]) -> String {
         out.push('\n');
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_read_well() {
-        assert_eq!(si(1_234_567.0), "1.235M");
-        assert_eq!(si(456_000.0), "456k");
-        assert_eq!(si(12.0), "12");
-        assert_eq!(ns(1_500), "1.5 µs");
-        assert_eq!(ns(2_500_000), "2.50 ms");
-    }
 }

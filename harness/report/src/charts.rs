@@ -1,0 +1,270 @@
+//! SVG charts made with plotters: readable without JavaScript, with titles, units and labelled axes.
+//! Each function returns the SVG text; none does IO.
+
+use hdrhistogram::Histogram;
+use plotters::prelude::*;
+
+const SIZE: (u32, u32) = (760, 380);
+const FONT: &str = "sans-serif";
+
+/// One bar: its label, height, and optional 95% CI `(low, high)`.
+pub struct Bar {
+    pub label: String,
+    pub value: f64,
+    pub ci: Option<(f64, f64)>,
+}
+
+fn draw<F>(f: F) -> String
+where
+    F: FnOnce(
+        DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    ) -> Result<(), Box<dyn std::error::Error + '_>>,
+{
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        if let Err(e) = f(root) {
+            return format!(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"40\"><text x=\"4\" y=\"20\">chart failed: {}</text></svg>",
+                SIZE.0,
+                e.to_string().replace('<', "&lt;")
+            );
+        }
+    }
+    svg
+}
+
+/// A bar chart with optional CI error bars.
+pub fn bars(title: &str, y_desc: &str, bars: &[Bar]) -> String {
+    draw(|root| {
+        root.fill(&WHITE)?;
+        let top = bars
+            .iter()
+            .map(|b| b.ci.map_or(b.value, |c| c.1).max(b.value))
+            .fold(0.0, f64::max)
+            .max(1e-9)
+            * 1.15;
+        let n = bars.len() as u32;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(72)
+            // A segmented 0..k range has k + 1 segments: one per bar.
+            .build_cartesian_2d((0u32..n.saturating_sub(1)).into_segmented(), 0f64..top)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .y_desc(y_desc)
+            .x_desc("runtime row")
+            .y_label_formatter(&|v| dyno_core::human::si(*v))
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => bars
+                    .get(*i as usize)
+                    .map(|b| b.label.clone())
+                    .unwrap_or_default(),
+                SegmentValue::Last => String::new(),
+            })
+            .draw()?;
+        chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let i = i as u32;
+            let mut r = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i), 0.0),
+                    (SegmentValue::Exact(i + 1), b.value),
+                ],
+                Palette99::pick(i as usize).mix(0.8).filled(),
+            );
+            r.set_margin(0, 0, 8, 8);
+            r
+        }))?;
+        chart.draw_series(bars.iter().enumerate().filter_map(|(i, b)| {
+            b.ci.map(|(lo, hi)| {
+                ErrorBar::new_vertical(
+                    SegmentValue::CenterOf(i as u32),
+                    lo,
+                    b.value,
+                    hi,
+                    BLACK.stroke_width(2),
+                    12,
+                )
+            })
+        }))?;
+        root.present()?;
+        Ok(())
+    })
+}
+
+/// HDR-style latency percentile curves: x is the percentile on a log scale of 1/(1-q), y the latency (log).
+pub fn latency_curves(title: &str, series: &[(String, Histogram<u64>)]) -> String {
+    draw(|root| {
+        root.fill(&WHITE)?;
+        let count = series
+            .iter()
+            .map(|(_, h)| h.len())
+            .max()
+            .unwrap_or(1)
+            .max(10);
+        let max_x = (count as f64).log10().clamp(1.0, 5.0);
+        let lo = series
+            .iter()
+            .map(|(_, h)| h.min().max(1))
+            .min()
+            .unwrap_or(1) as f64
+            / 1e3;
+        let hi = series
+            .iter()
+            .map(|(_, h)| h.max().max(2))
+            .max()
+            .unwrap_or(2) as f64
+            / 1e3;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0f64..max_x, (lo * 0.8..hi * 1.25).log_scale())?;
+        chart
+            .configure_mesh()
+            .x_desc("percentile")
+            .y_desc("latency (µs, log scale)")
+            .x_labels(max_x as usize + 1)
+            .x_label_formatter(&|x| {
+                let p = 100.0 * (1.0 - 10f64.powf(-x));
+                format!(
+                    "{}%",
+                    format!("{p:.3}")
+                        .trim_end_matches('0')
+                        .trim_end_matches('.')
+                )
+            })
+            .draw()?;
+        const STEPS: usize = 200;
+        for (i, (name, h)) in series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let pts: Vec<(f64, f64)> = (0..=STEPS)
+                .map(|s| {
+                    let x = s as f64 * max_x / STEPS as f64;
+                    let q = 1.0 - 10f64.powf(-x);
+                    (x, h.value_at_quantile(q).max(1) as f64 / 1e3)
+                })
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })
+}
+
+/// A sweep: one line per row, y against a parameter x (log scale when x spans more than a decade).
+pub fn sweep(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> String {
+    draw(|root| {
+        root.fill(&WHITE)?;
+        let xs = series.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x));
+        let (xmin, xmax) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+        let ymax = series
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|(_, y)| *y))
+            .fold(0.0, f64::max)
+            .max(1e-9)
+            * 1.15;
+        let (xmin, xmax) = (xmin.max(1e-9), xmax.max(xmin * 1.0001));
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(72)
+            .build_cartesian_2d((xmin * 0.8..xmax * 1.25).log_scale(), 0f64..ymax)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .y_label_formatter(&|v| dyno_core::human::si(*v))
+            .x_label_formatter(&|v| dyno_core::human::si(*v))
+            .draw()?;
+        for (i, (name, pts)) in series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+            chart.draw_series(pts.iter().map(|p| Circle::new(*p, 4, color.filled())))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charts_are_svg_with_titles_and_axis_labels() {
+        let b = bars(
+            "Throughput",
+            "ops/s",
+            &[
+                Bar {
+                    label: "tokio".into(),
+                    value: 10.0,
+                    ci: Some((9.0, 11.0)),
+                },
+                Bar {
+                    label: "glommio".into(),
+                    value: 12.0,
+                    ci: None,
+                },
+            ],
+        );
+        assert!(
+            b.starts_with("<svg")
+                && b.contains("Throughput")
+                && b.contains("ops/s")
+                && b.contains("glommio")
+        );
+        let mut h = dyno_core::record::new_histogram();
+        for v in 1..10_000u64 {
+            h.record(v * 100).unwrap();
+        }
+        let l = latency_curves("Latency", &[("tokio".into(), h)]);
+        assert!(
+            l.contains("percentile") && l.contains("99%") && l.contains("<path")
+                || l.contains("<polyline")
+        );
+        let s = sweep(
+            "Sweep",
+            "consumers",
+            "ops/s",
+            &[("tokio".into(), vec![(4.0, 1.0), (64.0, 2.0), (1024.0, 1.5)])],
+        );
+        assert!(
+            s.contains("consumers") && !s.contains("chart failed"),
+            "{s}"
+        );
+    }
+}

@@ -1,0 +1,180 @@
+//! dyno's report: a results run in, an mdBook out.
+//!
+//! [`generate`] is pure: it turns a [`Run`] (and optionally a baseline run to compare against) into
+//! [`Page`]s (markdown, SVG charts made with plotters, CSV and Bencher Metric Format exports) and does no IO,
+//! like hyperfine's exporters. [`write_pages`] puts them under `mdbook/src/generated/` (plus the generated
+//! `SUMMARY.md`), and [`build_book`] builds the book in-process with the mdbook library.
+
+mod charts;
+pub mod compare;
+mod export;
+mod pages;
+
+use anyhow::{Context, Result};
+use dyno_core::schema::{CellResult, Manifest};
+use std::path::{Path, PathBuf};
+
+/// Where generated pages live inside the book's `src/` (hand-written chapters sit beside it).
+pub const GENERATED: &str = "generated";
+
+/// A loaded results run.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    /// Cells in planned order (then any unplanned ones by id).
+    pub cells: Vec<CellResult>,
+    /// Cell files that could not be trusted, with why; shown in the book, never silently dropped.
+    pub problems: Vec<String>,
+}
+
+impl Run {
+    /// Load `dir/manifest.json` and every `dir/cells/*.json`.
+    pub fn load(dir: &Path) -> Result<Run> {
+        let path = dir.join("manifest.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let manifest: Manifest = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a dyno manifest", path.display()))?;
+        let mut cells = Vec::new();
+        let mut problems = Vec::new();
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join("cells"))
+            .with_context(|| format!("cannot read {}/cells", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            match CellResult::read(&p) {
+                Ok(c) => cells.push(c),
+                Err(e) => problems.push(e),
+            }
+        }
+        let order = |c: &CellResult| {
+            manifest
+                .settings
+                .cells
+                .iter()
+                .position(|p| p.cell_id == c.cell_id)
+                .unwrap_or(usize::MAX)
+        };
+        cells.sort_by(|a, b| order(a).cmp(&order(b)).then(a.cell_id.cmp(&b.cell_id)));
+        for planned in &manifest.settings.cells {
+            if !cells.iter().any(|c| c.cell_id == planned.cell_id) {
+                problems.push(format!(
+                    "cell {} was planned but has no result (run not finished?)",
+                    planned.cell_id
+                ));
+            }
+        }
+        Ok(Run {
+            dir: dir.to_path_buf(),
+            manifest,
+            cells,
+            problems,
+        })
+    }
+
+    /// Workload names in first-appearance order.
+    pub fn workloads(&self) -> Vec<String> {
+        let mut w: Vec<String> = Vec::new();
+        for c in &self.cells {
+            if !w.contains(&c.workload) {
+                w.push(c.workload.clone());
+            }
+        }
+        w
+    }
+
+    /// Row ids in the book's order (the canonical rows first, then any others).
+    pub fn rows(&self) -> Vec<String> {
+        const ORDER: [&str; 6] = [
+            "tokio",
+            "tokio-tpc",
+            "async-std",
+            "smol",
+            "glommio",
+            "threads",
+        ];
+        let mut r: Vec<String> = ORDER
+            .iter()
+            .filter(|id| self.cells.iter().any(|c| c.runtime == **id))
+            .map(|s| s.to_string())
+            .collect();
+        for c in &self.cells {
+            if !r.contains(&c.runtime) {
+                r.push(c.runtime.clone());
+            }
+        }
+        r
+    }
+
+    /// Read an artifact of this run (e.g. a histogram), by its path relative to the run directory.
+    pub fn artifact(&self, rel: &str) -> Option<String> {
+        std::fs::read_to_string(self.dir.join(rel)).ok()
+    }
+}
+
+/// One generated file: its path relative to the book's `src/`, and its bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Page {
+    fn text(path: impl Into<String>, s: String) -> Page {
+        Page {
+            path: path.into(),
+            bytes: s.into_bytes(),
+        }
+    }
+}
+
+/// Every page, chart and export for `run`, compared with `baseline` when given. Pure: no IO but reading
+/// the run's own artifacts through [`Run::artifact`].
+pub fn generate(run: &Run, baseline: Option<&Run>) -> Vec<Page> {
+    let mut out = Vec::new();
+    let workloads = run.workloads();
+    out.push(pages::overview(run));
+    for w in &workloads {
+        out.extend(pages::workload(run, w));
+    }
+    out.push(pages::methodology(run));
+    if let Some(b) = baseline {
+        out.push(Page::text(
+            format!("{GENERATED}/compare.md"),
+            compare::markdown(&compare::compare(b, run)),
+        ));
+    }
+    out.extend(export::exports(run));
+    out.push(pages::summary(&workloads, baseline.is_some()));
+    out
+}
+
+/// Write pages under `src_dir`, replacing the previous generated directory. Returns the files written.
+pub fn write_pages(src_dir: &Path, pages: &[Page]) -> Result<usize> {
+    let gen_dir = src_dir.join(GENERATED);
+    if gen_dir.exists() {
+        std::fs::remove_dir_all(&gen_dir)
+            .with_context(|| format!("cannot clear {}", gen_dir.display()))?;
+    }
+    for p in pages {
+        let path = src_dir.join(&p.path);
+        std::fs::create_dir_all(path.parent().expect("pages live in a directory"))?;
+        std::fs::write(&path, &p.bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(pages.len())
+}
+
+/// Build the book at `book_root` (holding book.toml) in-process; returns the path of its index.html.
+pub fn build_book(book_root: &Path) -> Result<PathBuf> {
+    let book = mdbook_driver::MDBook::load(book_root)
+        .map_err(|e| anyhow::anyhow!("{e:#}"))
+        .with_context(|| format!("cannot load the book at {}", book_root.display()))?;
+    book.build()
+        .map_err(|e| anyhow::anyhow!("{e:#}"))
+        .context("the book did not build")?;
+    Ok(book.build_dir_for("html").join("index.html"))
+}

@@ -1,0 +1,481 @@
+//! The markdown pages: overview matrix, one page per workload, methodology, and the book's SUMMARY.md.
+
+use crate::charts::{self, Bar};
+use crate::{GENERATED, Page, Run};
+use dyno_core::Params;
+use dyno_core::human::{bytes, ns, si};
+use dyno_core::params::ParamValue;
+use dyno_core::record::decode_histogram;
+use dyno_core::schema::{CellResult, Status};
+use std::fmt::Write;
+
+/// Cells of one workload grouped by parameter set, in run order, with the label of each set.
+fn param_sets<'a>(run: &'a Run, workload: &str) -> Vec<(String, Vec<&'a CellResult>)> {
+    let cells: Vec<&CellResult> = run
+        .cells
+        .iter()
+        .filter(|c| c.workload == workload)
+        .collect();
+    let shown = Params::varying(cells.iter().map(|c| &c.params));
+    let mut sets: Vec<(String, String, Vec<&CellResult>)> = Vec::new();
+    for c in cells {
+        let key = c.params.key();
+        match sets.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, _, v)) => v.push(c),
+            None => {
+                let label = c.params.label(&shown);
+                let label = if label.is_empty() {
+                    "default parameters".to_string()
+                } else {
+                    label
+                };
+                sets.push((key, label, vec![c]))
+            }
+        }
+    }
+    sets.into_iter().map(|(_, l, v)| (l, v)).collect()
+}
+
+fn reason(c: &CellResult) -> String {
+    let status = format!("{:?}", c.status).to_lowercase();
+    format!(
+        "{status}: {}",
+        c.error
+            .as_deref()
+            .unwrap_or("no reason recorded")
+            .replace('|', "\\|")
+    )
+}
+
+fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// `overview.md`: workload × row, headline throughput, best marked, others as a ratio to the best.
+pub fn overview(run: &Run) -> Page {
+    let m = &run.manifest;
+    let mut s = String::new();
+    let ok = run.cells.iter().filter(|c| c.status == Status::Ok).count();
+    let _ = writeln!(s, "# Overview\n");
+    let _ = writeln!(
+        s,
+        "Run `{}` ({} profile) started {}, commit `{}`{}, on {} ({} cores). {} cells: {ok} ok, {} not ok.\n",
+        m.run_id,
+        m.profile,
+        m.started,
+        short(&m.git.commit),
+        if m.git.dirty {
+            " with uncommitted changes"
+        } else {
+            ""
+        },
+        m.host.cpu_model,
+        m.host.cores,
+        run.cells.len(),
+        run.cells.len() - ok
+    );
+    let _ = writeln!(
+        s,
+        "Each table shows throughput (mean over repeats). The best row of each parameter set is in bold with a ★; \
+         the others are its fraction of the best, with the 95% confidence interval of that ratio. \
+         See [Methodology](methodology.md) for how it was measured and what each row runs on.\n"
+    );
+    let rows = run.rows();
+    for w in run.workloads() {
+        let unit = run
+            .cells
+            .iter()
+            .find(|c| c.workload == w)
+            .map(|c| c.ops_unit.clone())
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "## [{w}]({w}.md): {unit} per second (higher is better)\n"
+        );
+        let _ = write!(s, "| parameters |");
+        for r in &rows {
+            let _ = write!(s, " {r} |");
+        }
+        let _ = write!(s, "\n|---|");
+        for _ in &rows {
+            let _ = write!(s, "---:|");
+        }
+        s.push('\n');
+        for (label, cells) in param_sets(run, &w) {
+            let best = cells
+                .iter()
+                .filter_map(|c| c.summary.as_ref().filter(|_| c.status == Status::Ok))
+                .map(|s| s.throughput_ops_s)
+                .max_by(|a, b| a.mean.total_cmp(&b.mean));
+            let _ = write!(s, "| {label} |");
+            for r in &rows {
+                let text = match cells.iter().find(|c| &c.runtime == r) {
+                    None => "–".to_string(),
+                    Some(c) => match (&c.summary, best) {
+                        (Some(t), Some(b)) if c.status == Status::Ok => {
+                            let t = t.throughput_ops_s;
+                            if t.mean == b.mean {
+                                format!("**{}** ★", si(t.mean))
+                            } else {
+                                format!(
+                                    "{:.2}× [{:.2}–{:.2}]",
+                                    t.mean / b.mean,
+                                    // A throughput cannot be negative, whatever a wide t interval says.
+                                    t.ci95_low.max(0.0) / b.ci95_high.max(f64::MIN_POSITIVE),
+                                    t.ci95_high / b.ci95_low.max(f64::MIN_POSITIVE)
+                                )
+                            }
+                        }
+                        _ => reason(c),
+                    },
+                };
+                let _ = write!(s, " {text} |");
+            }
+            s.push('\n');
+        }
+        s.push('\n');
+    }
+    if !run.problems.is_empty() {
+        let _ = writeln!(s, "## Result files not trusted\n");
+        for p in &run.problems {
+            let _ = writeln!(s, "- {}", p.replace('|', "\\|"));
+        }
+    }
+    Page::text(format!("{GENERATED}/overview.md"), s)
+}
+
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}
+
+/// `<workload>.md` and its charts.
+pub fn workload(run: &Run, w: &str) -> Vec<Page> {
+    let mut pages = Vec::new();
+    let mut s = String::new();
+    let first = run.cells.iter().find(|c| c.workload == w);
+    let _ = writeln!(s, "# {w}\n");
+    if let Some(c) = first {
+        let _ = writeln!(
+            s,
+            "One operation is one of: {}. Latency percentiles merge every repeat's samples.\n",
+            c.ops_unit
+        );
+    }
+    let rows = run.rows();
+    for (i, (label, cells)) in param_sets(run, w).into_iter().enumerate() {
+        let _ = writeln!(s, "## {label}\n");
+        let _ = writeln!(
+            s,
+            "| row | throughput (ops/s) | 95% CI | p50 | p99 | p99.9 | max | CPU user / sys (s) | ops per CPU-s | peak RSS | ctx switches vol / invol | errors | noise |"
+        );
+        let _ = writeln!(
+            s,
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        );
+        let mut tput = Vec::new();
+        let mut eff = Vec::new();
+        let mut rss = Vec::new();
+        let mut lat = Vec::new();
+        for r in &rows {
+            let Some(c) = cells.iter().find(|c| &c.runtime == r) else {
+                continue;
+            };
+            match (&c.summary, c.status) {
+                (Some(m), Status::Ok) => {
+                    let t = m.throughput_ops_s;
+                    let l = m.latency_ns;
+                    let _ = writeln!(
+                        s,
+                        "| {r} | {} | {}–{} | {} | {} | {} | {} | {:.2} / {:.2} | {} | {} | {} / {} | {} | {} |",
+                        si(t.mean),
+                        si(t.ci95_low),
+                        si(t.ci95_high),
+                        ns(l.p50),
+                        ns(l.p99),
+                        ns(l.p999),
+                        ns(l.max),
+                        m.cpu_user_s,
+                        m.cpu_sys_s,
+                        si(m.ops_per_cpu_s),
+                        bytes(m.peak_rss_bytes),
+                        m.ctx_switches_voluntary,
+                        m.ctx_switches_involuntary,
+                        m.errors,
+                        m.noise.join("; ")
+                    );
+                    tput.push(Bar {
+                        label: r.clone(),
+                        value: t.mean,
+                        ci: Some((t.ci95_low, t.ci95_high)),
+                    });
+                    eff.push(Bar {
+                        label: r.clone(),
+                        value: m.ops_per_cpu_s,
+                        ci: None,
+                    });
+                    rss.push(Bar {
+                        label: r.clone(),
+                        value: m.peak_rss_bytes as f64 / (1024.0 * 1024.0),
+                        ci: None,
+                    });
+                    let hist = c
+                        .artifacts
+                        .histogram
+                        .as_deref()
+                        .and_then(|p| run.artifact(p));
+                    if let Some(Ok(h)) = hist.map(|h| decode_histogram(&h)) {
+                        lat.push((r.clone(), h));
+                    }
+                }
+                _ => {
+                    let _ = writeln!(s, "| {r} | {} | | | | | | | | | | | |", reason(c));
+                }
+            }
+        }
+        s.push('\n');
+        let base = format!("{}-{i}", slug(w));
+        let mut chart = |kind: &str, alt: &str, svg: String| {
+            let path = format!("charts/{base}-{kind}.svg");
+            let _ = writeln!(s, "![{alt}]({path})\n");
+            pages.push(Page::text(format!("{GENERATED}/{path}"), svg));
+        };
+        if !tput.is_empty() {
+            chart(
+                "throughput",
+                "throughput",
+                charts::bars(
+                    &format!("{w}: throughput, {label}"),
+                    "ops/s (95% CI)",
+                    &tput,
+                ),
+            );
+        }
+        if !lat.is_empty() {
+            chart(
+                "latency",
+                "latency percentiles",
+                charts::latency_curves(&format!("{w}: latency, {label}"), &lat),
+            );
+        }
+        if !eff.is_empty() {
+            chart(
+                "efficiency",
+                "ops per CPU-second",
+                charts::bars(
+                    &format!("{w}: CPU efficiency, {label}"),
+                    "ops per CPU-second",
+                    &eff,
+                ),
+            );
+            chart(
+                "memory",
+                "peak RSS",
+                charts::bars(&format!("{w}: peak RSS, {label}"), "MiB", &rss),
+            );
+        }
+        let flames: Vec<_> = cells
+            .iter()
+            .filter_map(|c| c.artifacts.flamegraph_svg.as_ref().map(|f| (c, f)))
+            .collect();
+        if flames.is_empty() {
+            let _ = writeln!(s, "No flamegraph was recorded for these cells.\n");
+        }
+    }
+    s.push_str(&sweeps(run, w, &mut pages));
+    pages.insert(0, Page::text(format!("{GENERATED}/{w}.md"), s));
+    pages
+}
+
+/// Throughput against each whole-number parameter that varies while the others stay fixed.
+fn sweeps(run: &Run, w: &str, pages: &mut Vec<Page>) -> String {
+    let cells: Vec<&CellResult> = run
+        .cells
+        .iter()
+        .filter(|c| c.workload == w && c.status == Status::Ok)
+        .collect();
+    let varying = Params::varying(cells.iter().map(|c| &c.params));
+    let mut s = String::new();
+    for p in &varying {
+        let is_int = cells
+            .iter()
+            .all(|c| matches!(c.params.0.get(p), Some(ParamValue::Int(_))));
+        if !is_int {
+            continue;
+        }
+        // Group by every other parameter.
+        let mut groups: Vec<(Params, Vec<&CellResult>)> = Vec::new();
+        for c in &cells {
+            let mut rest = c.params.clone();
+            rest.0.remove(p);
+            match groups.iter_mut().find(|(k, _)| *k == rest) {
+                Some((_, v)) => v.push(c),
+                None => groups.push((rest, vec![c])),
+            }
+        }
+        let others: Vec<String> = varying.iter().filter(|v| *v != p).cloned().collect();
+        for (j, (rest, group)) in groups.into_iter().enumerate() {
+            let mut xs: Vec<u64> = group
+                .iter()
+                .filter_map(|c| match c.params.0.get(p) {
+                    Some(ParamValue::Int(n)) => Some(*n),
+                    _ => None,
+                })
+                .collect();
+            xs.sort();
+            xs.dedup();
+            if xs.len() < 2 {
+                continue;
+            }
+            if s.is_empty() {
+                s.push_str("## Sweeps\n\n");
+            }
+            let mut series = Vec::new();
+            for r in run.rows() {
+                let mut pts: Vec<(f64, f64)> = group
+                    .iter()
+                    .filter(|c| c.runtime == r)
+                    .filter_map(|c| match (c.params.0.get(p), &c.summary) {
+                        (Some(ParamValue::Int(n)), Some(m)) => {
+                            Some((*n as f64, m.throughput_ops_s.mean))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                if !pts.is_empty() {
+                    series.push((r, pts));
+                }
+            }
+            let label = rest.label(&others);
+            let title = format!(
+                "{w}: throughput vs {p}{}",
+                if label.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {label}")
+                }
+            );
+            let path = format!("charts/{}-sweep-{}-{j}.svg", slug(w), slug(p));
+            let _ = writeln!(s, "### {title}\n\n![{title}]({path})\n");
+            pages.push(Page::text(
+                format!("{GENERATED}/{path}"),
+                charts::sweep(&title, p, "ops/s", &series),
+            ));
+        }
+    }
+    s
+}
+
+/// `methodology.md`: machine, toolchain, revision, settings, fairness per row, noise flags.
+pub fn methodology(run: &Run) -> Page {
+    let m = &run.manifest;
+    let st = &m.settings;
+    let mut s = String::new();
+    let _ = writeln!(s, "# Methodology\n");
+    let _ = writeln!(s, "| | |\n|---|---|");
+    let _ = writeln!(s, "| run | `{}` ({} profile) |", m.run_id, m.profile);
+    let _ = writeln!(
+        s,
+        "| started / finished | {} / {} |",
+        m.started,
+        m.finished.as_deref().unwrap_or("not finished")
+    );
+    let _ = writeln!(
+        s,
+        "| commit | `{}`{} |",
+        m.git.commit,
+        if m.git.dirty {
+            " (uncommitted changes)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        s,
+        "| machine | {}, {} logical cores, {} RAM |",
+        m.host.cpu_model,
+        m.host.cores,
+        bytes(m.host.memory_bytes)
+    );
+    let _ = writeln!(s, "| kernel / OS | {} / {} |", m.host.kernel, m.host.os);
+    let _ = writeln!(s, "| rustc | {} |", m.toolchain.rustc);
+    let _ = writeln!(
+        s,
+        "| per cell | warm-up {} s, then {} repeat(s) of a {} s measured window; timeout {} s |",
+        st.warmup_s, st.repeats, st.duration_s, st.cell_timeout_s
+    );
+    let _ = writeln!(s, "| cores | {:?} |\n", st.cores);
+    let _ = writeln!(
+        s,
+        "Every cell runs in its own process confined to the cores above. Warm-up is not measured; each repeat \
+         restarts the runtime. Throughput is the mean over repeats with a Student-t 95% interval. CPU time and \
+         context switches cover the measured window only; peak RSS is the cell process's high-water mark. \
+         What each figure means is in [Metrics](../metrics.md).\n"
+    );
+    let _ = writeln!(s, "## Rows and fairness\n");
+    let _ = writeln!(
+        s,
+        "| row | model | workers | cores | pinned | I/O | notes |\n|---|---|---:|---|---|---|---|"
+    );
+    for r in run.rows() {
+        if let Some(c) = run.cells.iter().find(|c| c.runtime == r) {
+            let f = &c.fairness;
+            let _ = writeln!(
+                s,
+                "| {r} | {} | {} | {:?} | {} | {} | {} |",
+                f.model,
+                f.workers,
+                f.cores,
+                if f.pinned { "yes" } else { "no" },
+                f.io,
+                f.notes.join("; ")
+            );
+        }
+    }
+    let _ = writeln!(s, "\n## Noise flags\n");
+    let noisy: Vec<_> = run
+        .cells
+        .iter()
+        .filter_map(|c| {
+            c.summary
+                .as_ref()
+                .filter(|m| !m.noise.is_empty())
+                .map(|m| (c, m))
+        })
+        .collect();
+    if noisy.is_empty() {
+        let _ = writeln!(s, "No cell was flagged.");
+    } else {
+        for (c, m) in noisy {
+            let _ = writeln!(s, "- `{}`: {}", c.cell_id, m.noise.join("; "));
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n## Downloads\n\n- [summary.csv](exports/summary.csv)\n- [bencher.json](exports/bencher.json) (Bencher Metric Format)"
+    );
+    Page::text(format!("{GENERATED}/methodology.md"), s)
+}
+
+/// The book's `SUMMARY.md`: hand-written chapters around the generated pages.
+pub fn summary(workloads: &[String], compare: bool) -> Page {
+    let mut s = String::from("# Summary\n\n[Introduction](introduction.md)\n\n# Results\n\n");
+    let _ = writeln!(s, "- [Overview]({GENERATED}/overview.md)");
+    for w in workloads {
+        let _ = writeln!(s, "  - [{w}]({GENERATED}/{w}.md)");
+    }
+    let _ = writeln!(s, "- [Methodology]({GENERATED}/methodology.md)");
+    if compare {
+        let _ = writeln!(s, "- [Comparison with a baseline]({GENERATED}/compare.md)");
+    }
+    s.push_str("\n# Guide\n\n- [Metrics](metrics.md)\n- [Reproduce](reproduce.md)\n- [Adding a workload](adding-a-workload.md)\n");
+    Page::text("SUMMARY.md", s)
+}

@@ -1,0 +1,224 @@
+//! The report from a small fixture run (a real run: 3 rows, 4 parameter sets, 2 repeats, the threads row
+//! failed by an injected panic): snapshot tests of the generated pages, a test that the book builds with
+//! no broken internal link, and the built pages opened in headless Chromium where it is installed.
+
+use dyno_report::{Run, build_book, generate, write_pages};
+use std::path::{Path, PathBuf};
+
+fn fixture() -> Run {
+    Run::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run")).unwrap()
+}
+
+fn page(pages: &[dyno_report::Page], path: &str) -> String {
+    String::from_utf8(
+        pages
+            .iter()
+            .find(|p| p.path == path)
+            .unwrap_or_else(|| panic!("no {path}"))
+            .bytes
+            .clone(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn generated_pages_match_their_snapshots() {
+    let run = fixture();
+    assert!(run.problems.is_empty(), "{:?}", run.problems);
+    let pages = generate(&run, None);
+    insta::assert_snapshot!("overview", page(&pages, "generated/overview.md"));
+    insta::assert_snapshot!("fanout", page(&pages, "generated/fanout.md"));
+    insta::assert_snapshot!("methodology", page(&pages, "generated/methodology.md"));
+    insta::assert_snapshot!("summary", page(&pages, "SUMMARY.md"));
+    insta::assert_snapshot!("csv", page(&pages, "generated/exports/summary.csv"));
+}
+
+#[test]
+fn overview_shows_every_cell_including_failures() {
+    let run = fixture();
+    let overview = page(&generate(&run, None), "generated/overview.md");
+    for c in &run.cells {
+        assert!(overview.contains(&c.runtime));
+    }
+    assert_eq!(
+        overview.matches("failed: panicked: injected fault").count(),
+        4,
+        "{overview}"
+    );
+    assert_eq!(
+        overview.matches('★').count(),
+        4 + 1,
+        "one best per parameter set (+ the legend)"
+    );
+}
+
+#[test]
+fn comparing_a_run_with_itself_finds_no_significant_change() {
+    let run = fixture();
+    let changes = dyno_report::compare::compare(&run, &run);
+    assert_eq!(changes.len(), run.cells.len());
+    for c in &changes {
+        match c.before {
+            Some(_) => assert_eq!(c.verdict, "no significant change"),
+            None => assert_eq!(c.verdict, "not ok in either run"),
+        }
+    }
+    let page = page(&generate(&run, Some(&run)), "generated/compare.md");
+    assert!(page.contains("no significant change"));
+}
+
+/// Copy the book skeleton (book.toml and hand-written chapters) into a temp dir and build the fixture's book.
+fn built_book() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mdbook");
+    let root = tmp.path().join("mdbook");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::copy(src.join("book.toml"), root.join("book.toml")).unwrap();
+    for e in std::fs::read_dir(src.join("src")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") && p.file_name().unwrap() != "SUMMARY.md" {
+            std::fs::copy(&p, root.join("src").join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    write_pages(&root.join("src"), &generate(&fixture(), None)).unwrap();
+    let index = build_book(&root).unwrap();
+    (tmp, index)
+}
+
+fn internal_links(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for attr in ["href=\"", "src=\""] {
+        for part in html.split(attr).skip(1) {
+            let link = part.split('"').next().unwrap_or("");
+            let link = link.split('#').next().unwrap_or("");
+            if link.is_empty()
+                || link.contains("://")
+                || link.starts_with("mailto:")
+                || link.starts_with("data:")
+            {
+                continue;
+            }
+            out.push(link.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_book_builds_with_no_broken_internal_link() {
+    let (_tmp, index) = built_book();
+    let book = index.parent().unwrap();
+    let mut checked = 0;
+    for page in [
+        "index.html",
+        "generated/overview.html",
+        "generated/fanout.html",
+        "generated/methodology.html",
+    ] {
+        let path = book.join(page);
+        let html = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{page}: {e}"));
+        for link in internal_links(&html) {
+            let target = path.parent().unwrap().join(&link);
+            assert!(
+                target.exists(),
+                "{page} links to {link}, which does not exist"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} links checked");
+    let fanout = std::fs::read_to_string(book.join("generated/fanout.html")).unwrap();
+    assert!(fanout.contains("<table") && fanout.contains(".svg"));
+    assert!(
+        book.join("generated/exports/summary.csv").exists()
+            && book.join("generated/exports/bencher.json").exists()
+    );
+}
+
+fn chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::var_os("PATH")?
+                .to_str()?
+                .split(':')
+                .map(|d| Path::new(d).join(name))
+                .find(|p| p.exists())
+        })
+}
+
+fn headless(chrome: &Path, profile: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(chrome);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--allow-file-access-from-files",
+        "--virtual-time-budget=10000",
+    ]);
+    c.arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+#[test]
+fn the_built_overview_renders_in_headless_chromium() {
+    let Some(chrome) = chromium() else {
+        eprintln!(
+            "SKIPPED: chromium is not installed (scripts/install-references.sh or .ci/run installs it)"
+        );
+        return;
+    };
+    let (tmp, index) = built_book();
+    let book = index.parent().unwrap();
+    let profile = tmp.path().join("chrome-profile");
+    let dom = |url: String| {
+        let out = headless(&chrome, &profile)
+            .arg("--dump-dom")
+            .arg(url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "chromium failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let overview = dom(format!(
+        "file://{}",
+        book.join("generated/overview.html").display()
+    ));
+    assert!(
+        overview.contains("<table") && overview.contains("tokio") && overview.contains("★"),
+        "{overview}"
+    );
+
+    // A page that loads every chart of the fan-out page and reports how many decoded with a size.
+    let fanout = std::fs::read_to_string(book.join("generated/fanout.html")).unwrap();
+    let charts: Vec<String> = internal_links(&fanout)
+        .into_iter()
+        .filter(|l| l.ends_with(".svg"))
+        .collect();
+    assert!(!charts.is_empty());
+    let imgs: String = charts
+        .iter()
+        .map(|c| format!("<img src=\"{c}\" onload=\"ok(this)\" onerror=\"bad(this)\">"))
+        .collect();
+    let probe = format!(
+        "<html><head><title>pending</title><script>let n=0,b=0;function ok(i){{if(i.naturalWidth>0)n++;else b++;done()}}\
+         function bad(i){{b++;done()}}function done(){{document.title='loaded '+n+' broken '+b}}</script></head><body>{imgs}</body></html>"
+    );
+    let probe_path = book.join("generated/render-probe.html");
+    std::fs::write(&probe_path, probe).unwrap();
+    let dom = dom(format!("file://{}", probe_path.display()));
+    let want = format!("loaded {} broken 0", charts.len());
+    assert!(
+        dom.contains(&want),
+        "expected <title>{want}</title> in {dom}"
+    );
+}
