@@ -61,6 +61,12 @@ pub struct RunSettings {
     pub cell_timeout_s: f64,
     /// The planned cells, in order: what `--resume` finishes.
     pub cells: Vec<PlannedCell>,
+    /// Whether the driver sampled CPU and RSS over time.
+    #[serde(default)]
+    pub sampler: bool,
+    /// Whether each ok cell got an extra profiled repeat (flamegraph).
+    #[serde(default)]
+    pub profile: bool,
 }
 
 /// One planned cell.
@@ -183,6 +189,40 @@ pub struct CellResult {
     pub stderr_tail: Option<String>,
     pub warmup_s: f64,
     pub duration_s: f64,
+    /// What the driver's sampler saw of the cell process (CPU and RSS over time).
+    #[serde(default)]
+    pub timeseries: Option<TimeseriesSummary>,
+    /// The extra, profiled repeat (never one of the measured repeats).
+    #[serde(default)]
+    pub profile: Option<ProfileInfo>,
+}
+
+/// Summary of the sampled time series of a cell process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeseriesSummary {
+    pub samples: usize,
+    pub interval_s: f64,
+    /// Mean cores the cell process kept busy over the whole cell (setup, warm-up, repeats).
+    pub mean_cpu_cores: f64,
+    /// Highest sampled RSS (the kernel's high-water mark is `summary.peak_rss_bytes`).
+    pub max_rss_bytes: u64,
+}
+
+/// How the extra profiled repeat went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileInfo {
+    /// `perf` (external sampling) or the reason there is no profile.
+    pub tool: String,
+    pub frequency_hz: u32,
+    /// Stack samples kept.
+    pub samples: u64,
+    /// Samples kept ÷ (CPU-seconds of the profiled window × frequency): how much of the CPU time the profile saw.
+    pub coverage: f64,
+    /// Throughput of the profiled repeat, and its ratio to the mean of the unprofiled repeats.
+    pub throughput_ops_s: f64,
+    pub throughput_vs_unprofiled: f64,
+    /// Why the cell has no profile, when it has none.
+    pub error: Option<String>,
 }
 
 impl CellResult {
@@ -305,6 +345,8 @@ mod tests {
             stderr_tail: None,
             warmup_s: 0.5,
             duration_s: 1.0,
+            timeseries: None,
+            profile: None,
         }
     }
 

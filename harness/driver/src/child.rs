@@ -72,7 +72,17 @@ fn signal_name(s: i32) -> &'static str {
 
 /// Run `cmd` to completion or until `timeout`, then kill its process group. The child dies with the driver
 /// (PR_SET_PDEATHSIG), so a killed run leaves no orphan cells.
-pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<Finished> {
+pub fn run(cmd: Command, timeout: Duration) -> std::io::Result<Finished> {
+    run_watched(cmd, timeout, |_| ()).map(|(f, ())| f)
+}
+
+/// [`run`], calling `on_start(pid)` once the process has started and returning what it returned (e.g. a
+/// sampler watching the process).
+pub fn run_watched<S>(
+    mut cmd: Command,
+    timeout: Duration,
+    on_start: impl FnOnce(u32) -> S,
+) -> std::io::Result<(Finished, S)> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -90,6 +100,7 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<Finished> {
     let started = Instant::now();
     let mut child = cmd.spawn()?;
     let pid = child.id() as libc::pid_t;
+    let watcher = on_start(child.id());
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let reader = std::thread::spawn(move || {
         let mut tail: Vec<u8> = Vec::new();
@@ -148,12 +159,15 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<Finished> {
     } else {
         Exit::Code(libc::WEXITSTATUS(status))
     };
-    Ok(Finished {
-        exit,
-        usage,
-        wall,
-        stderr_tail,
-    })
+    Ok((
+        Finished {
+            exit,
+            usage,
+            wall,
+            stderr_tail,
+        },
+        watcher,
+    ))
 }
 
 #[cfg(test)]

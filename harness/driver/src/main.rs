@@ -4,8 +4,10 @@
 mod child;
 mod discover;
 mod host;
+mod profile;
 mod report;
 mod run;
+mod sampler;
 mod summarize;
 
 use anyhow::{Context, Result};
@@ -129,6 +131,12 @@ pub struct RunArgs {
     /// Results directory (holds runs/ and latest).
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
+    /// Do not sample CPU and RSS over time (to measure the sampler's own cost).
+    #[arg(long, conflicts_with = "resume")]
+    pub no_sampler: bool,
+    /// Do not run the extra profiled repeat (no flamegraphs).
+    #[arg(long, conflicts_with = "resume")]
+    pub no_profile: bool,
 }
 
 fn parse_seconds_or_zero(s: &str) -> Result<f64, String> {

@@ -210,6 +210,8 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
             cores: cores.clone(),
             cell_timeout_s,
             cells,
+            sampler: !args.no_sampler,
+            profile: !args.no_profile,
         },
     };
     let run_dir = runs.join(&run_id);
@@ -426,19 +428,31 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, cells_dir: &Path) -> Result<CellRes
     let bin = &plan.bins[&cell.workload];
     let out_path = cells_dir.join(format!(".{}.out", cell.cell_id));
     let _ = std::fs::remove_file(&out_path);
+    let cell_args: Vec<String> = vec![
+        "cell".into(),
+        "--row".into(),
+        cell.runtime.clone(),
+        "--params".into(),
+        serde_json::to_string(&cell.params)?,
+        "--warmup-s".into(),
+        s.warmup_s.to_string(),
+        "--duration-s".into(),
+        s.duration_s.to_string(),
+        "--cores".into(),
+        discover::join(&s.cores),
+    ];
     let mut cmd = Command::new(&bin.bin);
-    cmd.arg("cell")
-        .args(["--row", &cell.runtime])
-        .args(["--params", &serde_json::to_string(&cell.params)?])
-        .args(["--warmup-s", &s.warmup_s.to_string()])
-        .args(["--duration-s", &s.duration_s.to_string()])
+    cmd.args(&cell_args)
         .args(["--repeats", &s.repeats.to_string()])
-        .args(["--cores", &discover::join(&s.cores)])
         .arg("--out")
         .arg(&out_path);
+    let timeout = Duration::from_secs_f64(s.cell_timeout_s);
     let busy_before = host::machine_busy_cpu_s();
-    let fin = child::run(cmd, Duration::from_secs_f64(s.cell_timeout_s))
-        .with_context(|| format!("cannot start {}", bin.bin.display()))?;
+    let (fin, sampler) = child::run_watched(cmd, timeout, |pid| {
+        s.sampler.then(|| crate::sampler::Sampler::start(pid))
+    })
+    .with_context(|| format!("cannot start {}", bin.bin.display()))?;
+    let series = sampler.map(crate::sampler::Sampler::stop);
     let busy_after = host::machine_busy_cpu_s();
     let own_cpu = fin.usage.cpu_user_s + fin.usage.cpu_sys_s;
     let other_cpu_cores = busy_before
@@ -471,6 +485,8 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, cells_dir: &Path) -> Result<CellRes
         stderr_tail: None,
         warmup_s: s.warmup_s,
         duration_s: s.duration_s,
+        timeseries: None,
+        profile: None,
     };
     let outcome = match fin.failure() {
         Some(why) => Err(why),
@@ -492,6 +508,42 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, cells_dir: &Path) -> Result<CellRes
                 let rel = format!("cells/{}.hdr", cell.cell_id);
                 write_atomic(&plan.run_dir.join(&rel), h.as_bytes())?;
                 result.artifacts.histogram = Some(rel);
+            }
+            if let Some(series) = &series {
+                let rel = format!("cells/{}.timeseries.csv", cell.cell_id);
+                write_atomic(
+                    &plan.run_dir.join(&rel),
+                    crate::sampler::csv(series).as_bytes(),
+                )?;
+                result.artifacts.timeseries_csv = Some(rel);
+                result.timeseries = Some(crate::sampler::summarize(series));
+            }
+            if s.profile {
+                let title = format!(
+                    "{} on {} ({})",
+                    cell.workload,
+                    cell.runtime,
+                    cell.params.key()
+                );
+                let scratch = cells_dir.join(format!(".{}", cell.cell_id));
+                let p = crate::profile::profile(
+                    &bin.bin,
+                    &cell_args,
+                    s.warmup_s,
+                    &scratch,
+                    timeout,
+                    summary.throughput_ops_s.mean,
+                    &title,
+                );
+                if let (Some(folded), Some(svg)) = (&p.folded, &p.svg) {
+                    let folded_rel = format!("cells/{}.folded", cell.cell_id);
+                    let svg_rel = format!("cells/{}.flame.svg", cell.cell_id);
+                    write_atomic(&plan.run_dir.join(&folded_rel), folded.as_bytes())?;
+                    write_atomic(&plan.run_dir.join(&svg_rel), svg.as_bytes())?;
+                    result.artifacts.folded_stacks = Some(folded_rel);
+                    result.artifacts.flamegraph_svg = Some(svg_rel);
+                }
+                result.profile = Some(p.info);
             }
             result.status = Status::Ok;
             result.fairness = out.fairness;

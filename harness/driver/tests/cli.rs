@@ -286,3 +286,73 @@ fn a_killed_run_resumes_without_redoing_finished_cells() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(out.matches("already done").count(), before.len(), "{out}");
 }
+
+#[test]
+fn a_cpu_burning_cell_shows_one_busy_core_and_its_hot_function_even_on_glommio() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let core = dyno_core::os::allowed_cores()[0].to_string();
+    // One consumer spinning 200 µs per message on one core: about one core busy, in `work`.
+    let o = dyno(
+        &results,
+        &[
+            "--profile",
+            "quick",
+            "-r",
+            "tokio-tpc,glommio",
+            "-p",
+            "shape=queue",
+            "-p",
+            "channel=async-channel",
+            "-p",
+            "consumers=1",
+            "-p",
+            "work_ns=200000",
+            "--cores",
+            &core,
+            "--duration",
+            "1",
+            "--warmup",
+            "0.2",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = latest(&results);
+    let perf = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("perf").is_file()));
+    for c in cells(&run) {
+        assert_eq!(c.status, dyno_core::schema::Status::Ok, "{:?}", c.error);
+        let ts = c.timeseries.as_ref().expect("sampled");
+        assert!(
+            ts.mean_cpu_cores > 0.5 && ts.mean_cpu_cores < 1.3,
+            "{}: {ts:?}",
+            c.runtime
+        );
+        let csv = std::fs::read_to_string(run.join(c.artifacts.timeseries_csv.as_ref().unwrap()))
+            .unwrap();
+        assert!(csv.lines().count() > 8, "{csv}");
+        let p = c.profile.as_ref().expect("a profile block");
+        if !perf {
+            eprintln!(
+                "SKIPPED flamegraph checks: perf is not installed ({:?})",
+                p.error
+            );
+            assert!(p.error.as_deref().unwrap().contains("perf not found"));
+            continue;
+        }
+        assert_eq!(p.error, None, "{}: profiled repeat failed", c.runtime);
+        assert!(p.coverage > 0.5, "{}: coverage {}", c.runtime, p.coverage);
+        let folded =
+            std::fs::read_to_string(run.join(c.artifacts.folded_stacks.as_ref().unwrap())).unwrap();
+        assert!(
+            folded.contains("dyno_fanout::work"),
+            "{}: hot function missing from the profile",
+            c.runtime
+        );
+        let svg = std::fs::read_to_string(run.join(c.artifacts.flamegraph_svg.as_ref().unwrap()))
+            .unwrap();
+        assert!(svg.contains("dyno_fanout::work"));
+    }
+}

@@ -8,6 +8,7 @@
 mod charts;
 pub mod compare;
 mod export;
+pub mod flame;
 mod pages;
 
 use anyhow::{Context, Result};

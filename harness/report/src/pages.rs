@@ -281,17 +281,194 @@ pub fn workload(run: &Run, w: &str) -> Vec<Page> {
                 charts::bars(&format!("{w}: peak RSS, {label}"), "MiB", &rss),
             );
         }
-        let flames: Vec<_> = cells
-            .iter()
-            .filter_map(|c| c.artifacts.flamegraph_svg.as_ref().map(|f| (c, f)))
-            .collect();
-        if flames.is_empty() {
-            let _ = writeln!(s, "No flamegraph was recorded for these cells.\n");
+        let series = timeseries(run, &rows, &cells);
+        if !series.is_empty() {
+            let pick = |f: fn(&Point) -> f64| -> Vec<(String, Vec<(f64, f64)>)> {
+                series
+                    .iter()
+                    .map(|(r, pts)| (r.clone(), pts.iter().map(|p| (p.0, f(p))).collect()))
+                    .collect()
+            };
+            let (rss, cpu) = (pick(|p| p.2), pick(|p| p.1));
+            let x = "seconds since the cell started";
+            chart(
+                "rss-over-time",
+                "RSS over time",
+                charts::lines(
+                    &format!("{w}: RSS over time, {label}"),
+                    x,
+                    "RSS (MiB)",
+                    &rss,
+                    false,
+                ),
+            );
+            chart(
+                "cpu-over-time",
+                "CPU over time",
+                charts::lines(
+                    &format!("{w}: CPU over time, {label}"),
+                    x,
+                    "cores busy",
+                    &cpu,
+                    false,
+                ),
+            );
         }
+        s.push_str(&flamegraphs(run, &rows, &cells, &base, &mut pages));
     }
     s.push_str(&sweeps(run, w, &mut pages));
     pages.insert(0, Page::text(format!("{GENERATED}/{w}.md"), s));
     pages
+}
+
+/// One sampled point: (seconds, cores busy, RSS MiB).
+type Point = (f64, f64, f64);
+
+/// Each row's sampled series.
+fn timeseries(run: &Run, rows: &[String], cells: &[&CellResult]) -> Vec<(String, Vec<Point>)> {
+    let mut out = Vec::new();
+    for r in rows {
+        let Some(c) = cells
+            .iter()
+            .find(|c| &c.runtime == r && c.status == Status::Ok)
+        else {
+            continue;
+        };
+        let Some(csv) = c
+            .artifacts
+            .timeseries_csv
+            .as_deref()
+            .and_then(|p| run.artifact(p))
+        else {
+            continue;
+        };
+        let pts: Vec<Point> = csv
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let mut f = l.split(',');
+                let t = f.next()?.parse().ok()?;
+                let cpu = f.next()?.parse().ok()?;
+                let rss: f64 = f.next()?.parse().ok()?;
+                Some((t, cpu, rss / (1024.0 * 1024.0)))
+            })
+            .collect();
+        if !pts.is_empty() {
+            out.push((r.clone(), pts));
+        }
+    }
+    out
+}
+
+/// Flamegraphs per row and differential flamegraphs of each row against `tokio`, from folded stacks.
+fn flamegraphs(
+    run: &Run,
+    rows: &[String],
+    cells: &[&CellResult],
+    base: &str,
+    pages: &mut Vec<Page>,
+) -> String {
+    let mut s = String::new();
+    let folded: Vec<(&String, String, &CellResult)> = rows
+        .iter()
+        .filter_map(|r| {
+            let c = cells
+                .iter()
+                .find(|c| &c.runtime == r && c.status == Status::Ok)?;
+            let f = c
+                .artifacts
+                .folded_stacks
+                .as_deref()
+                .and_then(|p| run.artifact(p))?;
+            Some((r, f, *c))
+        })
+        .collect();
+    let unprofiled: Vec<String> = cells
+        .iter()
+        .filter(|c| c.status == Status::Ok && c.artifacts.folded_stacks.is_none())
+        .map(|c| {
+            let why = c
+                .profile
+                .as_ref()
+                .and_then(|p| p.error.clone())
+                .unwrap_or_else(|| "profiling was off for this run".into());
+            format!("{}: {why}", c.runtime)
+        })
+        .collect();
+    if folded.is_empty() {
+        let _ = writeln!(
+            s,
+            "No flamegraph was recorded for these cells ({}).\n",
+            unprofiled.join("; ")
+        );
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "### Flamegraphs\n\nOne extra, unmeasured repeat per cell profiled with `perf` at 99 Hz after the warm-up \
+         (kernel frames included). Click to zoom; Ctrl-F searches.\n"
+    );
+    for (r, f, c) in &folded {
+        let path = format!("flames/{base}-{r}.svg");
+        let cov = c
+            .profile
+            .as_ref()
+            .map(|p| {
+                format!(
+                    " — {} samples, coverage {:.0}%",
+                    p.samples,
+                    p.coverage * 100.0
+                )
+            })
+            .unwrap_or_default();
+        match crate::flame::flamegraph(f, &format!("{} on {r}", c.workload)) {
+            Ok(svg) => {
+                let _ = writeln!(
+                    s,
+                    "#### {r}{cov}\n\n<object data=\"{path}\" type=\"image/svg+xml\" width=\"100%\"></object>\n"
+                );
+                pages.push(Page::text(format!("{GENERATED}/{path}"), svg));
+            }
+            Err(e) => {
+                let _ = writeln!(s, "#### {r}\n\nflamegraph failed: {e}\n");
+            }
+        }
+    }
+    for u in &unprofiled {
+        let _ = writeln!(s, "- not profiled: {u}");
+    }
+    if let Some((_, base_folded, _)) = folded.iter().find(|(r, _, _)| r.as_str() == "tokio") {
+        let others: Vec<_> = folded
+            .iter()
+            .filter(|(r, _, _)| r.as_str() != "tokio")
+            .collect();
+        if !others.is_empty() {
+            let _ = writeln!(
+                s,
+                "### Differential flamegraphs against tokio\n\nShape is the row's profile; red frames take a larger share \
+                 of the samples than on tokio, blue a smaller one (inferno's differential, normalized).\n"
+            );
+        }
+        for (r, f, _) in others {
+            let path = format!("flames/{base}-{r}-vs-tokio.svg");
+            match crate::flame::differential(base_folded, f, &format!("{r} against tokio")) {
+                Ok(svg) => {
+                    let _ = writeln!(
+                        s,
+                        "#### {r} against tokio\n\n<object data=\"{path}\" type=\"image/svg+xml\" width=\"100%\"></object>\n"
+                    );
+                    pages.push(Page::text(format!("{GENERATED}/{path}"), svg));
+                }
+                Err(e) => {
+                    let _ = writeln!(
+                        s,
+                        "#### {r} against tokio\n\ndifferential flamegraph failed: {e}\n"
+                    );
+                }
+            }
+        }
+    }
+    s
 }
 
 /// Throughput against each whole-number parameter that varies while the others stay fixed.
