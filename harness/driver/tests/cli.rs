@@ -70,6 +70,7 @@ const SMALL: &[&str] = &[
     "0.2",
     "--warmup",
     "0.05",
+    "--no-profile",
 ];
 /// [`SMALL`] with a longer window, so the driver can be killed mid-run.
 const SLOWER: &[&str] = &[
@@ -85,6 +86,7 @@ const SLOWER: &[&str] = &[
     "0.5",
     "--warmup",
     "0.05",
+    "--no-profile",
 ];
 
 fn cells(run_dir: &Path) -> Vec<dyno_core::schema::CellResult> {
