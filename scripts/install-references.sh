@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the optional reference tools dyno compares against: wrk (load generator), nginx-light (reference
-# server), golang-go (Go net/http reference), hyperfine, chromium (headless browser test of the book).
+# server), golang-go (Go net/http reference), hyperfine, chromium (headless browser test of the book),
+# linux-perf (flamegraphs of each cell).
 # Debian/Ubuntu only; run as root. Everything in dyno works without them: reference rows and the browser
 # test are skipped with a note where a tool is absent.
 set -euo pipefail
@@ -14,7 +15,7 @@ if ! command -v apt-get >/dev/null; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends wrk nginx-light golang-go hyperfine chromium
-for t in wrk nginx go hyperfine chromium; do
+apt-get install -y --no-install-recommends wrk nginx-light golang-go hyperfine chromium linux-perf
+for t in wrk nginx go hyperfine chromium perf; do
   printf '%-10s %s\n' "$t" "$(command -v "$t" || echo 'NOT FOUND')"
 done

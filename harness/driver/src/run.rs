@@ -536,9 +536,10 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, cells_dir: &Path) -> Result<CellRes
                     &title,
                 );
                 if let (Some(folded), Some(svg)) = (&p.folded, &p.svg) {
-                    let folded_rel = format!("cells/{}.folded", cell.cell_id);
+                    // Folded stacks of deep generic Rust frames are large and repetitive: stored gzipped.
+                    let folded_rel = format!("cells/{}.folded.gz", cell.cell_id);
                     let svg_rel = format!("cells/{}.flame.svg", cell.cell_id);
-                    write_atomic(&plan.run_dir.join(&folded_rel), folded.as_bytes())?;
+                    write_atomic(&plan.run_dir.join(&folded_rel), &gzip(folded.as_bytes()))?;
                     write_atomic(&plan.run_dir.join(&svg_rel), svg.as_bytes())?;
                     result.artifacts.folded_stacks = Some(folded_rel);
                     result.artifacts.flamegraph_svg = Some(svg_rel);
@@ -610,4 +611,12 @@ pub fn summary_table(cells: &[CellResult], rows: &[String]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Gzip-compress bytes.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).expect("writing to a Vec cannot fail");
+    e.finish().expect("finishing a Vec cannot fail")
 }

@@ -346,8 +346,10 @@ fn a_cpu_burning_cell_shows_one_busy_core_and_its_hot_function_even_on_glommio()
         }
         assert_eq!(p.error, None, "{}: profiled repeat failed", c.runtime);
         assert!(p.coverage > 0.5, "{}: coverage {}", c.runtime, p.coverage);
-        let folded =
-            std::fs::read_to_string(run.join(c.artifacts.folded_stacks.as_ref().unwrap())).unwrap();
+        let gz = std::fs::read(run.join(c.artifacts.folded_stacks.as_ref().unwrap())).unwrap();
+        let mut folded = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut folded)
+            .unwrap();
         assert!(
             folded.contains("dyno_fanout::work"),
             "{}: hot function missing from the profile",

@@ -110,9 +110,20 @@ impl Run {
         r
     }
 
-    /// Read an artifact of this run (e.g. a histogram), by its path relative to the run directory.
+    /// Read an artifact of this run (e.g. a histogram), by its path relative to the run directory;
+    /// `.gz` artifacts are decompressed.
     pub fn artifact(&self, rel: &str) -> Option<String> {
-        std::fs::read_to_string(self.dir.join(rel)).ok()
+        let bytes = std::fs::read(self.dir.join(rel)).ok()?;
+        if rel.ends_with(".gz") {
+            use std::io::Read;
+            let mut s = String::new();
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_string(&mut s)
+                .ok()?;
+            Some(s)
+        } else {
+            String::from_utf8(bytes).ok()
+        }
     }
 }
 
