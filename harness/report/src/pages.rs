@@ -406,7 +406,7 @@ fn flamegraphs(
     let _ = writeln!(
         s,
         "### Flamegraphs\n\nOne extra, unmeasured repeat per cell profiled with `perf` at 99 Hz after the warm-up \
-         (kernel frames included). Click to zoom; Ctrl-F searches.\n"
+         (kernel frames included; inlined functions appear as part of their caller). Click to zoom; Ctrl-F searches.\n"
     );
     for (r, f, c) in &folded {
         let path = format!("flames/{base}-{r}.svg");

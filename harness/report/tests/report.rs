@@ -87,7 +87,7 @@ fn built_book() -> (tempfile::TempDir, PathBuf) {
 
 fn internal_links(html: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for attr in ["href=\"", "src=\""] {
+    for attr in ["href=\"", "src=\"", "data=\""] {
         for part in html.split(attr).skip(1) {
             let link = part.split('"').next().unwrap_or("");
             let link = link.split('#').next().unwrap_or("");
@@ -204,6 +204,9 @@ fn the_built_overview_renders_in_headless_chromium() {
         .into_iter()
         .filter(|l| l.ends_with(".svg"))
         .collect();
+    assert!(charts.iter().any(|c| c.starts_with("charts/")), "no chart on the fan-out page");
+    assert!(charts.iter().any(|c| c.starts_with("flames/") && !c.contains("-vs-")), "no flamegraph");
+    assert!(charts.iter().any(|c| c.contains("-vs-tokio")), "no differential flamegraph");
     assert!(!charts.is_empty());
     let imgs: String = charts
         .iter()
