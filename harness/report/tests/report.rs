@@ -204,9 +204,20 @@ fn the_built_overview_renders_in_headless_chromium() {
         .into_iter()
         .filter(|l| l.ends_with(".svg"))
         .collect();
-    assert!(charts.iter().any(|c| c.starts_with("charts/")), "no chart on the fan-out page");
-    assert!(charts.iter().any(|c| c.starts_with("flames/") && !c.contains("-vs-")), "no flamegraph");
-    assert!(charts.iter().any(|c| c.contains("-vs-tokio")), "no differential flamegraph");
+    assert!(
+        charts.iter().any(|c| c.starts_with("charts/")),
+        "no chart on the fan-out page"
+    );
+    assert!(
+        charts
+            .iter()
+            .any(|c| c.starts_with("flames/") && !c.contains("-vs-")),
+        "no flamegraph"
+    );
+    assert!(
+        charts.iter().any(|c| c.contains("-vs-tokio")),
+        "no differential flamegraph"
+    );
     assert!(!charts.is_empty());
     let imgs: String = charts
         .iter()
