@@ -48,6 +48,27 @@ enum Cmd {
     Report(ReportArgs),
     /// Compare two runs cell by cell (terminal table and a book page).
     Compare(CompareArgs),
+    /// Draw a differential flamegraph of two profiled cells (of one run or two).
+    Diff(DiffArgs),
+}
+
+#[derive(clap::Args, Clone)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub dirs: BookArgs,
+    /// Run holding the baseline cell (id, `reference` or `latest`).
+    #[arg(long, default_value = "latest")]
+    pub run: String,
+    /// Run holding the compared cell [default: the same as --run].
+    #[arg(long)]
+    pub against_run: Option<String>,
+    /// The baseline cell id (e.g. fanout--tokio--channel=...).
+    pub before: String,
+    /// The compared cell id.
+    pub after: String,
+    /// Where to write the SVG.
+    #[arg(short, long, default_value = "diff.svg")]
+    pub output: PathBuf,
 }
 
 #[derive(clap::Args, Clone)]
@@ -262,6 +283,7 @@ fn main() -> ExitCode {
         Cmd::Run(a) => run::run(a),
         Cmd::Report(a) => report::report(a),
         Cmd::Compare(a) => report::compare(a),
+        Cmd::Diff(a) => report::diff(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

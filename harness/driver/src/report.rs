@@ -1,6 +1,7 @@
-//! `dyno report` and `dyno compare`: find the run(s), generate the book's pages and build it in-process.
+//! `dyno report`, `dyno compare` and `dyno diff`: find the run(s), generate the book's pages and build it
+//! in-process, or draw one differential flamegraph on demand.
 
-use crate::{BookArgs, CompareArgs, ReportArgs, UsageError};
+use crate::{BookArgs, CompareArgs, DiffArgs, ReportArgs, UsageError};
 use anyhow::{Context, Result};
 use dyno_report::Run;
 use std::path::PathBuf;
@@ -67,4 +68,49 @@ pub fn compare(a: &CompareArgs) -> Result<()> {
     let changes = dyno_report::compare::compare(&before, &after);
     print!("{}", dyno_report::compare::text(&before, &after, &changes));
     build(&a.dirs, &after, Some(&before))
+}
+
+/// `dyno diff`: a differential flamegraph of two profiled cells.
+pub fn diff(a: &DiffArgs) -> Result<()> {
+    let before_run = Run::load(&run_dir(&a.dirs, &a.run)?)?;
+    let after_run = match &a.against_run {
+        Some(id) => Run::load(&run_dir(&a.dirs, id)?)?,
+        None => before_run.clone(),
+    };
+    let folded = |run: &Run, id: &str| -> Result<String> {
+        let cell = run.cells.iter().find(|c| c.cell_id == id).ok_or_else(|| {
+            let ids: Vec<&str> = run.cells.iter().map(|c| c.cell_id.as_str()).collect();
+            UsageError(format!(
+                "no cell {id:?} in run {}; accepted: {}",
+                run.manifest.run_id,
+                ids.join(", ")
+            ))
+        })?;
+        let path = cell.artifacts.folded_stacks.as_deref().ok_or_else(|| {
+            UsageError(format!(
+                "cell {id} has no profile ({})",
+                cell.profile
+                    .as_ref()
+                    .and_then(|p| p.error.clone())
+                    .unwrap_or_else(|| "profiling was off".into())
+            ))
+        })?;
+        run.artifact(path)
+            .with_context(|| format!("cannot read {path} of run {}", run.manifest.run_id))
+    };
+    let (before, after) = (
+        folded(&before_run, &a.before)?,
+        folded(&after_run, &a.after)?,
+    );
+    let title = format!("{} against {}", a.after, a.before);
+    let svg =
+        dyno_report::flame::differential(&before, &after, &title).map_err(anyhow::Error::msg)?;
+    std::fs::write(&a.output, svg)
+        .with_context(|| format!("cannot write {}", a.output.display()))?;
+    println!(
+        "differential flamegraph: {} (red: more of the samples in {}, blue: fewer)",
+        a.output.display(),
+        a.after
+    );
+    Ok(())
 }

@@ -359,4 +359,31 @@ fn a_cpu_burning_cell_shows_one_busy_core_and_its_hot_function_even_on_glommio()
             .unwrap();
         assert!(svg.contains("dyno_fanout::work"));
     }
+    if !perf {
+        return;
+    }
+    // A differential flamegraph on demand, and a clear usage error for a cell that does not exist.
+    let ids: Vec<String> = cells(&run).into_iter().map(|c| c.cell_id).collect();
+    let out = tmp.path().join("diff.svg");
+    let diff = |before: &str, after: &str| {
+        Command::new(env!("CARGO_BIN_EXE_dyno"))
+            .current_dir(workspace())
+            .arg("diff")
+            .arg("--results")
+            .arg(&results)
+            .args([before, after, "-o"])
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let o = diff(&ids[0], &ids[1]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("dyno_fanout::work")
+    );
+    let o = diff(&ids[0], "fanout--nope");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no cell \"fanout--nope\""));
 }
