@@ -144,7 +144,7 @@ pub fn overview(run: &Run) -> Page {
         s.push('\n');
     }
     if !run.problems.is_empty() {
-        let _ = writeln!(s, "## Result files not trusted\n");
+        let _ = writeln!(s, "## Missing or untrusted results\n");
         for p in &run.problems {
             let _ = writeln!(s, "- {}", p.replace('|', "\\|"));
         }
@@ -589,7 +589,13 @@ pub fn methodology(run: &Run) -> Page {
         "| per cell | warm-up {} s, then {} repeat(s) of a {} s measured window; timeout {} s |",
         st.warmup_s, st.repeats, st.duration_s, st.cell_timeout_s
     );
-    let _ = writeln!(s, "| cores | {:?} |\n", st.cores);
+    let _ = writeln!(s, "| cores | {:?} |", st.cores);
+    let _ = writeln!(
+        s,
+        "| observability | time series every 100 ms: {}; one extra profiled repeat per cell (perf, 99 Hz): {} |\n",
+        if st.sampler { "on" } else { "off" },
+        if st.profile { "on" } else { "off" }
+    );
     let _ = writeln!(
         s,
         "Every cell runs in its own process confined to the cores above. Warm-up is not measured; each repeat \
