@@ -50,6 +50,35 @@ enum Cmd {
     Compare(CompareArgs),
     /// Draw a differential flamegraph of two profiled cells (of one run or two).
     Diff(DiffArgs),
+    /// HTTP/1.1 load against any server: closed loop (like wrk) or open loop at a rate (like wrk2).
+    Load(LoadArgs),
+}
+
+#[derive(clap::Args, Clone)]
+pub struct LoadArgs {
+    /// Target, e.g. http://127.0.0.1:8080/plaintext.
+    pub url: String,
+    /// Keep-alive connections.
+    #[arg(short, long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub connections: u64,
+    /// Test duration in seconds (e.g. 10, 500ms).
+    #[arg(short, long, default_value = "10", value_parser = parse_seconds, allow_hyphen_values = true)]
+    pub duration: f64,
+    /// Client threads, one current-thread runtime each [default: 1].
+    #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub threads: u64,
+    /// Offered rate in requests per second (open loop, latency from intended send times).
+    #[arg(short = 'R', long)]
+    pub rate: Option<f64>,
+    /// Pin client threads to these cores, e.g. 0 or 0-1.
+    #[arg(long, value_parser = parse_cores)]
+    pub cores: Option<CoreList>,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value = "2", value_parser = parse_seconds)]
+    pub timeout: f64,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::Args, Clone)]
@@ -276,6 +305,56 @@ fn list(args: &CommonArgs) -> Result<()> {
     Ok(())
 }
 
+fn load(a: &LoadArgs) -> Result<()> {
+    let cfg = dyno_load::LoadConfig {
+        url: a.url.clone(),
+        connections: a.connections as usize,
+        duration: std::time::Duration::from_secs_f64(a.duration),
+        threads: a.threads as usize,
+        cores: a.cores.clone().map(|c| c.0).unwrap_or_default(),
+        rate: a.rate,
+        timeout: std::time::Duration::from_secs_f64(a.timeout),
+    };
+    let r = dyno_load::run(&cfg).map_err(|e| match e {
+        dyno_load::LoadError::Url { .. } | dyno_load::LoadError::Setting(_) => {
+            UsageError(e.to_string()).into()
+        }
+        e => anyhow::Error::from(e),
+    })?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    use dyno_core::human::{ns, si};
+    let l = r.latency_ns;
+    println!(
+        "{} ({} loop): {} connections, {} thread(s), {:.1} s",
+        r.url, r.mode, r.connections, r.threads, r.duration_s
+    );
+    println!(
+        "  {} requests, {} req/s; latency p50 {} p90 {} p99 {} p99.9 {} max {}",
+        r.requests,
+        si(r.throughput_ops_s),
+        ns(l.p50),
+        ns(l.p90),
+        ns(l.p99),
+        ns(l.p999),
+        ns(l.max)
+    );
+    if let Some(off) = r.offered_rate {
+        println!(
+            "  offered {} req/s, achieved {} req/s, {:.1}% of sends late",
+            si(off),
+            si(r.achieved_rate),
+            r.late_share.unwrap_or(0.0) * 100.0
+        );
+    }
+    if !r.errors.is_empty() {
+        println!("  errors: {:?}", r.errors);
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.cmd {
@@ -284,6 +363,7 @@ fn main() -> ExitCode {
         Cmd::Report(a) => report::report(a),
         Cmd::Compare(a) => report::compare(a),
         Cmd::Diff(a) => report::diff(a),
+        Cmd::Load(a) => load(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,159 @@
+//! The load generator against loopback servers that behave, fail, reset and stall.
+
+use dyno_load::{LoadConfig, LoadError, run};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+#[derive(Clone, Copy)]
+enum Mode {
+    Ok,
+    Status500,
+    /// Close the connection instead of answering every 10th request.
+    Reset,
+    /// Sleep this long before answering every 100th request.
+    Stall(Duration),
+}
+
+/// A blocking thread-per-connection HTTP/1.1 server; returns its address and request counter.
+fn server(mode: Mode) -> (String, Arc<AtomicU64>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let count = Arc::new(AtomicU64::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(s) = s else { continue };
+            let c = c.clone();
+            std::thread::spawn(move || serve(s, mode, &c));
+        }
+    });
+    (addr, count)
+}
+
+fn serve(mut s: TcpStream, mode: Mode, count: &AtomicU64) {
+    let _ = s.set_nodelay(true);
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        while let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            buf.drain(..i + 4);
+            let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+            let resp: &[u8] = match mode {
+                Mode::Status500 => {
+                    b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n\r\nerror"
+                }
+                Mode::Reset if n.is_multiple_of(10) => return,
+                Mode::Stall(d) if n.is_multiple_of(100) => {
+                    std::thread::sleep(d);
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!"
+                }
+                _ => b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!",
+            };
+            if s.write_all(resp).is_err() {
+                return;
+            }
+        }
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+fn cfg(addr: &str, rate: Option<f64>, secs: f64) -> LoadConfig {
+    LoadConfig {
+        url: format!("http://{addr}/plaintext"),
+        connections: 4,
+        duration: Duration::from_secs_f64(secs),
+        threads: 1,
+        cores: vec![],
+        rate,
+        timeout: Duration::from_secs(2),
+    }
+}
+
+#[test]
+fn generator_counts_equal_server_counts() {
+    let (addr, count) = server(Mode::Ok);
+    let r = run(&cfg(&addr, None, 0.5)).unwrap();
+    assert!(r.requests > 100, "{r:?}");
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(
+        r.requests,
+        count.load(Ordering::SeqCst),
+        "every request the server answered is counted once"
+    );
+    assert_eq!(r.bytes_read, r.requests * 13);
+    assert!(r.latency_ns.p50 > 0 && r.latency_ns.p50 <= r.latency_ns.p99);
+}
+
+#[test]
+fn server_errors_are_counted_never_as_successes() {
+    let (addr, count) = server(Mode::Status500);
+    let r = run(&cfg(&addr, None, 0.3)).unwrap();
+    assert_eq!(r.requests, 0);
+    assert_eq!(
+        r.errors.get("status_5xx").copied(),
+        Some(count.load(Ordering::SeqCst))
+    );
+}
+
+#[test]
+fn resets_are_counted_and_the_generator_reconnects() {
+    let (addr, _) = server(Mode::Reset);
+    let r = run(&cfg(&addr, None, 0.3)).unwrap();
+    let resets = r.errors.get("reset").copied().unwrap_or(0);
+    assert!(resets > 0, "{:?}", r.errors);
+    assert!(r.requests > 5 * resets, "it reconnected and went on: {r:?}");
+}
+
+#[test]
+fn an_unreachable_target_and_bad_urls_are_clear_errors() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = run(&cfg(&format!("127.0.0.1:{port}"), None, 0.2)).unwrap_err();
+    assert!(matches!(e, LoadError::Unreachable { .. }), "{e}");
+    let mut c = cfg("127.0.0.1:1", None, 0.2);
+    c.url = "https://example.com/".into();
+    assert!(run(&c).unwrap_err().to_string().contains("only http://"));
+    c.url = "http://127.0.0.1:1/".into();
+    c.threads = 8;
+    assert!(
+        run(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("threads must not exceed connections")
+    );
+}
+
+#[test]
+fn open_loop_charges_stalls_to_the_requests_they_delay() {
+    let stall = Duration::from_millis(200);
+    let (addr, _) = server(Mode::Stall(stall));
+    // 1,000 req/s over 4 connections: a 200 ms stall delays ~50 scheduled requests on its connection.
+    let open = run(&cfg(&addr, Some(1000.0), 1.5)).unwrap();
+    let (addr, _) = server(Mode::Stall(stall));
+    let closed = run(&cfg(&addr, None, 1.5)).unwrap();
+    let ms = |ns: u64| ns as f64 / 1e6;
+    // Closed loop sees each stall once (its max), but a stall is only ~1% of its samples.
+    assert!(
+        ms(closed.latency_ns.max) >= 190.0,
+        "closed max {}",
+        ms(closed.latency_ns.max)
+    );
+    // Open loop measures from the intended send time: the queue behind each stall shows in p99.
+    assert!(
+        ms(open.latency_ns.p99) >= 50.0,
+        "open p99 {} ms: coordinated omission not corrected",
+        ms(open.latency_ns.p99)
+    );
+    assert!(open.latency_ns.p99 > 10 * closed.latency_ns.p50);
+    assert_eq!(open.offered_rate, Some(1000.0));
+    assert!(open.late_share.unwrap() > 0.0);
+}
