@@ -23,14 +23,7 @@ fn run_dir(dirs: &BookArgs, id: &str) -> Result<PathBuf> {
         id => runs.join(id),
     };
     if id.contains('/') || !dir.join("manifest.json").exists() {
-        let mut ids: Vec<String> = std::fs::read_dir(&runs)
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        ids.sort();
+        let mut ids = crate::run::run_ids(&runs);
         ids.extend(["latest".to_string(), "reference".to_string()]);
         return Err(UsageError(format!(
             "no run {id:?} with a manifest.json; accepted: {}",

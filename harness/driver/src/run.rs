@@ -236,19 +236,25 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
     })
 }
 
+/// The run ids under `runs`, sorted (for error messages naming what is accepted).
+pub fn run_ids(runs: &Path) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(runs)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
 fn resume(args: &RunArgs, all: &[WorkloadBin], id: &str) -> Result<Plan> {
     let runs = args.results.join("runs");
     let run_dir = runs.join(id);
     let path = run_dir.join("manifest.json");
     if id.contains('/') || !path.exists() {
-        let mut ids: Vec<String> = std::fs::read_dir(&runs)
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        ids.sort();
+        let ids = run_ids(&runs);
         let accepted = if ids.is_empty() {
             "none (no runs yet)".to_string()
         } else {

@@ -56,38 +56,24 @@ fn dyno(results: &Path, args: &[&str]) -> Command {
     c
 }
 
-/// A small fast matrix: one queue parameter set, short windows.
-const SMALL: &[&str] = &[
-    "--profile",
-    "quick",
-    "-p",
-    "shape=queue",
-    "-p",
-    "channel=async-channel",
-    "-p",
-    "consumers=4",
-    "--duration",
-    "0.2",
-    "--warmup",
-    "0.05",
-    "--no-profile",
-];
-/// [`SMALL`] with a longer window, so the driver can be killed mid-run.
-const SLOWER: &[&str] = &[
-    "--profile",
-    "quick",
-    "-p",
-    "shape=queue",
-    "-p",
-    "channel=async-channel",
-    "-p",
-    "consumers=4",
-    "--duration",
-    "0.5",
-    "--warmup",
-    "0.05",
-    "--no-profile",
-];
+/// A small fast matrix: one queue parameter set, a short window, no profiled repeat.
+fn small(duration: &'static str) -> [&'static str; 13] {
+    [
+        "--profile",
+        "quick",
+        "-p",
+        "shape=queue",
+        "-p",
+        "channel=async-channel",
+        "-p",
+        "consumers=4",
+        "--duration",
+        duration,
+        "--warmup",
+        "0.05",
+        "--no-profile",
+    ]
+}
 
 fn cells(run_dir: &Path) -> Vec<dyno_core::schema::CellResult> {
     let mut v: Vec<_> = std::fs::read_dir(run_dir.join("cells"))
@@ -163,7 +149,7 @@ fn bad_input_is_one_clear_line_exit_2_and_writes_nothing() {
 fn faulty_cells_are_recorded_failed_and_the_run_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
     let results = tmp.path().join("results");
-    let o = dyno(&results, SMALL)
+    let o = dyno(&results, &small("0.2"))
         .args(["-r", "tokio,smol,threads,glommio", "--timeout", "3"])
         .env("DYNO_FAULT", "panic:tokio,hang:smol,signal:threads")
         .output()
@@ -223,7 +209,7 @@ fn faulty_cells_are_recorded_failed_and_the_run_goes_on() {
 fn a_killed_run_resumes_without_redoing_finished_cells() {
     let tmp = tempfile::tempdir().unwrap();
     let results = tmp.path().join("results");
-    let mut child = dyno(&results, SLOWER)
+    let mut child = dyno(&results, &small("0.5"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -44,20 +44,8 @@ enum Cmd {
     Cell {
         #[arg(long)]
         row: String,
-        /// The cell's parameters as JSON.
-        #[arg(long)]
-        params: String,
-        #[arg(long)]
-        warmup_s: f64,
-        #[arg(long)]
-        duration_s: f64,
-        #[arg(long)]
-        repeats: usize,
-        #[arg(long, value_delimiter = ',', required = true)]
-        cores: Vec<usize>,
-        /// Where to write the cell output (JSON, atomically).
-        #[arg(long)]
-        out: PathBuf,
+        #[command(flatten)]
+        req: CellRequest,
     },
 }
 
@@ -87,23 +75,7 @@ pub fn cell_main<W: Workload>() -> ExitCode {
                 }
             }
         }
-        Cmd::Cell {
-            row,
-            params,
-            warmup_s,
-            duration_s,
-            repeats,
-            cores,
-            out,
-        } => {
-            let req = CellRequest {
-                params,
-                warmup_s,
-                duration_s,
-                repeats,
-                cores,
-                out,
-            };
+        Cmd::Cell { row, req } => {
             match visit_row(&row, RunCell::<W>(req, std::marker::PhantomData)) {
                 None => {
                     eprintln!("error: unknown row {row:?}; accepted: {}", ROWS.join(", "));
@@ -124,12 +96,22 @@ fn print_json<T: serde::Serialize>(v: &T) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// What `cell` runs: parameters, timing, repeats and cores, and where the output goes.
+#[derive(clap::Args)]
 struct CellRequest {
+    /// The cell's parameters as JSON.
+    #[arg(long)]
     params: String,
+    #[arg(long)]
     warmup_s: f64,
+    #[arg(long)]
     duration_s: f64,
+    #[arg(long)]
     repeats: usize,
+    #[arg(long, value_delimiter = ',', required = true)]
     cores: Vec<usize>,
+    /// Where to write the cell output (JSON, atomically).
+    #[arg(long)]
     out: PathBuf,
 }
 
