@@ -177,7 +177,17 @@ pub fn sweep(
     lines(title, x_desc, y_desc, series, true)
 }
 
-/// One line per series of `(x, y)` points; x on a log scale when `log_x`.
+/// Label a log10 axis position with its value at whole decades only.
+fn decade_label(v: f64) -> String {
+    if (v - v.round()).abs() < 0.01 {
+        dyno_core::human::si(10f64.powf(v.round()))
+    } else {
+        String::new()
+    }
+}
+
+/// One line per series of `(x, y)` points; x on a log scale when `log_x` (drawn as log10(x) on a linear
+/// axis, labelled with the original values), with a dot on every point when there are few.
 pub fn lines(
     title: &str,
     x_desc: &str,
@@ -185,32 +195,45 @@ pub fn lines(
     series: &[(String, Vec<(f64, f64)>)],
     log_x: bool,
 ) -> String {
-    if !log_x {
-        return linear_lines(title, x_desc, y_desc, series);
-    }
+    let fx = |x: f64| if log_x { x.max(1e-9).log10() } else { x };
+    let series: Vec<(String, Vec<(f64, f64)>)> = series
+        .iter()
+        .map(|(n, p)| (n.clone(), p.iter().map(|&(x, y)| (fx(x), y)).collect()))
+        .collect();
     draw(|root| {
         root.fill(&WHITE)?;
-        let xs = series.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x));
-        let (xmin, xmax) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+        let xs = || series.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x));
+        let (xmin, xmax) = (xs().fold(f64::MAX, f64::min), xs().fold(f64::MIN, f64::max));
+        let (xmin, xmax) = if log_x {
+            let pad = ((xmax - xmin) * 0.1).max(0.1);
+            (xmin - pad, xmax + pad)
+        } else {
+            (0.0, xmax.max(1e-9))
+        };
         let ymax = series
             .iter()
             .flat_map(|(_, p)| p.iter().map(|(_, y)| *y))
             .fold(0.0, f64::max)
             .max(1e-9)
             * 1.15;
-        let (xmin, xmax) = (xmin.max(1e-9), xmax.max(xmin * 1.0001));
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 18))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(72)
-            .build_cartesian_2d((xmin * 0.8..xmax * 1.25).log_scale(), 0f64..ymax)?;
+            .build_cartesian_2d(xmin..xmax, 0f64..ymax)?;
         chart
             .configure_mesh()
             .x_desc(x_desc)
             .y_desc(y_desc)
             .y_label_formatter(&|v| dyno_core::human::si(*v))
-            .x_label_formatter(&|v| dyno_core::human::si(*v))
+            .x_label_formatter(&|v| {
+                if log_x {
+                    decade_label(*v)
+                } else {
+                    format!("{v:.1}")
+                }
+            })
             .draw()?;
         for (i, (name, pts)) in series.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
@@ -220,57 +243,9 @@ pub fn lines(
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
                 });
-            chart.draw_series(pts.iter().map(|p| Circle::new(*p, 4, color.filled())))?;
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-        root.present()?;
-        Ok(())
-    })
-}
-
-fn linear_lines(
-    title: &str,
-    x_desc: &str,
-    y_desc: &str,
-    series: &[(String, Vec<(f64, f64)>)],
-) -> String {
-    draw(|root| {
-        root.fill(&WHITE)?;
-        let xmax = series
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|(x, _)| *x))
-            .fold(0.0, f64::max)
-            .max(1e-9);
-        let ymax = series
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|(_, y)| *y))
-            .fold(0.0, f64::max)
-            .max(1e-9)
-            * 1.15;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0f64..xmax, 0f64..ymax)?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .draw()?;
-        for (i, (name, pts)) in series.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            chart
-                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
-                .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                });
+            if pts.len() <= 20 {
+                chart.draw_series(pts.iter().map(|p| Circle::new(*p, 4, color.filled())))?;
+            }
         }
         chart
             .configure_series_labels()
