@@ -314,6 +314,8 @@ fn load(a: &LoadArgs) -> Result<()> {
         cores: a.cores.clone().map(|c| c.0).unwrap_or_default(),
         rate: a.rate,
         timeout: std::time::Duration::from_secs_f64(a.timeout),
+        warmup: std::time::Duration::ZERO,
+        start_at: None,
     };
     let r = dyno_load::run(&cfg).map_err(|e| match e {
         dyno_load::LoadError::Url { .. } | dyno_load::LoadError::Setting(_) => {

@@ -65,13 +65,12 @@ fn serve(mut s: TcpStream, mode: Mode, count: &AtomicU64) {
 
 fn cfg(addr: &str, rate: Option<f64>, secs: f64) -> LoadConfig {
     LoadConfig {
-        url: format!("http://{addr}/plaintext"),
-        connections: 4,
-        duration: Duration::from_secs_f64(secs),
-        threads: 1,
-        cores: vec![],
         rate,
-        timeout: Duration::from_secs(2),
+        ..LoadConfig::closed(
+            &format!("http://{addr}/plaintext"),
+            4,
+            Duration::from_secs_f64(secs),
+        )
     }
 }
 

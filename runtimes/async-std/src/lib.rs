@@ -2,6 +2,7 @@
 //! `task::spawn`, timers and blocking pool. async-std was discontinued upstream in 2025; the row stays for
 //! comparison and the book says so.
 
+use dyno_core::net::FuturesIo;
 use dyno_core::row::{Fairness, Row, RowConfig, RowError, Shard};
 use std::future::Future;
 use std::time::Duration;
@@ -80,5 +81,18 @@ impl Row for AsyncStd {
 
     fn yield_now() -> impl Future<Output = ()> + Send {
         async_std::task::yield_now()
+    }
+
+    type Listener = async_std::net::TcpListener;
+    type Conn = FuturesIo<async_std::net::TcpStream>;
+
+    fn listen(l: std::net::TcpListener) -> std::io::Result<Self::Listener> {
+        Ok(async_std::net::TcpListener::from(l))
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<Self::Conn> {
+        let (s, _) = l.accept().await?;
+        s.set_nodelay(true)?;
+        Ok(FuturesIo(s))
     }
 }

@@ -3,9 +3,11 @@
 //! glommio's task handles and timers are thread-bound (`!Send`); the row wraps them in `SendWrapper`, a
 //! checked wrapper that panics if they ever leave their thread (they cannot: glommio never moves tasks).
 
+use dyno_core::net::FuturesIo;
 use dyno_core::row::{Fairness, Row, RowConfig, RowError, Shard, run_pinned_shards};
 use send_wrapper::SendWrapper;
 use std::future::Future;
+use std::os::fd::{FromRawFd, IntoRawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -23,6 +25,37 @@ impl<T> Future for Bound<T> {
     type Output = T;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         self.0.as_mut().poll(cx)
+    }
+}
+
+/// A glommio stream (thread-bound) made `Send` by the same checked wrapper as tasks.
+pub struct BoundStream(SendWrapper<glommio::net::TcpStream>);
+
+impl futures_io::AsyncRead for BoundStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut *self.0).poll_read(cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for BoundStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut *self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.0).poll_close(cx)
     }
 }
 
@@ -91,5 +124,19 @@ impl Row for Glommio {
 
     fn yield_now() -> impl Future<Output = ()> + Send {
         Bound::new(async { glommio::executor().yield_now().await })
+    }
+
+    type Listener = glommio::net::TcpListener;
+    type Conn = FuturesIo<BoundStream>;
+
+    fn listen(l: std::net::TcpListener) -> std::io::Result<Self::Listener> {
+        // SAFETY: the fd is a bound, listening TCP socket we own; glommio takes ownership of it.
+        Ok(unsafe { glommio::net::TcpListener::from_raw_fd(l.into_raw_fd()) })
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<Self::Conn> {
+        let s = l.accept().await.map_err(std::io::Error::from)?;
+        s.set_nodelay(true).map_err(std::io::Error::from)?;
+        Ok(FuturesIo(BoundStream(SendWrapper::new(s))))
     }
 }

@@ -2,6 +2,7 @@
 //! async-io timers and reactor, and the `blocking` crate's pool for blocking work.
 
 use async_executor::Executor;
+use dyno_core::net::FuturesIo;
 use dyno_core::row::{Fairness, Row, RowConfig, RowError, Shard, panic_message};
 use std::cell::RefCell;
 use std::future::Future;
@@ -109,5 +110,18 @@ impl Row for Smol {
 
     fn yield_now() -> impl Future<Output = ()> + Send {
         futures_lite::future::yield_now()
+    }
+
+    type Listener = async_io::Async<std::net::TcpListener>;
+    type Conn = FuturesIo<async_io::Async<std::net::TcpStream>>;
+
+    fn listen(l: std::net::TcpListener) -> std::io::Result<Self::Listener> {
+        async_io::Async::new(l)
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<Self::Conn> {
+        let (s, _) = l.accept().await?;
+        s.get_ref().set_nodelay(true)?;
+        Ok(FuturesIo(s))
     }
 }

@@ -88,4 +88,53 @@ impl Row for Threads {
     async fn yield_now() {
         std::thread::yield_now()
     }
+
+    type Listener = std::net::TcpListener;
+    type Conn = BlockingIo;
+
+    fn listen(l: std::net::TcpListener) -> std::io::Result<Self::Listener> {
+        l.set_nonblocking(false)?;
+        Ok(l)
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<Self::Conn> {
+        let (s, _) = l.accept()?;
+        s.set_nodelay(true)?;
+        Ok(BlockingIo(s))
+    }
+}
+
+/// A blocking std stream behind hyper's IO traits: every read and write blocks the connection's thread,
+/// so hyper runs as a thread-per-connection blocking server.
+pub struct BlockingIo(std::net::TcpStream);
+
+impl hyper::rt::Read for BlockingIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        mut buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let slice = dyno_core::net::initialised(&mut buf);
+        let n = std::io::Read::read(&mut &self.0, slice)?;
+        dyno_core::net::advance(&mut buf, n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl hyper::rt::Write for BlockingIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(std::io::Write::write(&mut &self.0, buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(self.0.shutdown(std::net::Shutdown::Write))
+    }
 }

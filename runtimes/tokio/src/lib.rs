@@ -1,6 +1,7 @@
 //! The tokio rows: `tokio` (one multi-thread, work-stealing runtime with a worker per assigned core) and
 //! `tokio-tpc` (thread per core: one pinned `current_thread` runtime per core). Both spawn with
-//! `tokio::spawn`, sleep with `tokio::time` and use tokio's blocking pool.
+//! `tokio::spawn`, sleep with `tokio::time`, use tokio's blocking pool, and serve with `tokio::net` sockets
+//! behind hyper-util's `TokioIo`.
 
 use dyno_core::row::{Fairness, Row, RowConfig, RowError, Shard, run_pinned_shards};
 use std::future::Future;
@@ -56,6 +57,20 @@ macro_rules! tokio_common {
 
         fn yield_now() -> impl Future<Output = ()> + Send {
             tokio::task::yield_now()
+        }
+
+        type Listener = tokio::net::TcpListener;
+        type Conn = hyper_util::rt::TokioIo<tokio::net::TcpStream>;
+
+        fn listen(l: std::net::TcpListener) -> std::io::Result<Self::Listener> {
+            l.set_nonblocking(true)?;
+            tokio::net::TcpListener::from_std(l)
+        }
+
+        async fn accept(l: &Self::Listener) -> std::io::Result<Self::Conn> {
+            let (s, _) = l.accept().await?;
+            s.set_nodelay(true)?;
+            Ok(hyper_util::rt::TokioIo::new(s))
         }
     };
 }
