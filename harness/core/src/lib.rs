@@ -23,4 +23,4 @@ pub mod workload;
 pub use params::{ParamValue, Params};
 pub use record::{Collector, Probe, Window};
 pub use row::{Fairness, Row, RowConfig, RowError, Shard};
-pub use workload::{RepeatCtx, RepeatOutput, Workload};
+pub use workload::{CoreSplit, RepeatCtx, RepeatOutput, Workload};

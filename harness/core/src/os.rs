@@ -41,6 +41,49 @@ pub fn allowed_cores() -> Vec<usize> {
     }
 }
 
+/// Raise this process's soft limit on open files to at least `want` (up to the hard limit), for servers
+/// and generators holding many connections. Returns the soft limit now in force; `Err` names both limits
+/// when `want` is above the hard limit.
+pub fn raise_nofile(want: u64) -> Result<u64, String> {
+    // SAFETY: getrlimit/setrlimit read and write a plain struct we own.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return Err(format!(
+                "cannot read RLIMIT_NOFILE: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        if lim.rlim_cur >= want {
+            return Ok(lim.rlim_cur);
+        }
+        if lim.rlim_max < want {
+            return Err(format!(
+                "{want} open files needed but the hard limit is {} (soft {}); raise it with \
+                 `ulimit -Hn` as root or in /etc/security/limits.conf",
+                lim.rlim_max, lim.rlim_cur
+            ));
+        }
+        lim.rlim_cur = want;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+            return Err(format!(
+                "cannot raise RLIMIT_NOFILE to {want}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        Ok(want)
+    }
+}
+
+/// Resident set size of this process now, in bytes (from /proc/self/statm).
+pub fn current_rss() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * page.max(1) as u64)
+}
+
 /// Pin the calling thread to one core.
 pub fn pin_thread(core: usize) -> Result<(), String> {
     if core_affinity::set_for_current(core_affinity::CoreId { id: core }) {

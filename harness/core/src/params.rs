@@ -187,6 +187,16 @@ pub fn group<const N: usize>(axes: [(&str, Vec<ParamValue>); N]) -> Group {
     axes.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
+/// Word values for [`group`].
+pub fn words(ws: &[&str]) -> Vec<ParamValue> {
+    ws.iter().map(|w| ParamValue::from(*w)).collect()
+}
+
+/// Number values for [`group`].
+pub fn ints(ns: &[u64]) -> Vec<ParamValue> {
+    ns.iter().map(|n| ParamValue::from(*n)).collect()
+}
+
 /// Which default matrix to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -94,7 +94,7 @@ struct Inner {
     latency: bool,
     slots: Mutex<Vec<Slot>>,
     ops: AtomicU64,
-    errors: Mutex<BTreeMap<&'static str, u64>>,
+    errors: Mutex<BTreeMap<String, u64>>,
 }
 
 /// Gathers what the probes of one repeat recorded.
@@ -144,6 +144,31 @@ impl Collector {
         }
     }
 
+    /// Add what a measurer outside this process recorded (e.g. a load generator): successful operations,
+    /// their latency histogram and failures by kind.
+    pub fn record_external(
+        &self,
+        ops: u64,
+        latency: &Histogram<u64>,
+        errors: &BTreeMap<String, u64>,
+    ) {
+        self.inner.ops.fetch_add(ops, Ordering::Relaxed);
+        if self.inner.latency {
+            let mut h = new_histogram();
+            h.add(latency)
+                .expect("auto-resizing histograms always merge");
+            self.inner
+                .slots
+                .lock()
+                .unwrap()
+                .push(Arc::new(Mutex::new(h)));
+        }
+        let mut mine = self.inner.errors.lock().unwrap();
+        for (k, n) in errors {
+            *mine.entry(k.clone()).or_default() += n;
+        }
+    }
+
     /// Merge everything recorded. Call after every probe has been dropped (their tasks have finished).
     pub fn finish(self) -> Recorded {
         let slots = std::mem::take(&mut *self.inner.slots.lock().unwrap());
@@ -156,14 +181,7 @@ impl Collector {
             }
             merged
         });
-        let errors = self
-            .inner
-            .errors
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.to_string(), *v))
-            .collect();
+        let errors = self.inner.errors.lock().unwrap().clone();
         Recorded {
             ops: self.inner.ops.load(Ordering::Relaxed),
             errors,
@@ -257,7 +275,7 @@ impl Drop for Probe {
         if !self.errors.is_empty() {
             let mut errors = self.inner.errors.lock().unwrap();
             for (k, n) in self.errors.drain(..) {
-                *errors.entry(k).or_default() += n;
+                *errors.entry(k.to_string()).or_default() += n;
             }
         }
     }

@@ -103,6 +103,12 @@ pub trait Row: Sized + 'static {
         F: Future + Send + 'static,
         F::Output: Send + 'static;
 
+    /// Spawn a task that runs to its end on its own (no handle: dropping a handle cancels the task on
+    /// some runtimes, smol's and glommio's, and detaches it on others).
+    fn spawn_detached<F>(fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static;
+
     /// Run blocking or CPU-heavy code off the event loop, on the row's blocking pool where it has one.
     fn spawn_blocking<F, T>(f: F) -> Self::Task<T>
     where

@@ -9,10 +9,21 @@ use std::collections::BTreeMap;
 pub struct RepeatCtx {
     /// The cores the row runs on.
     pub row: RowConfig,
+    /// Cores for a client process the workload starts (a load generator); empty when it has none.
+    pub client_cores: Vec<usize>,
     /// Warm-up then measured window; operations started outside the window are not recorded.
     pub window: Window,
     /// Where the workload's probes record.
     pub collector: Collector,
+}
+
+/// The cell's cores as a workload divides them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreSplit {
+    /// Cores the row (the measured process's runtime) runs on.
+    pub row: Vec<usize>,
+    /// Cores of the workload's client process.
+    pub client: Vec<usize>,
 }
 
 /// What a repeat returns beyond what its probes recorded: workload-specific figures (e.g. messages sent).
@@ -26,6 +37,15 @@ pub trait Workload: 'static {
     /// Reject parameter combinations that make no sense together (the spec already checked each value).
     fn validate(_params: &Params) -> Result<(), String> {
         Ok(())
+    }
+
+    /// Split the cell's cores between the row and a client process the workload starts (a load generator
+    /// on other cores than the server). Default: all to the row. `Err` when the cores cannot be split.
+    fn split_cores(cores: &[usize]) -> Result<CoreSplit, String> {
+        Ok(CoreSplit {
+            row: cores.to_vec(),
+            client: vec![],
+        })
     }
 
     /// Run one repeat on row `R`: warm up, run through the measured window, stop by itself, and check its

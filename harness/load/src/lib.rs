@@ -72,10 +72,11 @@ pub enum LoadError {
 }
 
 /// The result of a load test, named as in dyno's result contract.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadReport {
     pub url: String,
-    pub mode: &'static str,
+    /// `closed` or `open`.
+    pub mode: String,
     pub connections: usize,
     pub threads: usize,
     pub duration_s: f64,
@@ -274,7 +275,7 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
     let secs = cfg.duration.as_secs_f64();
     Ok(LoadReport {
         url: cfg.url.clone(),
-        mode: if cfg.rate.is_some() { "open" } else { "closed" },
+        mode: if cfg.rate.is_some() { "open" } else { "closed" }.into(),
         connections: cfg.connections,
         threads: cfg.threads,
         duration_s: secs,

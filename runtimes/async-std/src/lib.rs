@@ -29,6 +29,7 @@ impl Row for AsyncStd {
                 "async-std is discontinued upstream (2025): kept for comparison".into(),
                 format!("{} global executor threads (ASYNC_STD_THREAD_COUNT) float over the assigned cores", cfg.workers()),
                 "async-io runs its reactor on a thread of its own when no executor thread drives it".into(),
+                "network: hyper through dyno's FuturesIo adapter over futures-io sockets (zeroes each read buffer: futures-io reads into initialised memory)".into(),
             ],
         }
     }
@@ -65,6 +66,14 @@ impl Row for AsyncStd {
         F::Output: Send + 'static,
     {
         async_std::task::spawn(fut)
+    }
+
+    fn spawn_detached<F>(fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        // Dropping an async-std JoinHandle detaches the task.
+        drop(async_std::task::spawn(fut));
     }
 
     fn spawn_blocking<F, T>(f: F) -> Self::Task<T>

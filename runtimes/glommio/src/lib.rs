@@ -77,6 +77,7 @@ impl Row for Glommio {
             notes: vec![
                 "one LocalExecutor per core, Placement::Fixed (pinned); tasks never migrate".into(),
                 "task handles and timers are !Send: wrapped in send_wrapper::SendWrapper (a thread check and a box per spawn/sleep)".into(),
+                "network: glommio's io_uring TcpStream in SendWrapper, hyper through dyno's FuturesIo adapter (zeroes each read buffer); one SO_REUSEPORT listener per core".into(),
             ],
         }
     }
@@ -108,6 +109,13 @@ impl Row for Glommio {
         F::Output: Send + 'static,
     {
         Bound::new(glommio::spawn_local(fut))
+    }
+
+    fn spawn_detached<F>(fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        glommio::spawn_local(fut).detach();
     }
 
     fn spawn_blocking<F, T>(f: F) -> Self::Task<T>

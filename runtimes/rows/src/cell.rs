@@ -129,24 +129,26 @@ impl<W: Workload> RowVisitor for RunCell<W> {
         if !positive || !non_negative || req.repeats == 0 {
             return Err("duration must be > 0, warm-up >= 0 and repeats >= 1".into());
         }
-        confine_process(&req.cores)?;
+        let split = W::split_cores(&req.cores)?;
+        // The row's threads inherit this; a client process pins itself to its own cores.
+        confine_process(&split.row)?;
         inject_fault(R::ID);
         let cfg = RowConfig {
-            cores: req.cores.clone(),
+            cores: split.row.clone(),
         };
         let mut repeats = Vec::with_capacity(req.repeats);
         for _ in 0..req.repeats {
             repeats.push(measure_repeat::<W, R>(
                 &cfg,
+                &split.client,
                 &params,
                 req.warmup_s,
                 req.duration_s,
             )?);
         }
-        let out = CellOutput {
-            fairness: R::fairness(&cfg),
-            repeats,
-        };
+        let mut fairness = R::fairness(&cfg);
+        fairness.client_cores = split.client.clone();
+        let out = CellOutput { fairness, repeats };
         let json = serde_json::to_vec(&out).map_err(|e| e.to_string())?;
         write_atomic(&req.out, &json)
             .map_err(|e| format!("cannot write {}: {e}", req.out.display()))
@@ -157,6 +159,7 @@ impl<W: Workload> RowVisitor for RunCell<W> {
 /// then the workload's own drain and checks.
 fn measure_repeat<W: Workload, R: Row>(
     cfg: &RowConfig,
+    client_cores: &[usize],
     params: &Params,
     warmup_s: f64,
     duration_s: f64,
@@ -177,6 +180,7 @@ fn measure_repeat<W: Workload, R: Row>(
         .map_err(|e| format!("cannot start the window watcher: {e}"))?;
     let ctx = RepeatCtx {
         row: cfg.clone(),
+        client_cores: client_cores.to_vec(),
         window,
         collector: collector.clone(),
     };

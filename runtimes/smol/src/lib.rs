@@ -40,7 +40,7 @@ impl Row for Smol {
             notes: vec![format!(
                 "{} threads run one async_executor::Executor and float over the assigned cores; async-io reactor",
                 cfg.workers()
-            )],
+            ), "network: hyper through dyno's FuturesIo adapter over futures-io sockets (zeroes each read buffer: futures-io reads into initialised memory)".into()],
         }
     }
 
@@ -94,6 +94,13 @@ impl Row for Smol {
                 .expect("Smol::spawn called outside a smol row")
                 .spawn(fut)
         })
+    }
+
+    fn spawn_detached<F>(fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        Self::spawn(fut).detach();
     }
 
     fn spawn_blocking<F, T>(f: F) -> Self::Task<T>

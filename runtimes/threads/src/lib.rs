@@ -49,6 +49,7 @@ impl Row for Threads {
             notes: vec![
                 "one OS thread per task (workers = assigned cores is only the core count; threads are unbounded)".into(),
                 "each thread drives its task with futures_lite::block_on: every wait parks the thread".into(),
+                "network: blocking std sockets, a thread per connection running hyper over blocking reads and writes (one non-blocking read while a response is owed, so hyper cannot deadlock)".into(),
             ],
         }
     }
@@ -71,6 +72,14 @@ impl Row for Threads {
         F::Output: Send + 'static,
     {
         thread_task(move || futures_lite::future::block_on(fut))
+    }
+
+    fn spawn_detached<F>(fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        // The thread runs on when its handle is dropped.
+        drop(Self::spawn(fut));
     }
 
     fn spawn_blocking<F, T>(f: F) -> Self::Task<T>
@@ -100,23 +109,64 @@ impl Row for Threads {
     async fn accept(l: &Self::Listener) -> std::io::Result<Self::Conn> {
         let (s, _) = l.accept()?;
         s.set_nodelay(true)?;
-        Ok(BlockingIo(s))
+        Ok(BlockingIo::new(s))
     }
 }
 
-/// A blocking std stream behind hyper's IO traits: every read and write blocks the connection's thread,
-/// so hyper runs as a thread-per-connection blocking server.
-pub struct BlockingIo(std::net::TcpStream);
+/// A blocking std stream behind hyper's IO traits, so hyper runs as a thread-per-connection blocking server:
+/// reads and writes block the connection's thread. One exception keeps hyper from deadlocking: between
+/// reading a request and flushing its response, hyper also polls the socket for an early close; that
+/// read must not block (the response is not written yet), so it is a non-blocking `recv(MSG_DONTWAIT)`
+/// that returns `Pending` and asks to be polled again at once when no byte is there.
+pub struct BlockingIo {
+    stream: std::net::TcpStream,
+    /// Bytes were read and no flush has followed: a response may still be owed.
+    owe_response: bool,
+}
+
+impl BlockingIo {
+    fn new(stream: std::net::TcpStream) -> Self {
+        BlockingIo {
+            stream,
+            owe_response: false,
+        }
+    }
+}
 
 impl hyper::rt::Read for BlockingIo {
     fn poll_read(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
         mut buf: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<std::io::Result<()>> {
         let slice = dyno_core::net::initialised(&mut buf);
-        let n = std::io::Read::read(&mut &self.0, slice)?;
+        let n = if self.owe_response {
+            use std::os::fd::AsRawFd;
+            // SAFETY: recv writes at most slice.len() bytes into the slice we own.
+            let r = unsafe {
+                libc::recv(
+                    self.stream.as_raw_fd(),
+                    slice.as_mut_ptr().cast(),
+                    slice.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if r < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::WouldBlock {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                return Poll::Ready(Err(e));
+            }
+            r as usize
+        } else {
+            std::io::Read::read(&mut &self.stream, slice)?
+        };
         dyno_core::net::advance(&mut buf, n);
+        if n > 0 {
+            self.owe_response = true;
+        }
         Poll::Ready(Ok(()))
     }
 }
@@ -127,14 +177,15 @@ impl hyper::rt::Write for BlockingIo {
         _cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Poll::Ready(std::io::Write::write(&mut &self.0, buf))
+        Poll::Ready(std::io::Write::write(&mut &self.stream, buf))
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_flush(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.owe_response = false;
         Poll::Ready(Ok(()))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(self.0.shutdown(std::net::Shutdown::Write))
+        Poll::Ready(self.stream.shutdown(std::net::Shutdown::Write))
     }
 }

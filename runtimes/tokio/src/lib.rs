@@ -43,6 +43,13 @@ macro_rules! tokio_common {
             TokioTask(tokio::spawn(fut))
         }
 
+        fn spawn_detached<F>(fut: F)
+        where
+            F: Future<Output = ()> + Send + 'static,
+        {
+            drop(tokio::spawn(fut));
+        }
+
         fn spawn_blocking<F, T>(f: F) -> TokioTask<T>
         where
             F: FnOnce() -> T + Send + 'static,
@@ -75,6 +82,10 @@ macro_rules! tokio_common {
     };
 }
 
+/// How the tokio rows serve HTTP.
+const NET_NOTE: &str =
+    "network: tokio::net sockets, hyper through hyper-util's TokioIo (no copy, no memset)";
+
 /// `tokio`: the multi-thread, work-stealing runtime.
 pub struct Tokio;
 
@@ -90,10 +101,13 @@ impl Row for Tokio {
             io: "epoll".into(),
             model: "work-stealing (multi-thread runtime)".into(),
             pinned: false,
-            notes: vec![format!(
-                "{} worker threads float over the assigned cores (process affinity); blocking pool on demand",
-                cfg.workers()
-            )],
+            notes: vec![
+                format!(
+                    "{} worker threads float over the assigned cores (process affinity); blocking pool on demand",
+                    cfg.workers()
+                ),
+                NET_NOTE.into(),
+            ],
         }
     }
 
@@ -131,6 +145,9 @@ impl Row for TokioTpc {
             pinned: true,
             notes: vec![
                 "one current_thread runtime per core, each thread pinned; tasks never migrate"
+                    .into(),
+                NET_NOTE.into(),
+                "network: one SO_REUSEPORT listener per core; the kernel spreads connections"
                     .into(),
             ],
         }

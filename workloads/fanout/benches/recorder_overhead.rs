@@ -14,6 +14,7 @@ fn throughput<R: Row>(p: &FanoutParams, latency: bool, window: Duration) -> f64 
         row: RowConfig {
             cores: dyno_core::os::allowed_cores(),
         },
+        client_cores: vec![],
         window: Window::starting_in(Duration::from_millis(300), window),
         collector: Collector::new(latency),
     };

@@ -17,7 +17,7 @@ pub use channels::{
     TokioBroadcast,
 };
 
-use dyno_core::params::{ParamSpec, ParamValue, WorkloadSpec, group};
+use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
 use dyno_core::{Params, Probe, RepeatCtx, RepeatOutput, Row, Shard, Window, Workload};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -58,14 +58,6 @@ impl FanoutParams {
             work: Duration::from_nanos(p.int("work_ns")),
         }
     }
-}
-
-fn words(ws: &[&str]) -> Vec<ParamValue> {
-    ws.iter().map(|w| ParamValue::from(*w)).collect()
-}
-
-fn ints(ns: &[u64]) -> Vec<ParamValue> {
-    ns.iter().map(|n| ParamValue::from(*n)).collect()
 }
 
 impl Workload for Fanout {

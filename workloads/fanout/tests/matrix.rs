@@ -15,6 +15,7 @@ fn new_ctx() -> RepeatCtx {
         row: RowConfig {
             cores: cores.iter().copied().cycle().take(2).collect(),
         },
+        client_cores: vec![],
         window: Window::starting_in(Duration::from_millis(20), Duration::from_millis(80)),
         collector: Collector::new(true),
     }

@@ -1,0 +1,344 @@
+//! The `http` workload: the same hyper HTTP/1.1 service on every row, loaded by dyno's own generator.
+//!
+//! The cell process is the server: the row runs on the server cores ([`Http::split_cores`]), one listener per
+//! shard. The load generator is a second process (this binary's `generate` subcommand) pinned to the
+//! client cores, so the cell's CPU, RSS and context switches are the server's alone. The generator's
+//! latency histogram and counts come back as the repeat's record; the server's own count must equal the
+//! responses the generator received.
+
+pub mod generator;
+pub mod server;
+
+use dyno_core::os::{current_rss, raise_nofile};
+use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
+use dyno_core::{CoreSplit, Params, RepeatCtx, RepeatOutput, Row, Workload};
+use dyno_load::LoadConfig;
+use server::{ShardReport, Shared};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
+
+/// File descriptors kept free beyond one per connection (listeners, pipes, the runtime's own).
+const FD_MARGIN: u64 = 256;
+
+/// How long the server may take to bind on every shard.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time allowed for the generator process to start before its load begins.
+const SPAWN_MARGIN: Duration = Duration::from_millis(100);
+
+/// A request that takes longer than this (or twice its endpoint's intended delay plus a second) is a
+/// `timeout` error.
+const MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Endpoints the workload can load.
+pub const ENDPOINTS: [&str; 4] = ["plaintext", "json", "delay", "cpu"];
+
+/// The workload.
+pub struct Http;
+
+/// The parameters of one cell.
+#[derive(Debug, Clone)]
+pub struct HttpParams {
+    pub endpoint: String,
+    pub delay_ms: u64,
+    pub cpu_us: u64,
+    pub connections: u64,
+    /// Offered requests per second; 0 for a closed loop.
+    pub rate: u64,
+}
+
+impl From<&Params> for HttpParams {
+    fn from(p: &Params) -> Self {
+        HttpParams {
+            endpoint: p.word("endpoint").to_string(),
+            delay_ms: p.int("delay_ms"),
+            cpu_us: p.int("cpu_us"),
+            connections: p.int("connections"),
+            rate: p.int("rate"),
+        }
+    }
+}
+
+impl HttpParams {
+    /// The request path for the endpoint.
+    pub fn path(&self) -> String {
+        match self.endpoint.as_str() {
+            "delay" => format!("/delay?ms={}", self.delay_ms),
+            "cpu" => format!("/cpu?us={}", self.cpu_us),
+            other => format!("/{other}"),
+        }
+    }
+
+    fn request_timeout(&self) -> Duration {
+        let intended = match self.endpoint.as_str() {
+            "delay" => Duration::from_millis(self.delay_ms),
+            "cpu" => Duration::from_micros(self.cpu_us),
+            _ => Duration::ZERO,
+        };
+        MIN_REQUEST_TIMEOUT.max(intended * 2 + Duration::from_secs(1))
+    }
+}
+
+fn cells(endpoint: &str, connections: &[u64], rates: &[u64]) -> dyno_core::params::Group {
+    group([
+        ("endpoint", words(&[endpoint])),
+        ("delay_ms", ints(&[1])),
+        ("cpu_us", ints(&[50])),
+        ("connections", ints(connections)),
+        ("rate", ints(rates)),
+    ])
+}
+
+/// Offered rates of the open-loop sweep (requests per second), up to past what one core serves.
+const RATE_SWEEP: [u64; 7] = [5_000, 10_000, 20_000, 40_000, 60_000, 80_000, 100_000];
+
+/// C10K: connections held, and the trickle of requests over them.
+const C10K_CONNECTIONS: u64 = 10_000;
+const C10K_RATE: u64 = 2_000;
+
+impl Workload for Http {
+    fn spec() -> WorkloadSpec {
+        WorkloadSpec {
+            name: "http".into(),
+            about: "hyper HTTP/1.1 server on the row, dyno's load generator in its own process on other cores".into(),
+            ops_unit: "requests".into(),
+            params: vec![
+                ParamSpec::choice(
+                    "endpoint",
+                    "plaintext: 13-byte body; json: a small JSON object; delay: answer after an async sleep of delay_ms; cpu: cpu_us of CPU work per request",
+                    &ENDPOINTS,
+                ),
+                ParamSpec::int("delay_ms", "sleep per request on the delay endpoint", 0, 60_000, "ms"),
+                ParamSpec::int("cpu_us", "CPU work per request on the cpu endpoint", 0, 1_000_000, "µs"),
+                ParamSpec::int("connections", "keep-alive connections the generator holds", 1, 100_000, "connections"),
+                ParamSpec::int(
+                    "rate",
+                    "offered requests per second (open loop, latency from intended send times); 0: closed loop, each connection sends when answered",
+                    0,
+                    10_000_000,
+                    "req/s",
+                ),
+            ],
+            quick: vec![cells("plaintext", &[64], &[0])],
+            full: vec![
+                cells("plaintext", &[16, 64, 256, 1024], &[0]),
+                cells("json", &[64], &[0]),
+                cells("delay", &[64], &[0]),
+                cells("cpu", &[64], &[0]),
+                cells("plaintext", &[64], &RATE_SWEEP),
+                cells("plaintext", &[C10K_CONNECTIONS], &[C10K_RATE]),
+            ],
+        }
+    }
+
+    fn split_cores(cores: &[usize]) -> Result<CoreSplit, String> {
+        if cores.len() < 2 {
+            return Err(format!(
+                "the http workload needs at least 2 cores, to run the server and the load generator \
+                 apart; given {cores:?}"
+            ));
+        }
+        // The server gets the larger half; the generator the rest.
+        let at = cores.len().div_ceil(2);
+        Ok(CoreSplit {
+            row: cores[..at].to_vec(),
+            client: cores[at..].to_vec(),
+        })
+    }
+
+    fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String> {
+        run_repeat::<R>(ctx, &HttpParams::from(params))
+    }
+}
+
+/// What the server saw while loaded, for memory per connection.
+struct Loaded {
+    rss: Option<u64>,
+    open: usize,
+}
+
+/// One repeat: start the server on the row, run the generator through the window, stop, check, record.
+pub fn run_repeat<R: Row>(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOutput, String> {
+    raise_nofile(p.connections + FD_MARGIN)?;
+    let (reserved, addr) = dyno_core::net::reserve_port([127, 0, 0, 1].into())
+        .map_err(|e| format!("cannot reserve a port on 127.0.0.1: {e}"))?;
+    let shared = Arc::new(Shared::default());
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+    let cfg = ctx.row.clone();
+    let server = {
+        let shared = shared.clone();
+        std::thread::Builder::new()
+            .name("http-server".into())
+            .spawn(move || {
+                R::run(&cfg, move |shard| {
+                    let ready = ready_tx.clone();
+                    let (stop, shared) = (stop_rx.clone(), shared.clone());
+                    server::serve::<R>(shard, addr, ready, stop, shared)
+                })
+            })
+            .map_err(|e| format!("cannot start the server thread: {e}"))?
+    };
+    let ready = await_ready(&ready_rx);
+    drop(reserved);
+    if let Err(why) = ready {
+        stop_server(&shared, stop_tx, addr, 1);
+        let joined = server.join();
+        return Err(match joined {
+            Ok(Err(e)) => e.to_string(),
+            _ => why,
+        });
+    }
+    let shards = ready.expect("checked above");
+    let rss_idle = current_rss();
+
+    let load_start = Instant::now() + SPAWN_MARGIN;
+    let window = ctx.window;
+    if window.start() < load_start {
+        stop_server(&shared, stop_tx, addr, shards);
+        let _ = server.join();
+        return Err(format!(
+            "the warm-up is too short for the http workload: the generator needs {SPAWN_MARGIN:?} to start"
+        ));
+    }
+    let timeout = p.request_timeout();
+    let load = LoadConfig {
+        url: format!("http://{addr}{}", p.path()),
+        connections: p.connections as usize,
+        duration: window.duration(),
+        threads: ctx.client_cores.len().clamp(1, p.connections as usize),
+        cores: ctx.client_cores.clone(),
+        rate: (p.rate > 0).then_some(p.rate as f64),
+        timeout,
+        warmup: window.start() - load_start,
+        start_at: Some(SystemTime::now() + (load_start - Instant::now())),
+    };
+    let deadline = window.end() + timeout + Duration::from_secs(5);
+    let (generated, loaded) = std::thread::scope(|s| {
+        // Memory while every connection is open: halfway through the measured window.
+        let sampler = s.spawn(|| {
+            let mid = window.start() + window.duration() / 2;
+            std::thread::sleep(mid.saturating_duration_since(Instant::now()));
+            Loaded {
+                rss: current_rss(),
+                open: shared.active.load(Ordering::Acquire),
+            }
+        });
+        let generated = generator::run(&load, deadline);
+        (
+            generated,
+            sampler.join().expect("the RSS sampler does not panic"),
+        )
+    });
+    stop_server(&shared, stop_tx, addr, shards);
+    let served = join_server(server);
+    let generated = generated?;
+    let served = served?;
+    let report = &generated.report;
+
+    if report.errors.is_empty() && served.served != report.responses_total {
+        return Err(format!(
+            "the server answered {} requests but the generator received {} responses",
+            served.served, report.responses_total
+        ));
+    }
+    let hist = dyno_core::record::decode_histogram(&report.histogram)?;
+    ctx.collector
+        .record_external(report.requests, &hist, &report.errors);
+
+    let mut m = RepeatOutput::new();
+    m.insert("server_requests".into(), served.served as f64);
+    m.insert("generator_responses".into(), report.responses_total as f64);
+    m.insert("connections_accepted".into(), served.accepted as f64);
+    m.insert("accept_errors".into(), served.accept_errors as f64);
+    m.insert("connection_errors".into(), served.conn_errors as f64);
+    m.insert("spawn_failed".into(), served.spawn_failed as f64);
+    m.insert("achieved_rate".into(), report.achieved_rate);
+    if let Some(off) = report.offered_rate {
+        m.insert("offered_rate".into(), off);
+        m.insert("late_share".into(), report.late_share.unwrap_or(0.0));
+    }
+    m.insert("generator_cpu_s".into(), generated.cpu_s);
+    // Share of the client cores the generator kept busy over its whole run (1.0: saturated).
+    let run_s = (window.end() - load_start).as_secs_f64();
+    m.insert(
+        "generator_busy".into(),
+        generated.cpu_s / (run_s * ctx.client_cores.len().max(1) as f64),
+    );
+    if let Some(idle) = rss_idle {
+        m.insert("rss_idle_bytes".into(), idle as f64);
+        if let Some(rss) = loaded.rss {
+            m.insert("rss_loaded_bytes".into(), rss as f64);
+            m.insert("open_connections".into(), loaded.open as f64);
+            if loaded.open > 0 {
+                m.insert(
+                    "rss_per_connection_bytes".into(),
+                    rss.saturating_sub(idle) as f64 / loaded.open as f64,
+                );
+            }
+        }
+    }
+    Ok(m)
+}
+
+/// Wait until every shard has bound; returns the shard count.
+fn await_ready(rx: &std::sync::mpsc::Receiver<Result<usize, String>>) -> Result<usize, String> {
+    let deadline = Instant::now() + READY_TIMEOUT;
+    let mut ready = 0;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Ok(count)) => {
+                ready += 1;
+                if ready == count {
+                    return Ok(count);
+                }
+            }
+            Ok(Err(why)) => return Err(why),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                return Err(format!(
+                    "the server did not become ready within {READY_TIMEOUT:?}"
+                ));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err("the server stopped before it became ready".into());
+            }
+        }
+    }
+}
+
+/// Tell every shard to stop accepting. A blocking accept (the `threads` row) only returns on a
+/// connection, so one wake-up connection per shard follows the signal.
+fn stop_server(
+    shared: &Shared,
+    stop: async_channel::Sender<()>,
+    addr: std::net::SocketAddr,
+    shards: usize,
+) {
+    shared.stop.store(true, Ordering::Release);
+    drop(stop);
+    for _ in 0..shards {
+        let _ = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100));
+    }
+}
+
+type ServerThread =
+    std::thread::JoinHandle<Result<Vec<Result<ShardReport, String>>, dyno_core::RowError>>;
+
+fn join_server(server: ServerThread) -> Result<ShardReport, String> {
+    let shards = server
+        .join()
+        .map_err(|p| {
+            format!(
+                "the server thread panicked: {}",
+                dyno_core::row::panic_message(&*p)
+            )
+        })?
+        .map_err(|e| e.to_string())?;
+    let mut total = ShardReport::default();
+    for s in shards {
+        total.merge(&s?);
+    }
+    Ok(total)
+}
