@@ -161,43 +161,14 @@ struct Loaded {
 /// One repeat: start the server on the row, run the generator through the window, stop, check, record.
 pub fn run_repeat<R: Row>(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOutput, String> {
     raise_nofile(p.connections + FD_MARGIN)?;
-    let (reserved, addr) = dyno_core::net::reserve_port([127, 0, 0, 1].into())
-        .map_err(|e| format!("cannot reserve a port on 127.0.0.1: {e}"))?;
-    let shared = Arc::new(Shared::default());
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
-    let cfg = ctx.row.clone();
-    let server = {
-        let shared = shared.clone();
-        std::thread::Builder::new()
-            .name("http-server".into())
-            .spawn(move || {
-                R::run(&cfg, move |shard| {
-                    let ready = ready_tx.clone();
-                    let (stop, shared) = (stop_rx.clone(), shared.clone());
-                    server::serve::<R>(shard, addr, ready, stop, shared)
-                })
-            })
-            .map_err(|e| format!("cannot start the server thread: {e}"))?
-    };
-    let ready = await_ready(&ready_rx);
-    drop(reserved);
-    if let Err(why) = ready {
-        stop_server(&shared, stop_tx, addr, 1);
-        let joined = server.join();
-        return Err(match joined {
-            Ok(Err(e)) => e.to_string(),
-            _ => why,
-        });
-    }
-    let shards = ready.expect("checked above");
+    let running = Server::start::<R>(&ctx.row)?;
+    let (addr, shared) = (running.addr, running.shared.clone());
     let rss_idle = current_rss();
 
     let load_start = Instant::now() + SPAWN_MARGIN;
     let window = ctx.window;
     if window.start() < load_start {
-        stop_server(&shared, stop_tx, addr, shards);
-        let _ = server.join();
+        let _ = running.stop();
         return Err(format!(
             "the warm-up is too short for the http workload: the generator needs {SPAWN_MARGIN:?} to start"
         ));
@@ -231,8 +202,7 @@ pub fn run_repeat<R: Row>(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOutpu
             sampler.join().expect("the RSS sampler does not panic"),
         )
     });
-    stop_server(&shared, stop_tx, addr, shards);
-    let served = join_server(server);
+    let served = running.stop();
     let generated = generated?;
     let served = served?;
     let report = &generated.report;
@@ -308,37 +278,87 @@ fn await_ready(rx: &std::sync::mpsc::Receiver<Result<usize, String>>) -> Result<
     }
 }
 
-/// Tell every shard to stop accepting. A blocking accept (the `threads` row) only returns on a
-/// connection, so one wake-up connection per shard follows the signal.
-fn stop_server(
-    shared: &Shared,
+/// A server running on a row, on its own thread.
+pub struct Server {
+    /// Where it listens (127.0.0.1, a free port).
+    pub addr: std::net::SocketAddr,
+    /// Shards listening (one per core on thread-per-core rows).
+    pub shards: usize,
+    shared: Arc<Shared>,
     stop: async_channel::Sender<()>,
-    addr: std::net::SocketAddr,
-    shards: usize,
-) {
-    shared.stop.store(true, Ordering::Release);
-    drop(stop);
-    for _ in 0..shards {
-        let _ = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100));
-    }
+    thread: ServerThread,
 }
 
 type ServerThread =
     std::thread::JoinHandle<Result<Vec<Result<ShardReport, String>>, dyno_core::RowError>>;
 
-fn join_server(server: ServerThread) -> Result<ShardReport, String> {
-    let shards = server
-        .join()
-        .map_err(|p| {
-            format!(
-                "the server thread panicked: {}",
-                dyno_core::row::panic_message(&*p)
-            )
-        })?
-        .map_err(|e| e.to_string())?;
-    let mut total = ShardReport::default();
-    for s in shards {
-        total.merge(&s?);
+impl Server {
+    /// Start the service on row `R` with `cfg`'s cores and wait until every shard listens.
+    pub fn start<R: Row>(cfg: &dyno_core::RowConfig) -> Result<Server, String> {
+        let (reserved, addr) = dyno_core::net::reserve_port([127, 0, 0, 1].into())
+            .map_err(|e| format!("cannot reserve a port on 127.0.0.1: {e}"))?;
+        let shared = Arc::new(Shared::default());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop, stop_rx) = async_channel::bounded::<()>(1);
+        let cfg = cfg.clone();
+        let thread = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("http-server".into())
+                .spawn(move || {
+                    R::run(&cfg, move |shard| {
+                        let ready = ready_tx.clone();
+                        let (stop, shared) = (stop_rx.clone(), shared.clone());
+                        server::serve::<R>(shard, addr, ready, stop, shared)
+                    })
+                })
+                .map_err(|e| format!("cannot start the server thread: {e}"))?
+        };
+        let ready = await_ready(&ready_rx);
+        drop(reserved);
+        let mut server = Server {
+            addr,
+            shards: 1,
+            shared,
+            stop,
+            thread,
+        };
+        match ready {
+            Ok(shards) => {
+                server.shards = shards;
+                Ok(server)
+            }
+            Err(why) => Err(match server.stop() {
+                // A row that could not start says why better than the timeout does.
+                Err(e) if e.contains("cannot start") => e,
+                _ => why,
+            }),
+        }
     }
-    Ok(total)
+
+    /// Stop accepting, wait for open connections to close, and return what every shard did. A blocking
+    /// accept (the `threads` row) only returns on a connection, so one wake-up connection per shard
+    /// follows the signal.
+    pub fn stop(self) -> Result<ShardReport, String> {
+        self.shared.stop.store(true, Ordering::Release);
+        drop(self.stop);
+        for _ in 0..self.shards {
+            let _ = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(100));
+        }
+        let shards = self
+            .thread
+            .join()
+            .map_err(|p| {
+                format!(
+                    "the server thread panicked: {}",
+                    dyno_core::row::panic_message(&*p)
+                )
+            })?
+            .map_err(|e| e.to_string())?;
+        let mut total = ShardReport::default();
+        for s in shards {
+            total.merge(&s?);
+        }
+        Ok(total)
+    }
 }

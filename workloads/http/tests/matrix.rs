@@ -1,0 +1,118 @@
+//! Every row serves every endpoint correctly, and a generator repeat on every row counts exactly.
+
+use dyno_core::params::Profile;
+use dyno_core::{Collector, Params, RepeatCtx, Row, RowConfig, Window, Workload};
+use dyno_http::{Http, HttpParams, Server, generator, run_repeat};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+fn cores() -> Vec<usize> {
+    dyno_core::os::allowed_cores()
+}
+
+/// Send `path` on `s` and return (status, body), reading exactly Content-Length bytes of body.
+fn get(s: &mut TcpStream, path: &str) -> (u16, String) {
+    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = s.read(&mut chunk).unwrap();
+        assert!(n > 0, "the server closed the connection");
+        buf.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut resp = httparse::Response::new(&mut headers);
+        if let httparse::Status::Complete(head) = resp.parse(&buf).unwrap() {
+            let len: usize = resp
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                .map(|h| std::str::from_utf8(h.value).unwrap().parse().unwrap())
+                .expect("every response has a Content-Length");
+            if buf.len() >= head + len {
+                let body = String::from_utf8(buf[head..head + len].to_vec()).unwrap();
+                return (resp.code.unwrap(), body);
+            }
+        }
+    }
+}
+
+fn answers_every_endpoint<R: Row>() {
+    let server = Server::start::<R>(&RowConfig {
+        cores: cores()[..1].to_vec(),
+    })
+    .unwrap();
+    {
+        // One keep-alive connection for everything.
+        let mut s = TcpStream::connect(server.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(get(&mut s, "/plaintext"), (200, "Hello, World!".into()));
+        let (status, body) = get(&mut s, "/json");
+        assert_eq!(status, 200);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["message"], "Hello, World!");
+        let t = Instant::now();
+        assert_eq!(get(&mut s, "/delay?ms=30").0, 200);
+        assert!(
+            t.elapsed() >= Duration::from_millis(30),
+            "{:?}",
+            t.elapsed()
+        );
+        let t = Instant::now();
+        let (status, body) = get(&mut s, "/cpu?us=2000");
+        assert_eq!(status, 200, "{body}");
+        assert!(t.elapsed() >= Duration::from_millis(2), "{:?}", t.elapsed());
+        let (status, body) = get(&mut s, "/delay?ms=soon");
+        assert_eq!(status, 400);
+        assert!(body.contains("accepted: ?ms=N"), "{body}");
+        let (status, body) = get(&mut s, "/nope");
+        assert_eq!(status, 404);
+        assert!(body.contains("accepted: /plaintext"), "{body}");
+    }
+    let report = server.stop().unwrap();
+    assert_eq!(report.served, 6, "{report:?}");
+    assert_eq!(report.conn_errors, 0, "{report:?}");
+}
+
+dyno_rows::row_matrix_test!(answers_every_endpoint);
+
+fn params(set: &[(&str, u64)], endpoint: &str) -> HttpParams {
+    let mut p: Params = Http::spec()
+        .plan(Profile::Quick, &[], |_| Ok(()))
+        .unwrap()
+        .remove(0);
+    p.0.insert("endpoint".into(), endpoint.into());
+    for (k, v) in set {
+        p.0.insert(k.to_string(), (*v).into());
+    }
+    HttpParams::from(&p)
+}
+
+fn ctx() -> RepeatCtx {
+    // SAFETY of the test setup: the generator is this package's cell binary, not the test harness.
+    unsafe { std::env::set_var(generator::PROGRAM_VAR, env!("CARGO_BIN_EXE_dyno-cell-http")) };
+    let c = cores();
+    RepeatCtx {
+        row: RowConfig {
+            cores: c[..1].to_vec(),
+        },
+        client_cores: vec![*c.last().unwrap()],
+        window: Window::starting_in(Duration::from_millis(300), Duration::from_millis(400)),
+        collector: Collector::new(true),
+    }
+}
+
+fn generator_and_server_agree<R: Row>() {
+    let ctx = ctx();
+    let m = run_repeat::<R>(&ctx, &params(&[("connections", 8)], "plaintext")).unwrap();
+    let rec = ctx.collector.clone().finish();
+    assert!(rec.ops > 100, "{rec:?}");
+    assert!(rec.errors.is_empty(), "{rec:?}");
+    // run_repeat fails on a mismatch; check the figures it reports agree too.
+    assert_eq!(m["server_requests"], m["generator_responses"], "{m:?}");
+    assert_eq!(m["connections_accepted"], 8.0, "{m:?}");
+    assert!(m["server_requests"] >= rec.ops as f64, "{m:?}");
+    assert!(rec.latency.unwrap().value_at_quantile(0.5) > 0);
+}
+
+dyno_rows::row_matrix_test!(generator_and_server_agree);
