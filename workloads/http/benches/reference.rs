@@ -1,0 +1,328 @@
+//! Reference benchmark, measured in one run on the same cores: dyno's generator against wrk on nginx (the
+//! generator must not be the bottleneck: target ours/wrk >= 1.0), every row against nginx under our
+//! generator, and wrk against every row as a cross-check. Skips with a note when wrk or nginx is absent
+//! (`scripts/install-references.sh` installs them).
+//!
+//! `cargo bench -p dyno-http --bench reference [-- --rounds N --secs S --connections C]`
+//! writes `results/benches/http-reference-<time>.json` and prints a table.
+
+use dyno_core::os::{allowed_cores, confine_process};
+use dyno_core::{Row, RowConfig};
+use dyno_http::Server;
+use dyno_load::LoadConfig;
+use dyno_rows::RowVisitor;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+#[derive(Serialize)]
+struct Measure {
+    server: String,
+    generator: &'static str,
+    round: usize,
+    req_s: f64,
+    errors: u64,
+}
+
+struct Opts {
+    rounds: usize,
+    secs: f64,
+    connections: usize,
+}
+
+fn opts() -> Opts {
+    let mut o = Opts {
+        rounds: 5,
+        secs: 3.0,
+        connections: 64,
+    };
+    let args: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < args.len() {
+        let v = args.get(i + 1);
+        let bad = |what: &str| -> ! {
+            eprintln!("error: {what} needs a positive number");
+            std::process::exit(2)
+        };
+        match args[i].as_str() {
+            "--rounds" => o.rounds = v.and_then(|v| v.parse().ok()).unwrap_or_else(|| bad("--rounds")),
+            "--secs" => o.secs = v.and_then(|v| v.parse().ok()).unwrap_or_else(|| bad("--secs")),
+            "--connections" => {
+                o.connections = v.and_then(|v| v.parse().ok()).unwrap_or_else(|| bad("--connections"))
+            }
+            // cargo bench passes --bench; ignore what is not ours.
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    o
+}
+
+fn which(tool: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .chain(["/usr/sbin", "/sbin"])
+        .map(|d| Path::new(d).join(tool))
+        .find(|p| p.is_file())
+}
+
+/// wrk pinned to `core`: requests per second and socket/status errors.
+fn wrk(wrk: &Path, url: &str, core: usize, o: &Opts) -> Result<(f64, u64), String> {
+    let mut cmd = Command::new(wrk);
+    cmd.args([
+        "-t1",
+        &format!("-c{}", o.connections),
+        &format!("-d{}s", o.secs.ceil() as u64),
+        url,
+    ]);
+    // SAFETY: sched_setaffinity in the child before exec; no allocation on success.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || confine_process(&[core]).map_err(std::io::Error::other));
+    }
+    let out = cmd.output().map_err(|e| format!("wrk: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rate = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| format!("wrk printed no Requests/sec: {text}"))?;
+    let errors = text
+        .lines()
+        .filter(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
+        .flat_map(|l| {
+            l.split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum();
+    Ok((rate, errors))
+}
+
+fn ours(url: &str, core: usize, o: &Opts) -> Result<(f64, u64), String> {
+    let mut cfg = LoadConfig::closed(url, o.connections, Duration::from_secs_f64(o.secs));
+    cfg.cores = vec![core];
+    let r = dyno_load::run(&cfg).map_err(|e| e.to_string())?;
+    Ok((r.throughput_ops_s, r.errors.values().sum()))
+}
+
+struct Nginx {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = &self.dir;
+    }
+}
+
+/// nginx, one worker pinned to `core`, answering /plaintext like our service.
+fn nginx(bin: &Path, core: usize, port: u16) -> Result<Nginx, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mask: String = (0..=core).rev().map(|c| if c == core { '1' } else { '0' }).collect();
+    let conf = format!(
+        "worker_processes 1;\nworker_cpu_affinity {mask};\ndaemon off;\nmaster_process on;\n\
+         pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 20000; }}\n\
+         http {{\n access_log off;\n keepalive_requests 1000000000;\n server {{\n  listen 127.0.0.1:{port};\n  \
+         location /plaintext {{ default_type text/plain; return 200 \"Hello, World!\"; }}\n }}\n}}\n",
+        d = dir.path().display()
+    );
+    let path = dir.path().join("nginx.conf");
+    std::fs::write(&path, conf).map_err(|e| e.to_string())?;
+    let child = Command::new(bin)
+        .arg("-c")
+        .arg(&path)
+        .arg("-p")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("nginx: {e}"))?;
+    let n = Nginx { child, dir };
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(n);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Err("nginx did not start listening within 2 s".into())
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+struct RowRun<'a> {
+    core: usize,
+    client: usize,
+    wrk: &'a Path,
+    o: &'a Opts,
+}
+
+impl RowVisitor for RowRun<'_> {
+    type Out = Result<Vec<Measure>, String>;
+    fn visit<R: Row>(self) -> Self::Out {
+        let server = Server::start::<R>(&RowConfig {
+            cores: vec![self.core],
+        })?;
+        let url = format!("http://{}/plaintext", server.addr);
+        let mut out = Vec::new();
+        let (a, ea) = ours(&url, self.client, self.o)?;
+        let (b, eb) = wrk(self.wrk, &url, self.client, self.o)?;
+        server.stop()?;
+        for (generator, req_s, errors) in [("dyno", a, ea), ("wrk", b, eb)] {
+            out.push(Measure {
+                server: R::ID.into(),
+                generator,
+                round: 0,
+                req_s,
+                errors,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn main() {
+    let o = opts();
+    let (Some(wrk_bin), Some(nginx_bin)) = (which("wrk"), which("nginx")) else {
+        println!(
+            "skipped: the reference benchmark needs wrk and nginx (run scripts/install-references.sh)"
+        );
+        return;
+    };
+    let cores = allowed_cores();
+    if cores.len() < 2 {
+        println!("skipped: needs 2 cores (server and generator apart), have {cores:?}");
+        return;
+    }
+    let (server_core, client_core) = (cores[0], cores[1]);
+    let port = dyno_core::net::reserve_port([127, 0, 0, 1].into())
+        .expect("a free port")
+        .1
+        .port();
+    let mut all = Vec::new();
+    {
+        let _ng = nginx(&nginx_bin, server_core, port).unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("http://127.0.0.1:{port}/plaintext");
+        for round in 0..o.rounds {
+            // Alternate which generator goes first, so drift does not favour one.
+            let order: [&str; 2] = if round % 2 == 0 { ["wrk", "dyno"] } else { ["dyno", "wrk"] };
+            for g in order {
+                let (req_s, errors) = if g == "wrk" {
+                    wrk(&wrk_bin, &url, client_core, &o)
+                } else {
+                    ours(&url, client_core, &o)
+                }
+                .unwrap_or_else(|e| panic!("{e}"));
+                eprintln!("nginx round {round}: {g} {req_s:.0} req/s");
+                all.push(Measure {
+                    server: "nginx".into(),
+                    generator: if g == "wrk" { "wrk" } else { "dyno" },
+                    round,
+                    req_s,
+                    errors,
+                });
+            }
+        }
+    }
+    for row in dyno_rows::ROWS {
+        let run = RowRun {
+            core: server_core,
+            client: client_core,
+            wrk: &wrk_bin,
+            o: &o,
+        };
+        match dyno_rows::visit_row(row, run).expect("a known row") {
+            Ok(m) => {
+                for x in &m {
+                    eprintln!("{row}: {} {:.0} req/s", x.generator, x.req_s);
+                }
+                all.extend(m)
+            }
+            Err(e) => eprintln!("{row}: failed: {e}"),
+        }
+    }
+    let pick = |server: &str, g: &str| -> Vec<f64> {
+        all.iter()
+            .filter(|m| m.server == server && m.generator == g)
+            .map(|m| m.req_s)
+            .collect()
+    };
+    let ratios: Vec<f64> = (0..o.rounds)
+        .map(|r| {
+            let f = |g: &str| {
+                all.iter()
+                    .find(|m| m.server == "nginx" && m.generator == g && m.round == r)
+                    .map(|m| m.req_s)
+                    .unwrap_or(f64::NAN)
+            };
+            f("dyno") / f("wrk")
+        })
+        .collect();
+    let nginx_ours = mean(&pick("nginx", "dyno"));
+    let best = dyno_rows::ROWS
+        .iter()
+        .map(|r| (*r, mean(&pick(r, "dyno"))))
+        .filter(|(_, v)| v.is_finite())
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    println!(
+        "nginx (1 worker, core {server_core}), generators on core {client_core}, {} connections, {} s x {} rounds",
+        o.connections, o.secs, o.rounds
+    );
+    println!(
+        "  wrk {:.0} req/s, dyno load {:.0} req/s; ours/wrk per round {:?}; mean {:.3}",
+        mean(&pick("nginx", "wrk")),
+        nginx_ours,
+        ratios.iter().map(|r| (r * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+        mean(&ratios)
+    );
+    for row in dyno_rows::ROWS {
+        let (a, b) = (mean(&pick(row, "dyno")), mean(&pick(row, "wrk")));
+        println!(
+            "  {row:<10} dyno {a:>9.0} req/s  wrk {b:>9.0} req/s  ours/wrk {:.3}  row/nginx {:.3}",
+            a / b,
+            a / nginx_ours
+        );
+    }
+    if let Some((row, v)) = best {
+        println!("  best row/nginx: {row} {:.3}", v / nginx_ours);
+    }
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let doc = serde_json::json!({
+        "benchmark": "http-reference",
+        "commit": commit,
+        "server_core": server_core,
+        "client_core": client_core,
+        "connections": o.connections,
+        "secs": o.secs,
+        "rounds": o.rounds,
+        "ours_over_wrk_on_nginx": mean(&ratios),
+        "ours_over_wrk_on_nginx_rounds": ratios,
+        "best_row_over_nginx": best.map(|(r, v)| serde_json::json!({"row": r, "ratio": v / nginx_ours})),
+        "measures": all,
+    });
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../results/benches");
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let path = dir.join(format!("http-reference-{stamp}.json"));
+    let _ = std::fs::create_dir_all(&dir);
+    match dyno_core::schema::write_atomic(&path, &serde_json::to_vec_pretty(&doc).unwrap()) {
+        Ok(()) => println!("  written to {}", path.display()),
+        Err(e) => eprintln!("cannot write {}: {e}", path.display()),
+    }
+}
