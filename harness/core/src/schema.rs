@@ -144,7 +144,8 @@ pub struct Summary {
     pub cpu_user_s: f64,
     pub cpu_sys_s: f64,
     pub ops_per_cpu_s: f64,
-    /// High-water mark of the whole cell process (OS accounting via wait4).
+    /// High-water mark of the measured process (OS accounting via wait4; for a workload with a client
+    /// process, the cell's own RUSAGE_SELF mark at each window's end, so the client is not counted).
     pub peak_rss_bytes: u64,
     /// Means over repeats, measured window only.
     pub ctx_switches_voluntary: u64,

@@ -9,6 +9,10 @@ use dyno_core::stats::{Estimate, NOISY_CV};
 /// Share of one core that other processes may use during a cell before it is flagged noisy.
 pub const OTHER_CPU_NOISE_CORES: f64 = 0.10;
 
+/// Share of its cores a workload's load generator may keep busy before the cell is flagged: above it, the
+/// figure may be the generator's limit rather than the row's. Read from the repeat metric `generator_busy`.
+pub const GENERATOR_SATURATED: f64 = 0.90;
+
 /// The per-repeat figures, the summary, and the merged histogram (base64) of a finished cell.
 pub fn summarize(
     out: &CellOutput,
@@ -85,13 +89,36 @@ pub fn summarize(
     if !any_latency {
         noise.push("no latency recorded".into());
     }
+    let busy: Vec<f64> = repeats
+        .iter()
+        .filter_map(|r| r.metrics.get("generator_busy").copied())
+        .collect();
+    if let Some(max) = busy.iter().copied().reduce(f64::max)
+        && max > GENERATOR_SATURATED
+    {
+        noise.push(format!(
+            "the load generator kept {:.0}% of its cores busy: the figure may be its limit",
+            max * 100.0
+        ));
+    }
+    // With a client process (a load generator), the OS figure for the cell process includes it once it
+    // is reaped; the measured process's own high-water mark is read inside it, at each window's end.
+    let peak_rss_bytes = if out.fairness.client_cores.is_empty() {
+        process.peak_rss_bytes
+    } else {
+        out.repeats
+            .iter()
+            .map(|r| r.window_usage.peak_rss_bytes)
+            .max()
+            .unwrap_or(0)
+    };
     let summary = Summary {
         throughput_ops_s: throughput,
         latency_ns: Percentiles::of(&merged),
         cpu_user_s: mean(&|r| r.cpu_user_s),
         cpu_sys_s: mean(&|r| r.cpu_sys_s),
         ops_per_cpu_s: mean(&|r| r.ops_per_cpu_s),
-        peak_rss_bytes: process.peak_rss_bytes,
+        peak_rss_bytes,
         ctx_switches_voluntary: mean(&|r| r.ctx_switches_voluntary as f64).round() as u64,
         ctx_switches_involuntary: mean(&|r| r.ctx_switches_involuntary as f64).round() as u64,
         errors,
