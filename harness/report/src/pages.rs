@@ -241,6 +241,7 @@ pub fn workload(run: &Run, w: &str) -> Vec<Page> {
             }
         }
         s.push('\n');
+        s.push_str(&workload_metrics(&rows, &cells));
         let base = format!("{}-{i}", slug(w));
         let mut chart = |kind: &str, alt: &str, svg: String| {
             let path = format!("charts/{base}-{kind}.svg");
@@ -546,9 +547,157 @@ fn sweeps(run: &Run, w: &str, pages: &mut Vec<Page>) -> String {
                 format!("{GENERATED}/{path}"),
                 charts::sweep(&title, p, "ops/s", &series),
             ));
+            let p99: Vec<(String, Vec<(f64, f64)>)> = run
+                .rows()
+                .into_iter()
+                .filter_map(|r| {
+                    let mut pts: Vec<(f64, f64)> = group
+                        .iter()
+                        .filter(|c| c.runtime == r)
+                        .filter_map(|c| match (c.params.0.get(p), &c.summary) {
+                            (Some(ParamValue::Int(n)), Some(m)) if m.latency_ns.p99 > 0 => {
+                                Some((*n as f64, m.latency_ns.p99 as f64 / 1e6))
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    (!pts.is_empty()).then_some((r, pts))
+                })
+                .collect();
+            if !p99.is_empty() {
+                let t = title.replacen("throughput", "p99 latency", 1);
+                let path = format!("charts/{}-sweep-{}-{j}-p99.svg", slug(w), slug(p));
+                let _ = writeln!(s, "![{t}]({path})\n");
+                pages.push(Page::text(
+                    format!("{GENERATED}/{path}"),
+                    charts::sweep(&t, p, "p99 latency (ms)", &p99),
+                ));
+            }
+            s.push_str(&sustainable(run, &group));
         }
     }
     s
+}
+
+/// The p99 latency an offered rate may reach and still count as sustained.
+pub const SLO_P99_NS: u64 = 10_000_000;
+
+/// Share of the offered rate that must be achieved for a rate to count as sustained.
+pub const SUSTAINED_SHARE: f64 = 0.95;
+
+/// Mean of a workload metric over a cell's repeats.
+fn metric(c: &CellResult, name: &str) -> Option<f64> {
+    let v: Vec<f64> = c
+        .repeats
+        .iter()
+        .filter_map(|r| r.metrics.get(name).copied())
+        .collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// For open-loop cells (those reporting an `offered_rate` metric): each row's highest offered rate that
+/// was sustained: p99 within the SLO, at least 95% of the offered rate achieved, no errors.
+fn sustainable(run: &Run, group: &[&CellResult]) -> String {
+    if !group.iter().any(|c| metric(c, "offered_rate").is_some()) {
+        return String::new();
+    }
+    let mut s = format!(
+        "**Max sustainable throughput** (highest offered rate with p99 ≤ {}, ≥ {:.0}% of it achieved, no errors):\n\n| row | max sustainable (req/s) | p99 there | first rate that failed |\n|---|---:|---:|---|\n",
+        ns(SLO_P99_NS),
+        SUSTAINED_SHARE * 100.0
+    );
+    for r in run.rows() {
+        let mut cells: Vec<(f64, &CellResult)> = group
+            .iter()
+            .filter(|c| c.runtime == r)
+            .filter_map(|c| metric(c, "offered_rate").map(|o| (o, *c)))
+            .collect();
+        if cells.is_empty() {
+            continue;
+        }
+        cells.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut best: Option<(f64, u64)> = None;
+        let mut failed = None;
+        for (offered, c) in cells {
+            let ok = match (&c.summary, c.status) {
+                (Some(m), Status::Ok) => {
+                    m.errors == 0
+                        && m.latency_ns.p99 <= SLO_P99_NS
+                        && metric(c, "achieved_rate").unwrap_or(0.0) >= SUSTAINED_SHARE * offered
+                }
+                _ => false,
+            };
+            if ok && failed.is_none() {
+                best = Some((offered, c.summary.as_ref().map_or(0, |m| m.latency_ns.p99)));
+            } else if failed.is_none() {
+                failed = Some(match &c.summary {
+                    Some(m) => format!(
+                        "{} (p99 {}, achieved {})",
+                        si(offered),
+                        ns(m.latency_ns.p99),
+                        si(metric(c, "achieved_rate").unwrap_or(0.0))
+                    ),
+                    None => format!("{} ({})", si(offered), reason(c)),
+                });
+            }
+        }
+        let _ = writeln!(
+            s,
+            "| {r} | {} | {} | {} |",
+            best.map_or("none".into(), |b| si(b.0)),
+            best.map_or(String::new(), |b| ns(b.1)),
+            failed.unwrap_or_else(|| "none (all sustained)".into())
+        );
+    }
+    s.push('\n');
+    s
+}
+
+/// The workload's own figures (repeat metrics, mean over repeats), one line per figure.
+fn workload_metrics(rows: &[String], cells: &[&CellResult]) -> String {
+    let mut names: Vec<&String> = cells
+        .iter()
+        .flat_map(|c| c.repeats.iter().flat_map(|r| r.metrics.keys()))
+        .collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<&String> = rows
+        .iter()
+        .filter(|r| cells.iter().any(|c| &c.runtime == *r && !c.repeats.is_empty()))
+        .collect();
+    let mut s = String::from("<details><summary>Workload figures (mean over repeats)</summary>\n\n| figure |");
+    for r in &shown {
+        let _ = write!(s, " {r} |");
+    }
+    s.push_str("\n|---|");
+    s.push_str(&"---:|".repeat(shown.len()));
+    s.push('\n');
+    for n in names {
+        let _ = write!(s, "| {n} |");
+        for r in &shown {
+            let v = cells
+                .iter()
+                .find(|c| &c.runtime == *r)
+                .and_then(|c| metric(c, n));
+            let _ = write!(s, " {} |", v.map_or(String::new(), figure));
+        }
+        s.push('\n');
+    }
+    s.push_str("\n</details>\n\n");
+    s
+}
+
+/// A figure: small whole numbers as they are, others with SI prefixes.
+fn figure(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e4 {
+        format!("{v:.0}")
+    } else {
+        si(v)
+    }
 }
 
 /// `methodology.md`: machine, toolchain, revision, settings, fairness per row, noise flags.
