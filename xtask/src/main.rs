@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's automation, as a plain Rust binary (rust-analyzer's xtask pattern).
 //!
 //! - `cargo xtask bench [--quick] [dyno run options...]`: build every cell binary in release and run the
-//!   matrix (the default full profile, or the smoke profile with `--quick`).
+//!   matrix (the default full profile, or the smoke profile with `--quick`), then each measured workload's
+//!   `reference` bench if its crate has one (e.g. http: nginx and wrk), then the book.
 //! - `cargo xtask report [--run RUN_ID|reference|latest]`: generate the mdBook pages from a run and build the
 //!   book (in-process, with the mdbook library, inside the `dyno` binary).
 //! - `cargo xtask compare RUN_A RUN_B`: per-cell verdicts in the terminal and as a book page.
@@ -77,7 +78,7 @@ fn cargo() -> Command {
     c
 }
 
-fn target_dir() -> Result<PathBuf> {
+fn metadata() -> Result<serde_json::Value> {
     let out = cargo()
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .output()?;
@@ -87,7 +88,87 @@ fn target_dir() -> Result<PathBuf> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// Workloads (by the name in their `dyno-cell-<name>` binary) whose crate has a `reference` bench, with
+/// their package names.
+fn reference_benches() -> Result<Vec<(String, String)>> {
+    let v = metadata()?;
+    let mut out = Vec::new();
+    for p in v["packages"].as_array().into_iter().flatten() {
+        let targets = p["targets"].as_array().into_iter().flatten();
+        let mut workload = None;
+        let mut has_reference = false;
+        for t in targets {
+            let name = t["name"].as_str().unwrap_or("");
+            let kinds: Vec<&str> = t["kind"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|k| k.as_str())
+                .collect();
+            if kinds.contains(&"bin")
+                && let Some(w) = name.strip_prefix("dyno-cell-")
+            {
+                workload = Some(w.to_string());
+            }
+            has_reference |= kinds.contains(&"bench") && name == "reference";
+        }
+        if let (Some(w), true) = (workload, has_reference) {
+            out.push((w, p["name"].as_str().unwrap_or("").to_string()));
+        }
+    }
+    Ok(out)
+}
+
+/// Run each measured workload's `reference` bench (reference tools such as nginx and wrk, measured in one
+/// interleaved run) into `<run>/references/<workload>.json`. A failing reference bench is reported and
+/// skipped: the run itself stands.
+fn run_references(run: &str, quick: bool) -> Result<()> {
+    let results = workspace_root().join("results");
+    let id = match run {
+        "latest" => std::fs::read_to_string(results.join("latest"))?
+            .trim()
+            .to_string(),
+        id => id.to_string(),
+    };
+    let dir = results.join("runs").join(&id);
+    let measured: Vec<String> = std::fs::read_dir(dir.join("cells"))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.split_once("--").map(|(w, _)| w.to_string()))
+        .collect();
+    for (w, package) in reference_benches()? {
+        if !measured.contains(&w) {
+            continue;
+        }
+        eprintln!("reference bench of {w} (tools absent: skipped with a note)...");
+        let out = dir.join("references").join(format!("{w}.json"));
+        let mut c = cargo();
+        c.args([
+            "bench",
+            "-p",
+            &package,
+            "--bench",
+            "reference",
+            "--",
+            "--out",
+        ])
+        .arg(&out);
+        if quick {
+            c.arg("--quick");
+        }
+        match c.status() {
+            Ok(s) if s.success() => {}
+            Ok(s) => eprintln!("warning: the reference bench of {w} failed ({s}); the run stands"),
+            Err(e) => eprintln!("warning: cannot run the reference bench of {w}: {e}"),
+        }
+    }
+    Ok(())
+}
+
+fn target_dir() -> Result<PathBuf> {
+    let v = metadata()?;
     Ok(PathBuf::from(
         v["target_directory"]
             .as_str()
@@ -149,6 +230,7 @@ fn bench(args: &[String]) -> Result<ExitCode> {
         Some(i) => rest.get(i + 1).map(|s| s.as_str()).unwrap_or("latest"),
         None => "latest",
     };
+    run_references(run, quick)?;
     dyno(&dyno_bin, "report", &["--run", run])
 }
 

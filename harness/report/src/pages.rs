@@ -318,6 +318,7 @@ pub fn workload(run: &Run, w: &str) -> Vec<Page> {
         s.push_str(&flamegraphs(run, &rows, &cells, &base, &mut pages));
     }
     s.push_str(&sweeps(run, w, &mut pages));
+    s.push_str(&references(run, w));
     pages.insert(0, Page::text(format!("{GENERATED}/{w}.md"), s));
     pages
 }
@@ -580,6 +581,31 @@ fn sweeps(run: &Run, w: &str, pages: &mut Vec<Page>) -> String {
     s
 }
 
+/// The workload's reference bench, if the run has one (`references/<workload>.json`, written by
+/// `cargo xtask bench`): its own markdown, or why it was skipped.
+fn references(run: &Run, w: &str) -> String {
+    let path = run.dir.join("references").join(format!("{w}.json"));
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return String::new();
+    };
+    let v: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            return format!("## Reference tools\n\n`references/{w}.json` is unreadable: {e}\n\n");
+        }
+    };
+    if let Some(why) = v["skipped"].as_str() {
+        return format!("## Reference tools\n\nSkipped: {why}.\n\n");
+    }
+    match v["markdown"].as_str() {
+        Some(md) => format!(
+            "## Reference tools\n\nFrom `references/{w}.json` (commit {}).\n\n{md}\n",
+            v["commit"].as_str().unwrap_or("unknown")
+        ),
+        None => String::new(),
+    }
+}
+
 /// The p99 latency an offered rate may reach and still count as sustained.
 pub const SLO_P99_NS: u64 = 10_000_000;
 
@@ -667,9 +693,15 @@ fn workload_metrics(rows: &[String], cells: &[&CellResult]) -> String {
     }
     let shown: Vec<&String> = rows
         .iter()
-        .filter(|r| cells.iter().any(|c| &c.runtime == *r && !c.repeats.is_empty()))
+        .filter(|r| {
+            cells
+                .iter()
+                .any(|c| &c.runtime == *r && !c.repeats.is_empty())
+        })
         .collect();
-    let mut s = String::from("<details><summary>Workload figures (mean over repeats)</summary>\n\n| figure |");
+    let mut s = String::from(
+        "<details><summary>Workload figures (mean over repeats)</summary>\n\n| figure |",
+    );
     for r in &shown {
         let _ = write!(s, " {r} |");
     }

@@ -3,8 +3,9 @@
 //! generator, and wrk against every row as a cross-check. Skips with a note when wrk or nginx is absent
 //! (`scripts/install-references.sh` installs them).
 //!
-//! `cargo bench -p dyno-http --bench reference [-- --rounds N --secs S --connections C]`
-//! writes `results/benches/http-reference-<time>.json` and prints a table.
+//! `cargo bench -p dyno-http --bench reference [-- --rounds N --secs S --connections C --quick --out F]`
+//! writes F (default `results/benches/http-reference-<time>.json`) and prints a table. `cargo xtask bench`
+//! runs it into the run's `references/http.json`, which the book shows on the http page.
 
 use dyno_core::os::{allowed_cores, confine_process};
 use dyno_core::{Row, RowConfig};
@@ -29,6 +30,7 @@ struct Opts {
     rounds: usize,
     secs: f64,
     connections: usize,
+    out: Option<PathBuf>,
 }
 
 fn opts() -> Opts {
@@ -36,6 +38,7 @@ fn opts() -> Opts {
         rounds: 5,
         secs: 3.0,
         connections: 64,
+        out: None,
     };
     let args: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -46,10 +49,26 @@ fn opts() -> Opts {
             std::process::exit(2)
         };
         match args[i].as_str() {
-            "--rounds" => o.rounds = v.and_then(|v| v.parse().ok()).unwrap_or_else(|| bad("--rounds")),
-            "--secs" => o.secs = v.and_then(|v| v.parse().ok()).unwrap_or_else(|| bad("--secs")),
+            "--rounds" => {
+                o.rounds = v
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| bad("--rounds"))
+            }
+            "--secs" => {
+                o.secs = v
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| bad("--secs"))
+            }
             "--connections" => {
-                o.connections = v.and_then(|v| v.parse().ok()).unwrap_or_else(|| bad("--connections"))
+                o.connections = v
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| bad("--connections"))
+            }
+            "--out" => o.out = v.map(PathBuf::from).or_else(|| bad("--out")),
+            "--quick" => {
+                (o.rounds, o.secs) = (2, 1.0);
+                i += 1;
+                continue;
             }
             // cargo bench passes --bench; ignore what is not ours.
             _ => {
@@ -127,7 +146,10 @@ impl Drop for Nginx {
 /// nginx, one worker pinned to `core`, answering /plaintext like our service.
 fn nginx(bin: &Path, core: usize, port: u16) -> Result<Nginx, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let mask: String = (0..=core).rev().map(|c| if c == core { '1' } else { '0' }).collect();
+    let mask: String = (0..=core)
+        .rev()
+        .map(|c| if c == core { '1' } else { '0' })
+        .collect();
     let conf = format!(
         "worker_processes 1;\nworker_cpu_affinity {mask};\ndaemon off;\nmaster_process on;\n\
          pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 20000; }}\n\
@@ -154,6 +176,18 @@ fn nginx(bin: &Path, core: usize, port: u16) -> Result<Nginx, String> {
         std::thread::sleep(Duration::from_millis(10));
     }
     Err("nginx did not start listening within 2 s".into())
+}
+
+/// Say why the benchmark did not run, on stdout and (with --out) in the result file the book reads.
+fn skipped(o: &Opts, why: &str) {
+    println!("skipped: {why}");
+    if let Some(path) = &o.out {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let doc = serde_json::json!({ "benchmark": "http-reference", "skipped": why });
+        let _ = dyno_core::schema::write_atomic(path, &serde_json::to_vec_pretty(&doc).unwrap());
+    }
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -194,15 +228,17 @@ impl RowVisitor for RowRun<'_> {
 fn main() {
     let o = opts();
     let (Some(wrk_bin), Some(nginx_bin)) = (which("wrk"), which("nginx")) else {
-        println!(
-            "skipped: the reference benchmark needs wrk and nginx (run scripts/install-references.sh)"
+        return skipped(
+            &o,
+            "the reference benchmark needs wrk and nginx; scripts/install-references.sh installs them",
         );
-        return;
     };
     let cores = allowed_cores();
     if cores.len() < 2 {
-        println!("skipped: needs 2 cores (server and generator apart), have {cores:?}");
-        return;
+        return skipped(
+            &o,
+            &format!("needs 2 cores (server and generator apart), have {cores:?}"),
+        );
     }
     let (server_core, client_core) = (cores[0], cores[1]);
     let port = dyno_core::net::reserve_port([127, 0, 0, 1].into())
@@ -215,7 +251,11 @@ fn main() {
         let url = format!("http://127.0.0.1:{port}/plaintext");
         for round in 0..o.rounds {
             // Alternate which generator goes first, so drift does not favour one.
-            let order: [&str; 2] = if round % 2 == 0 { ["wrk", "dyno"] } else { ["dyno", "wrk"] };
+            let order: [&str; 2] = if round % 2 == 0 {
+                ["wrk", "dyno"]
+            } else {
+                ["dyno", "wrk"]
+            };
             for g in order {
                 let (req_s, errors) = if g == "wrk" {
                     wrk(&wrk_bin, &url, client_core, &o)
@@ -274,28 +314,40 @@ fn main() {
         .map(|r| (*r, mean(&pick(r, "dyno"))))
         .filter(|(_, v)| v.is_finite())
         .max_by(|a, b| a.1.total_cmp(&b.1));
-    println!(
-        "nginx (1 worker, core {server_core}), generators on core {client_core}, {} connections, {} s x {} rounds",
-        o.connections, o.secs, o.rounds
-    );
-    println!(
-        "  wrk {:.0} req/s, dyno load {:.0} req/s; ours/wrk per round {:?}; mean {:.3}",
+    let mut md = format!(
+        "Measured in one run, `GET /plaintext`, {} keep-alive connections, {} s per measure. Servers on core \
+         {server_core}, generators (dyno load and wrk, one thread each) on core {client_core}. nginx runs one \
+         worker with a static `return 200`.\n\n\
+         **dyno load / wrk against nginx: {:.3}** (per round, alternating which goes first: {}; {} rounds; \
+         wrk {:.0} req/s, dyno load {:.0} req/s).\n\n",
+        o.connections,
+        o.secs,
+        mean(&ratios),
+        ratios
+            .iter()
+            .map(|r| format!("{r:.3}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        o.rounds,
         mean(&pick("nginx", "wrk")),
         nginx_ours,
-        ratios.iter().map(|r| (r * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
-        mean(&ratios)
     );
-    for row in dyno_rows::ROWS {
-        let (a, b) = (mean(&pick(row, "dyno")), mean(&pick(row, "wrk")));
-        println!(
-            "  {row:<10} dyno {a:>9.0} req/s  wrk {b:>9.0} req/s  ours/wrk {:.3}  row/nginx {:.3}",
+    if let Some((row, v)) = best {
+        md.push_str(&format!(
+            "**Best row / nginx: {row} {:.3}** (both under dyno load).\n\n",
+            v / nginx_ours
+        ));
+    }
+    md.push_str("| server | dyno load (req/s) | wrk (req/s) | dyno load / wrk | server / nginx (dyno load) |\n|---|---:|---:|---:|---:|\n");
+    for server in std::iter::once("nginx").chain(dyno_rows::ROWS) {
+        let (a, b) = (mean(&pick(server, "dyno")), mean(&pick(server, "wrk")));
+        md.push_str(&format!(
+            "| {server} | {a:.0} | {b:.0} | {:.3} | {:.3} |\n",
             a / b,
             a / nginx_ours
-        );
+        ));
     }
-    if let Some((row, v)) = best {
-        println!("  best row/nginx: {row} {:.3}", v / nginx_ours);
-    }
+    println!("{md}");
     let commit = Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
         .output()
@@ -313,14 +365,20 @@ fn main() {
         "ours_over_wrk_on_nginx_rounds": ratios,
         "best_row_over_nginx": best.map(|(r, v)| serde_json::json!({"row": r, "ratio": v / nginx_ours})),
         "measures": all,
+        "markdown": md,
     });
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../results/benches");
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let path = dir.join(format!("http-reference-{stamp}.json"));
-    let _ = std::fs::create_dir_all(&dir);
+    let path = o.out.clone().unwrap_or_else(|| {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../results/benches")
+            .join(format!("http-reference-{stamp}.json"))
+    });
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
     match dyno_core::schema::write_atomic(&path, &serde_json::to_vec_pretty(&doc).unwrap()) {
         Ok(()) => println!("  written to {}", path.display()),
         Err(e) => eprintln!("cannot write {}: {e}", path.display()),
