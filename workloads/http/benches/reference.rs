@@ -1,7 +1,7 @@
-//! Reference benchmark, measured in one run on the same cores: dyno's generator against wrk on nginx (the
-//! generator must not be the bottleneck: target ours/wrk >= 1.0), every row against nginx under our
-//! generator, and wrk against every row as a cross-check. Skips with a note when wrk or nginx is absent
-//! (`scripts/install-references.sh` installs them).
+//! Reference benchmark, measured in one run on the same cores: the `/delay` latency check on every row;
+//! dyno's generator against wrk on nginx (the generator must not be the bottleneck: target ours/wrk >= 1.0),
+//! every row against nginx under our generator, and wrk against every row as a cross-check. The nginx and
+//! wrk part is skipped with a note when they are absent (`scripts/install-references.sh` installs them).
 //!
 //! `cargo bench -p dyno-http --bench reference [-- --rounds N --secs S --connections C --quick --out F]`
 //! writes F (default `results/benches/http-reference-<time>.json`) and prints a table. `cargo xtask bench`
@@ -225,14 +225,45 @@ impl RowVisitor for RowRun<'_> {
     }
 }
 
+/// The `/delay?ms=1` latency check on every row (see `dyno_http::check`), as markdown and JSON.
+fn latency_checks(server_core: usize, client_core: usize, o: &Opts) -> (String, serde_json::Value) {
+    let mut md = format!(
+        "**Latency check**: `/delay?ms=1`, one connection, closed loop, {} s; the p50 should be the row's real \
+         1 ms sleep (timed on the row: timers round up) plus the unloaded round trip (p50 of `/plaintext` \
+         under the same load). Target: within 5%.\n\n\
+         | row | real sleep p50 | round trip p50 | /delay p50 | error |\n|---|---:|---:|---:|---:|\n",
+        o.secs
+    );
+    let mut all = Vec::new();
+    for row in dyno_rows::ROWS {
+        struct Check(usize, usize, f64);
+        impl RowVisitor for Check {
+            type Out = Result<dyno_http::check::LatencyCheck, String>;
+            fn visit<R: Row>(self) -> Self::Out {
+                dyno_http::check::latency_check::<R>(self.0, self.1, 1, self.2)
+            }
+        }
+        match dyno_rows::visit_row(row, Check(server_core, client_core, o.secs)).expect("known") {
+            Ok(c) => {
+                let us = |n: u64| format!("{:.1} µs", n as f64 / 1e3);
+                md.push_str(&format!(
+                    "| {row} | {} | {} | {} | {:+.1}% |\n",
+                    us(c.sleep_p50_ns),
+                    us(c.round_trip_p50_ns),
+                    us(c.delay_p50_ns),
+                    c.relative_error * 100.0
+                ));
+                all.push(serde_json::to_value(&c).expect("serializes"));
+            }
+            Err(e) => md.push_str(&format!("| {row} | failed: {e} | | | |\n")),
+        }
+    }
+    md.push('\n');
+    (md, serde_json::Value::Array(all))
+}
+
 fn main() {
     let o = opts();
-    let (Some(wrk_bin), Some(nginx_bin)) = (which("wrk"), which("nginx")) else {
-        return skipped(
-            &o,
-            "the reference benchmark needs wrk and nginx; scripts/install-references.sh installs them",
-        );
-    };
     let cores = allowed_cores();
     if cores.len() < 2 {
         return skipped(
@@ -241,13 +272,45 @@ fn main() {
         );
     }
     let (server_core, client_core) = (cores[0], cores[1]);
+    let (latency_md, latency) = latency_checks(server_core, client_core, &o);
+    println!("{latency_md}");
+    let (md, mut doc) = match (which("wrk"), which("nginx")) {
+        (Some(wrk_bin), Some(nginx_bin)) => tools(&o, &wrk_bin, &nginx_bin, server_core, client_core),
+        _ => (
+            "nginx and wrk: skipped: they are not installed; scripts/install-references.sh installs them.\n\n"
+                .to_string(),
+            serde_json::json!({}),
+        ),
+    };
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    doc["benchmark"] = "http-reference".into();
+    doc["commit"] = commit.into();
+    doc["server_core"] = server_core.into();
+    doc["client_core"] = client_core.into();
+    doc["latency_check"] = latency;
+    doc["markdown"] = format!("{md}{latency_md}").into();
+    write(&o, &doc);
+}
+
+/// nginx under both generators, every row under both: markdown and JSON.
+fn tools(
+    o: &Opts,
+    wrk_bin: &Path,
+    nginx_bin: &Path,
+    server_core: usize,
+    client_core: usize,
+) -> (String, serde_json::Value) {
     let port = dyno_core::net::reserve_port([127, 0, 0, 1].into())
         .expect("a free port")
         .1
         .port();
     let mut all = Vec::new();
     {
-        let _ng = nginx(&nginx_bin, server_core, port).unwrap_or_else(|e| panic!("{e}"));
+        let _ng = nginx(nginx_bin, server_core, port).unwrap_or_else(|e| panic!("{e}"));
         let url = format!("http://127.0.0.1:{port}/plaintext");
         for round in 0..o.rounds {
             // Alternate which generator goes first, so drift does not favour one.
@@ -258,9 +321,9 @@ fn main() {
             };
             for g in order {
                 let (req_s, errors) = if g == "wrk" {
-                    wrk(&wrk_bin, &url, client_core, &o)
+                    wrk(wrk_bin, &url, client_core, o)
                 } else {
-                    ours(&url, client_core, &o)
+                    ours(&url, client_core, o)
                 }
                 .unwrap_or_else(|e| panic!("{e}"));
                 eprintln!("nginx round {round}: {g} {req_s:.0} req/s");
@@ -278,8 +341,8 @@ fn main() {
         let run = RowRun {
             core: server_core,
             client: client_core,
-            wrk: &wrk_bin,
-            o: &o,
+            wrk: wrk_bin,
+            o,
         };
         match dyno_rows::visit_row(row, run).expect("a known row") {
             Ok(m) => {
@@ -348,16 +411,7 @@ fn main() {
         ));
     }
     println!("{md}");
-    let commit = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
     let doc = serde_json::json!({
-        "benchmark": "http-reference",
-        "commit": commit,
-        "server_core": server_core,
-        "client_core": client_core,
         "connections": o.connections,
         "secs": o.secs,
         "rounds": o.rounds,
@@ -365,8 +419,12 @@ fn main() {
         "ours_over_wrk_on_nginx_rounds": ratios,
         "best_row_over_nginx": best.map(|(r, v)| serde_json::json!({"row": r, "ratio": v / nginx_ours})),
         "measures": all,
-        "markdown": md,
     });
+    (md, doc)
+}
+
+/// Write the result file (the --out path, or a new file under results/benches).
+fn write(o: &Opts, doc: &serde_json::Value) {
     let path = o.out.clone().unwrap_or_else(|| {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -379,7 +437,7 @@ fn main() {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    match dyno_core::schema::write_atomic(&path, &serde_json::to_vec_pretty(&doc).unwrap()) {
+    match dyno_core::schema::write_atomic(&path, &serde_json::to_vec_pretty(doc).unwrap()) {
         Ok(()) => println!("  written to {}", path.display()),
         Err(e) => eprintln!("cannot write {}: {e}", path.display()),
     }

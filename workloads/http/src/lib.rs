@@ -6,6 +6,7 @@
 //! latency histogram and counts come back as the repeat's record; the server's own count must equal the
 //! responses the generator received.
 
+pub mod check;
 pub mod generator;
 pub mod server;
 
@@ -253,8 +254,11 @@ pub fn run_repeat<R: Row>(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOutpu
 }
 
 /// Wait until every shard has bound; returns the shard count.
-fn await_ready(rx: &std::sync::mpsc::Receiver<Result<usize, String>>) -> Result<usize, String> {
-    let deadline = Instant::now() + READY_TIMEOUT;
+fn await_ready(
+    rx: &std::sync::mpsc::Receiver<Result<usize, String>>,
+    timeout: Duration,
+) -> Result<usize, String> {
+    let deadline = Instant::now() + timeout;
     let mut ready = 0;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -268,7 +272,7 @@ fn await_ready(rx: &std::sync::mpsc::Receiver<Result<usize, String>>) -> Result<
             Ok(Err(why)) => return Err(why),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 return Err(format!(
-                    "the server did not become ready within {READY_TIMEOUT:?}"
+                    "the server did not become ready within {timeout:?}"
                 ));
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
@@ -314,7 +318,7 @@ impl Server {
                 })
                 .map_err(|e| format!("cannot start the server thread: {e}"))?
         };
-        let ready = await_ready(&ready_rx);
+        let ready = await_ready(&ready_rx, READY_TIMEOUT);
         drop(reserved);
         let mut server = Server {
             addr,
@@ -360,5 +364,42 @@ impl Server {
             total.merge(&s?);
         }
         Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_needs_every_shard_and_says_why_not() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        tx.send(Ok(2)).unwrap();
+        tx.send(Ok(2)).unwrap();
+        assert_eq!(await_ready(&rx, Duration::from_millis(50)), Ok(2));
+
+        // One of two shards ready, the other silent: a timeout that says so.
+        tx.send(Ok(2)).unwrap();
+        let e = await_ready(&rx, Duration::from_millis(50)).unwrap_err();
+        assert!(e.contains("did not become ready within"), "{e}");
+
+        tx.send(Err("shard 1 cannot listen on 127.0.0.1:1: denied".into()))
+            .unwrap();
+        let e = await_ready(&rx, Duration::from_millis(50)).unwrap_err();
+        assert!(e.contains("cannot listen"), "{e}");
+
+        drop(tx);
+        let e = await_ready(&rx, Duration::from_millis(50)).unwrap_err();
+        assert!(e.contains("stopped before it became ready"), "{e}");
+    }
+
+    #[test]
+    fn cores_split_server_first_and_need_two() {
+        let s = Http::split_cores(&[0, 1]).unwrap();
+        assert_eq!((s.row, s.client), (vec![0], vec![1]));
+        let s = Http::split_cores(&[0, 1, 2, 3, 4]).unwrap();
+        assert_eq!((s.row, s.client), (vec![0, 1, 2], vec![3, 4]));
+        let e = Http::split_cores(&[3]).unwrap_err();
+        assert!(e.contains("at least 2 cores"), "{e}");
     }
 }

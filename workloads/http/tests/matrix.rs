@@ -116,3 +116,21 @@ fn generator_and_server_agree<R: Row>() {
 }
 
 dyno_rows::row_matrix_test!(generator_and_server_agree);
+
+/// The generator's p50 on `/delay?ms=1` at low load is the row's real 1 ms sleep plus the unloaded round
+/// trip. The target is within 5% (the reference bench reports the figure); the bound here is generous
+/// because tests share a noisy machine.
+fn delay_latency_is_sleep_plus_round_trip<R: Row>() {
+    let c = cores();
+    let check = dyno_http::check::latency_check::<R>(c[0], *c.last().unwrap(), 1, 0.3).unwrap();
+    assert!(
+        check.relative_error.abs() < 0.5,
+        "p50 {} ns against sleep {} ns + round trip {} ns: {:+.1}%",
+        check.delay_p50_ns,
+        check.sleep_p50_ns,
+        check.round_trip_p50_ns,
+        check.relative_error * 100.0
+    );
+}
+
+dyno_rows::row_matrix_test!(delay_latency_is_sleep_plus_round_trip);
