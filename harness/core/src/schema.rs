@@ -224,6 +224,9 @@ pub struct ProfileInfo {
     pub throughput_vs_unprofiled: f64,
     /// Why the cell has no profile, when it has none.
     pub error: Option<String>,
+    /// Samples of a client process's threads (a load generator), left out of the stacks.
+    #[serde(default)]
+    pub client_samples_excluded: u64,
 }
 
 impl CellResult {

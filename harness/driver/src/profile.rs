@@ -37,6 +37,7 @@ fn failed(why: String) -> Profiled {
             throughput_ops_s: 0.0,
             throughput_vs_unprofiled: 0.0,
             error: Some(why),
+            client_samples_excluded: 0,
         },
         folded: None,
         svg: None,
@@ -121,8 +122,10 @@ fn run_profiled(
             String::from_utf8_lossy(&script.stderr).trim()
         ));
     }
-    let folded = fold(&script.stdout)?;
-    let samples = script_samples(&script.stdout);
+    let (kept, client_samples_excluded) =
+        exclude_threads(&script.stdout, dyno_load::THREAD_PREFIX.as_bytes());
+    let folded = fold(&kept)?;
+    let samples = script_samples(&kept);
     if samples == 0 {
         return Err("perf recorded no samples".into());
     }
@@ -144,6 +147,7 @@ fn run_profiled(
                 0.0
             },
             error: None,
+            client_samples_excluded,
         },
         folded: Some(folded),
         svg: Some(svg),
@@ -160,6 +164,25 @@ pub fn fold(perf_script: &[u8]) -> Result<String, String> {
     String::from_utf8(folded).map_err(|e| e.to_string())
 }
 
+/// Leave out the samples of threads whose name starts with `prefix` (a load generator's, which runs as a
+/// child of the cell and so is recorded too); returns the rest and how many were left out.
+pub fn exclude_threads(perf_script: &[u8], prefix: &[u8]) -> (Vec<u8>, u64) {
+    let mut kept = Vec::with_capacity(perf_script.len());
+    let mut dropped = 0;
+    let mut skipping = false;
+    for line in perf_script.split_inclusive(|b| *b == b'\n') {
+        let header = !line.is_empty() && !line[0].is_ascii_whitespace() && line[0] != b'#';
+        if header {
+            skipping = line.starts_with(prefix);
+            dropped += skipping as u64;
+        }
+        if !skipping {
+            kept.extend_from_slice(line);
+        }
+    }
+    (kept, dropped)
+}
+
 /// Samples in `perf script` output: each starts with an unindented header line, its frames are indented.
 /// (Folded counts are perf's sample periods, not sample counts.)
 pub fn script_samples(perf_script: &[u8]) -> u64 {
@@ -172,6 +195,19 @@ pub fn script_samples(perf_script: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generator_threads_are_left_out() {
+        let script = b"dyno-load-0 7/8 1.0: 1 cpu-clock:\n\t55 send+0x1 (/bin/x)\n\ntokio-rt-worker 7/9 1.1: 1 cpu-clock:\n\t66 serve+0x2 (/bin/x)\n\n";
+        let (kept, dropped) = exclude_threads(script, b"dyno-load-");
+        assert_eq!(dropped, 1);
+        assert_eq!(script_samples(&kept), 1);
+        let folded = fold(&kept).unwrap();
+        assert!(
+            folded.contains("serve") && !folded.contains("send"),
+            "{folded}"
+        );
+    }
 
     #[test]
     fn folded_stacks_count_and_draw() {

@@ -606,8 +606,14 @@ pub fn summary_table(cells: &[CellResult], rows: &[String]) -> String {
                 Some(c) => match (&c.status, &c.summary) {
                     (Status::Ok, Some(s)) => {
                         let t = &s.throughput_ops_s;
-                        let half = (t.ci95_high - t.mean) / t.mean.max(f64::MIN_POSITIVE) * 100.0;
-                        format!("{} ±{half:.0}%", si(t.mean))
+                        if t.n < 2 {
+                            // One repeat has no interval.
+                            format!("{} (n=1)", si(t.mean))
+                        } else {
+                            let half =
+                                (t.ci95_high - t.mean) / t.mean.max(f64::MIN_POSITIVE) * 100.0;
+                            format!("{} ±{half:.0}%", si(t.mean))
+                        }
                     }
                     (st, _) => format!("{st:?}").to_lowercase(),
                 },

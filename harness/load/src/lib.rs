@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+/// Every generator thread's name starts with this, so profiles can tell them from a server's threads.
+pub const THREAD_PREFIX: &str = "dyno-load-";
+
 /// What to load and how.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadConfig {
@@ -219,7 +222,7 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
         let timeout = cfg.timeout;
         let n_conns = cfg.connections;
         let h = std::thread::Builder::new()
-            .name(format!("dyno-load-{t}"))
+            .name(format!("{THREAD_PREFIX}{t}"))
             .spawn(move || {
                 if let Some(c) = core {
                     let _ = dyno_core::os::pin_thread(c);

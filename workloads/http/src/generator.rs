@@ -35,6 +35,7 @@ pub fn main(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    name_this_thread();
     if !cfg.cores.is_empty()
         && let Err(e) = confine_process(&cfg.cores)
     {
@@ -59,6 +60,17 @@ pub fn main(args: &[String]) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Name the generator's main thread like its client threads (`dyno-load-main`), so a profile of the cell
+/// can leave the generator out.
+fn name_this_thread() {
+    let name = std::ffi::CString::new(format!("{}main", dyno_load::THREAD_PREFIX))
+        .expect("no NUL in the name");
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes (longer is truncated).
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, name.as_ptr());
     }
 }
 
