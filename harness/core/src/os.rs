@@ -75,13 +75,59 @@ pub fn raise_nofile(want: u64) -> Result<u64, String> {
     }
 }
 
-/// Resident set size of this process now, in bytes (from /proc/self/statm).
+/// Resident set size of this process now, in bytes.
 pub fn current_rss() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    rss_of(std::process::id())
+}
+
+/// User and system CPU time of a process in milliseconds, from `/proc/<pid>/stat` (fields 14 and 15).
+pub fn proc_cpu_ms(pid: u32) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces; the fields after it start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let (u, s) = (
+        f.get(11)?.parse::<u64>().ok()?,
+        f.get(12)?.parse::<u64>().ok()?,
+    );
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Some((u * 1000 / hz, s * 1000 / hz))
+}
+
+/// Resident set size of a process now, in bytes (from /proc/<pid>/statm).
+pub fn rss_of(pid: u32) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     Some(pages * page.max(1) as u64)
+}
+
+/// `pid` and its descendants (through /proc/<pid>/task/*/children), leaving out every process whose
+/// name starts with `exclude` and that process's descendants.
+pub fn process_tree(pid: u32, exclude: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+        if p != pid && comm.starts_with(exclude) {
+            continue;
+        }
+        out.push(p);
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) {
+            for t in tasks.flatten() {
+                let children =
+                    std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+                todo.extend(
+                    children
+                        .split_whitespace()
+                        .filter_map(|c| c.parse::<u32>().ok()),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// Pin the calling thread to one core.
@@ -115,6 +161,38 @@ impl Usage {
             peak_rss_bytes: r.ru_maxrss as u64 * 1024,
             ctx_switches_voluntary: r.ru_nvcsw as u64,
             ctx_switches_involuntary: r.ru_nivcsw as u64,
+        }
+    }
+
+    /// Another process's usage so far, from /proc: CPU of all its threads, its peak RSS (VmHWM) and the
+    /// context switches of its main thread (the whole process for a single-threaded server like nginx).
+    pub fn of_pid(pid: u32) -> Result<Usage, String> {
+        let ms = proc_cpu_ms(pid).ok_or_else(|| format!("process {pid} is gone"))?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .map_err(|e| format!("cannot read /proc/{pid}/status: {e}"))?;
+        let field = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        Ok(Usage {
+            cpu_user_s: ms.0 as f64 / 1e3,
+            cpu_sys_s: ms.1 as f64 / 1e3,
+            peak_rss_bytes: field("VmHWM:") * 1024,
+            ctx_switches_voluntary: field("voluntary_ctxt_switches:"),
+            ctx_switches_involuntary: field("nonvoluntary_ctxt_switches:"),
+        })
+    }
+
+    /// Usage of this process's children that have ended and been waited for.
+    pub fn of_children() -> Usage {
+        // SAFETY: getrusage fills the struct we own.
+        unsafe {
+            let mut r: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_CHILDREN, &mut r);
+            Usage::from_rusage(&r)
         }
     }
 

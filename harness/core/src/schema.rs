@@ -277,6 +277,9 @@ pub fn cell_id(workload: &str, row: &str, params: &Params) -> String {
 pub struct CellOutput {
     pub fairness: Fairness,
     pub repeats: Vec<RawRepeat>,
+    /// Why the cell did not run here (no repeats then): it is recorded as skipped, not failed.
+    #[serde(default)]
+    pub skipped: Option<String>,
 }
 
 /// One repeat as measured inside the cell process.

@@ -3,7 +3,10 @@
 use crate::params::{Params, WorkloadSpec};
 use crate::record::{Collector, Window};
 use crate::row::{Row, RowConfig};
+use crate::schema::RowInfo;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
 
 /// What one measured repeat gets from the harness.
 pub struct RepeatCtx {
@@ -15,6 +18,27 @@ pub struct RepeatCtx {
     pub window: Window,
     /// Where the workload's probes record.
     pub collector: Collector,
+    /// The process whose CPU, peak RSS and context switches the window measures, when it is not the cell
+    /// itself (0): a reference server the workload started (e.g. nginx). Set it before the window opens.
+    pub measured_pid: Arc<AtomicU32>,
+}
+
+impl RepeatCtx {
+    /// A repeat's context; the window measures the cell process itself until a workload says otherwise.
+    pub fn new(
+        row: RowConfig,
+        client_cores: Vec<usize>,
+        window: Window,
+        collector: Collector,
+    ) -> Self {
+        RepeatCtx {
+            row,
+            client_cores,
+            window,
+            collector,
+            measured_pid: Arc::new(AtomicU32::new(0)),
+        }
+    }
 }
 
 /// The cell's cores as a workload divides them.
@@ -25,6 +49,10 @@ pub struct CoreSplit {
     /// Cores of the workload's client process.
     pub client: Vec<usize>,
 }
+
+/// The repeat metric a workload sets when its operations were counted over another period than the
+/// window (an external tool with its own clock, e.g. wrk): the repeat's throughput divides by it.
+pub const MEASURED_DURATION: &str = "measured_duration_s";
 
 /// What a repeat returns beyond what its probes recorded: workload-specific figures (e.g. messages sent).
 pub type RepeatOutput = BTreeMap<String, f64>;
@@ -46,6 +74,27 @@ pub trait Workload: 'static {
             row: cores.to_vec(),
             client: vec![],
         })
+    }
+
+    /// Rows this workload runs beside the runtime rows that are not Rust runtimes (reference servers such
+    /// as nginx), with their fairness blocks for the cell's cores. Run by [`Workload::run_reference`].
+    fn reference_rows(_cores: &[usize]) -> Vec<RowInfo> {
+        vec![]
+    }
+
+    /// Run one repeat of reference row `row` (one of [`Workload::reference_rows`]).
+    fn run_reference(
+        row: &str,
+        _ctx: &RepeatCtx,
+        _params: &Params,
+    ) -> Result<RepeatOutput, String> {
+        Err(format!("this workload has no reference row {row:?}"))
+    }
+
+    /// Why this cell cannot run on this machine (a tool it needs is not installed, or the reference row
+    /// does not do these parameters): the cell is then recorded as skipped with this reason.
+    fn unavailable(_row: &str, _params: &Params) -> Option<String> {
+        None
     }
 
     /// Run one repeat on row `R`: warm up, run through the measured window, stop by itself, and check its

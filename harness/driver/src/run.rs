@@ -34,6 +34,9 @@ const TIMEOUT_SLACK_S: f64 = 60.0;
 /// A cell may take this many times its planned measuring time before it is killed.
 const TIMEOUT_FACTOR: f64 = 3.0;
 
+/// Marks an outcome as a skipped cell (the cell said it cannot run here) rather than a failure.
+const SKIPPED: &str = "\u{0}skipped: ";
+
 fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
@@ -94,7 +97,7 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
         .filter(|w| args.workloads.is_empty() || args.workloads.contains(&w.name))
         .collect();
 
-    let rows = selected[0].rows(&cores)?;
+    let (rows, per_workload) = all_rows(&selected, &cores)?;
     let row_ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     for r in &args.runtimes {
         if !row_ids.contains(r) {
@@ -140,11 +143,14 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
                 .map(|p| format!("{} ({})", p.name, w.name)),
         );
         for params in w.plan(profile, &mine)? {
-            for row in &run_rows {
+            for row in run_rows
+                .iter()
+                .filter(|r| per_workload[&w.name].contains(r))
+            {
                 cells.push(PlannedCell {
                     cell_id: cell_id(&w.name, row, &params),
                     workload: w.name.clone(),
-                    runtime: (*row).clone(),
+                    runtime: row.to_string(),
                     params: params.clone(),
                 });
             }
@@ -291,8 +297,10 @@ fn resume(args: &RunArgs, all: &[WorkloadBin], id: &str) -> Result<Plan> {
         ops_units.insert(w.name.clone(), w.describe()?.ops_unit);
         bins.insert(w.name.clone(), w.clone());
     }
-    let first = bins.values().next().context("the run plans no cells")?;
-    let rows = first.rows(&manifest.settings.cores)?;
+    if bins.is_empty() {
+        bail!("run {id} plans no cells");
+    }
+    let (rows, _) = all_rows(&bins.values().collect::<Vec<_>>(), &manifest.settings.cores)?;
     Ok(Plan {
         run_dir,
         row_order: rows.iter().map(|r| r.id.clone()).collect(),
@@ -301,6 +309,29 @@ fn resume(args: &RunArgs, all: &[WorkloadBin], id: &str) -> Result<Plan> {
         manifest,
         ops_units,
     })
+}
+
+/// Every row of the given workloads in order (the runtime rows, then reference rows such as nginx that
+/// only some workloads have), and which rows each workload runs.
+fn all_rows(
+    workloads: &[&WorkloadBin],
+    cores: &[usize],
+) -> Result<(
+    Vec<dyno_core::schema::RowInfo>,
+    BTreeMap<String, Vec<String>>,
+)> {
+    let mut rows: Vec<dyno_core::schema::RowInfo> = Vec::new();
+    let mut per = BTreeMap::new();
+    for w in workloads {
+        let mine = w.rows(cores)?;
+        per.insert(w.name.clone(), mine.iter().map(|r| r.id.clone()).collect());
+        for r in mine {
+            if !rows.iter().any(|x| x.id == r.id) {
+                rows.push(r);
+            }
+        }
+    }
+    Ok((rows, per))
 }
 
 fn write_manifest(run_dir: &Path, m: &Manifest) -> Result<()> {
@@ -502,9 +533,10 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, cells_dir: &Path) -> Result<CellRes
                 serde_json::from_slice::<CellOutput>(&b)
                     .map_err(|e| format!("unreadable cell output: {e}"))
             })
-            .and_then(|out| {
-                summarize(&out, &fin.usage, other_cpu_cores)
-                    .map(|(reps, summary, hist)| (out, reps, summary, hist))
+            .and_then(|out| match &out.skipped {
+                Some(why) => Err(format!("{SKIPPED}{why}")),
+                None => summarize(&out, &fin.usage, other_cpu_cores)
+                    .map(|(reps, summary, hist)| (out, reps, summary, hist)),
             }),
     };
     let _ = std::fs::remove_file(&out_path);
@@ -557,10 +589,16 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, cells_dir: &Path) -> Result<CellRes
             result.repeats = repeats;
             result.summary = Some(summary);
         }
-        Err(why) => {
-            result.error = Some(why);
-            result.stderr_tail = Some(fin.stderr_tail);
-        }
+        Err(why) => match why.strip_prefix(SKIPPED) {
+            Some(why) => {
+                result.status = Status::Skipped;
+                result.error = Some(why.to_string());
+            }
+            None => {
+                result.error = Some(why);
+                result.stderr_tail = Some(fin.stderr_tail);
+            }
+        },
     }
     Ok(result)
 }

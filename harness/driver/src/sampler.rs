@@ -1,13 +1,16 @@
-//! The time-series sampler: while a cell process runs, record its CPU use and RSS at about 10 Hz, and the
-//! machine's per-core CPU use no faster than sysinfo's minimum CPU refresh interval, then write a CSV.
+//! The time-series sampler: while a cell process runs, record the CPU use and RSS of it and the processes it
+//! started (a reference server), leaving out a load generator (named `dyno-load-*`), at about 10 Hz, and
+//! the machine's per-core CPU use no faster than sysinfo's minimum CPU refresh interval; then write a CSV.
 
+use dyno_core::os;
 use dyno_core::schema::TimeseriesSummary;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use sysinfo::{CpuRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, RefreshKind, System};
+use sysinfo::{CpuRefreshKind, RefreshKind, System};
 
 /// Time between samples of the cell process.
 pub const INTERVAL: Duration = Duration::from_millis(100);
@@ -34,7 +37,7 @@ impl Sampler {
     pub fn start(pid: u32) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let thread = std::thread::spawn(move || sample(Pid::from_u32(pid), &flag));
+        let thread = std::thread::spawn(move || sample(pid, &flag));
         Sampler { stop, thread }
     }
 
@@ -45,35 +48,44 @@ impl Sampler {
     }
 }
 
-fn sample(pid: Pid, stop: &AtomicBool) -> Vec<Sample> {
+fn sample(pid: u32, stop: &AtomicBool) -> Vec<Sample> {
     let Ok(mut sys) = System::new_with_specifics(
         RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing().with_usage()),
     ) else {
         return vec![];
     };
-    let kind = ProcessRefreshKind::nothing().with_cpu().with_memory();
     let start = Instant::now();
     let mut last_cpu_refresh = start;
-    let mut prev: Option<(Instant, u64)> = None;
+    let mut prev: Option<(Instant, BTreeMap<u32, u64>)> = None;
     let mut out = Vec::new();
     let mut next = start;
     while !stop.load(Ordering::Relaxed) {
-        sys.refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), true, kind);
         let now = Instant::now();
-        let Some(p) = sys.process(pid) else { break };
-        // CPU time straight from the kernel (/proc/<pid>/stat): sysinfo's accumulated figure lagged far
-        // behind for single-threaded processes here.
-        let Some(cpu_ms) = proc_cpu_ms(pid.as_u32()) else {
+        // The measured processes: the cell and what it started (a reference server such as nginx), not a
+        // load generator. CPU time straight from the kernel (/proc/<pid>/stat): sysinfo's accumulated
+        // figure lagged far behind for single-threaded processes here.
+        let tree = os::process_tree(pid, dyno_load::THREAD_PREFIX);
+        let cpu: BTreeMap<u32, u64> = tree
+            .iter()
+            .filter_map(|&p| os::proc_cpu_ms(p).map(|(u, s)| (p, u + s)))
+            .collect();
+        if !cpu.contains_key(&pid) {
             break;
-        };
-        let cpu_cores = match prev {
-            Some((t, c)) => {
-                cpu_ms.saturating_sub(c) as f64 / 1e3 / (now - t).as_secs_f64().max(1e-6)
+        }
+        let cpu_cores = match &prev {
+            // Processes present at both samples; one that started or ended in between counts from the
+            // next sample on.
+            Some((t, before)) => {
+                let ms: u64 = cpu
+                    .iter()
+                    .filter_map(|(p, c)| before.get(p).map(|b| c.saturating_sub(*b)))
+                    .sum();
+                ms as f64 / 1e3 / (now - *t).as_secs_f64().max(1e-6)
             }
             None => 0.0,
         };
-        let rss = p.memory();
-        prev = Some((now, cpu_ms));
+        let rss: u64 = tree.iter().filter_map(|&p| os::rss_of(p)).sum();
+        prev = Some((now, cpu));
         let machine = if now - last_cpu_refresh >= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL {
             sys.refresh_cpu_usage();
             last_cpu_refresh = now;
@@ -99,18 +111,6 @@ fn sample(pid: Pid, stop: &AtomicBool) -> Vec<Sample> {
         }
     }
     out
-}
-
-/// User + system CPU time of a process in milliseconds, from `/proc/<pid>/stat` (fields 14 and 15, in ticks).
-fn proc_cpu_ms(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may contain spaces; fields after it start at the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Some(ticks * 1000 / hz)
 }
 
 /// The series as CSV: `t_s,process_cpu_cores,rss_bytes,core0_pct,...` (core columns empty between refreshes).

@@ -173,6 +173,7 @@ mod tests {
                 notes: vec![],
             },
             repeats,
+            skipped: None,
         }
     }
 

@@ -56,9 +56,11 @@ fn dyno(results: &Path, args: &[&str]) -> Command {
     c
 }
 
-/// A small fast matrix: one queue parameter set, a short window, no profiled repeat.
-fn small(duration: &'static str) -> [&'static str; 13] {
+/// A small fast matrix: the fan-out workload, one queue parameter set, a short window, no profiled repeat.
+fn small(duration: &'static str) -> [&'static str; 15] {
     [
+        "--workload",
+        "fanout",
         "--profile",
         "quick",
         "-p",
@@ -284,6 +286,8 @@ fn a_cpu_burning_cell_shows_one_busy_core_and_its_hot_function_even_on_glommio()
     let o = dyno(
         &results,
         &[
+            "--workload",
+            "fanout",
             "--profile",
             "quick",
             "-r",

@@ -7,7 +7,7 @@ use dyno_core::os::{Usage, confine_process};
 use dyno_core::params::{Override, Profile};
 use dyno_core::record::{Collector, Window, encode_histogram};
 use dyno_core::schema::{CellOutput, RawRepeat, write_atomic};
-use dyno_core::{Params, RepeatCtx, Row, RowConfig, Workload};
+use dyno_core::{Fairness, Params, RepeatCtx, RepeatOutput, Row, RowConfig, Workload};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -60,7 +60,13 @@ pub fn cell_main<W: Workload>() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Describe => print_json(&W::spec()),
-        Cmd::Rows { cores } => print_json(&row_infos(&RowConfig { cores })),
+        Cmd::Rows { cores } => {
+            let mut rows = row_infos(&RowConfig {
+                cores: cores.clone(),
+            });
+            rows.extend(W::reference_rows(&cores));
+            print_json(&rows)
+        }
         Cmd::Plan { profile, set } => {
             let profile = match profile {
                 ProfileArg::Quick => Profile::Quick,
@@ -76,9 +82,24 @@ pub fn cell_main<W: Workload>() -> ExitCode {
             }
         }
         Cmd::Cell { row, req } => {
-            match visit_row(&row, RunCell::<W>(req, std::marker::PhantomData)) {
+            let references = W::reference_rows(&req.cores);
+            let outcome = match references.iter().find(|r| r.id == row) {
+                Some(info) => {
+                    let fairness = info.fairness.clone();
+                    Some(run_cell::<W>(
+                        &row,
+                        |_| fairness.clone(),
+                        req,
+                        |ctx, params| W::run_reference(&row, ctx, params),
+                    ))
+                }
+                None => visit_row(&row, RunCell::<W>(req, std::marker::PhantomData)),
+            };
+            match outcome {
                 None => {
-                    eprintln!("error: unknown row {row:?}; accepted: {}", ROWS.join(", "));
+                    let mut ids: Vec<String> = ROWS.iter().map(|r| r.to_string()).collect();
+                    ids.extend(references.into_iter().map(|r| r.id));
+                    eprintln!("error: unknown row {row:?}; accepted: {}", ids.join(", "));
                     ExitCode::from(2)
                 }
                 Some(Ok(())) => ExitCode::SUCCESS,
@@ -120,80 +141,112 @@ struct RunCell<W>(CellRequest, std::marker::PhantomData<W>);
 impl<W: Workload> RowVisitor for RunCell<W> {
     type Out = Result<(), String>;
     fn visit<R: Row>(self) -> Result<(), String> {
-        let req = self.0;
-        let params: Params = serde_json::from_str(&req.params)
-            .map_err(|e| format!("--params is not a parameter object: {e}"))?;
-        W::validate(&params)?;
-        let positive = req.duration_s.is_finite() && req.duration_s > 0.0;
-        let non_negative = req.warmup_s.is_finite() && req.warmup_s >= 0.0;
-        if !positive || !non_negative || req.repeats == 0 {
-            return Err("duration must be > 0, warm-up >= 0 and repeats >= 1".into());
-        }
-        let split = W::split_cores(&req.cores)?;
-        // The row's threads inherit this; a client process pins itself to its own cores.
-        confine_process(&split.row)?;
-        inject_fault(R::ID);
-        let cfg = RowConfig {
-            cores: split.row.clone(),
-        };
-        let mut repeats = Vec::with_capacity(req.repeats);
+        run_cell::<W>(R::ID, R::fairness, self.0, |ctx, params| {
+            W::run::<R>(ctx, params)
+        })
+    }
+}
+
+/// Run one cell of `row` (a runtime row or a reference row): check the request, confine the process,
+/// run every repeat (or record why the cell cannot run here), write the output atomically.
+fn run_cell<W: Workload>(
+    row: &str,
+    fairness_for: impl Fn(&RowConfig) -> Fairness,
+    req: CellRequest,
+    run: impl Fn(&RepeatCtx, &Params) -> Result<RepeatOutput, String>,
+) -> Result<(), String> {
+    let params: Params = serde_json::from_str(&req.params)
+        .map_err(|e| format!("--params is not a parameter object: {e}"))?;
+    W::validate(&params)?;
+    let positive = req.duration_s.is_finite() && req.duration_s > 0.0;
+    let non_negative = req.warmup_s.is_finite() && req.warmup_s >= 0.0;
+    if !positive || !non_negative || req.repeats == 0 {
+        return Err("duration must be > 0, warm-up >= 0 and repeats >= 1".into());
+    }
+    let split = W::split_cores(&req.cores)?;
+    // The row's threads inherit this; a client process pins itself to its own cores.
+    confine_process(&split.row)?;
+    inject_fault(row);
+    let cfg = RowConfig {
+        cores: split.row.clone(),
+    };
+    let mut fairness = fairness_for(&cfg);
+    fairness.client_cores = split.client.clone();
+    let skipped = W::unavailable(row, &params);
+    let mut repeats = Vec::with_capacity(req.repeats);
+    if skipped.is_none() {
         for _ in 0..req.repeats {
-            repeats.push(measure_repeat::<W, R>(
+            repeats.push(measure_repeat(
                 &cfg,
                 &split.client,
                 &params,
                 req.warmup_s,
                 req.duration_s,
+                &run,
             )?);
         }
-        let mut fairness = R::fairness(&cfg);
-        fairness.client_cores = split.client.clone();
-        let out = CellOutput { fairness, repeats };
-        let json = serde_json::to_vec(&out).map_err(|e| e.to_string())?;
-        write_atomic(&req.out, &json)
-            .map_err(|e| format!("cannot write {}: {e}", req.out.display()))
     }
+    let out = CellOutput {
+        fairness,
+        repeats,
+        skipped,
+    };
+    let json = serde_json::to_vec(&out).map_err(|e| e.to_string())?;
+    write_atomic(&req.out, &json).map_err(|e| format!("cannot write {}: {e}", req.out.display()))
 }
 
-/// One repeat: warm-up, measured window (CPU and context switches read by a watcher thread at its edges),
-/// then the workload's own drain and checks.
-fn measure_repeat<W: Workload, R: Row>(
+/// One repeat: warm-up, measured window (CPU and context switches of the measured process read by a
+/// watcher thread at its edges), then the workload's own drain and checks.
+fn measure_repeat(
     cfg: &RowConfig,
     client_cores: &[usize],
     params: &Params,
     warmup_s: f64,
     duration_s: f64,
+    run: &impl Fn(&RepeatCtx, &Params) -> Result<RepeatOutput, String>,
 ) -> Result<RawRepeat, String> {
     let window = Window::starting_in(
         Duration::from_secs_f64(warmup_s),
         Duration::from_secs_f64(duration_s),
     );
     let collector = Collector::new(true);
+    let ctx = RepeatCtx::new(
+        cfg.clone(),
+        client_cores.to_vec(),
+        window,
+        collector.clone(),
+    );
+    let measured = ctx.measured_pid.clone();
     let watcher = std::thread::Builder::new()
         .name("dyno-window".into())
         .spawn(move || {
             sleep_until(window.start());
-            let start = Usage::of_self();
+            let pid = measured.load(std::sync::atomic::Ordering::Acquire);
+            let usage = || match pid {
+                0 => Ok(Usage::of_self()),
+                pid => Usage::of_pid(pid),
+            };
+            let start = usage()?;
             sleep_until(window.end());
-            Usage::of_self().since(&start)
+            Ok::<_, String>(usage()?.since(&start))
         })
         .map_err(|e| format!("cannot start the window watcher: {e}"))?;
-    let ctx = RepeatCtx {
-        row: cfg.clone(),
-        client_cores: client_cores.to_vec(),
-        window,
-        collector: collector.clone(),
-    };
-    let metrics = W::run::<R>(&ctx, params)?;
+    let metrics = run(&ctx, params)?;
     drop(ctx);
     let window_usage = watcher
         .join()
-        .map_err(|_| "the window watcher panicked".to_string())?;
+        .map_err(|_| "the window watcher panicked".to_string())?
+        .map_err(|e| format!("the measured process: {e}"))?;
     let rec = collector.finish();
+    let duration_s = metrics
+        .get(dyno_core::workload::MEASURED_DURATION)
+        .copied()
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .unwrap_or(window.duration().as_secs_f64());
     Ok(RawRepeat {
         ops: rec.ops,
         errors: rec.errors,
-        duration_s: window.duration().as_secs_f64(),
+        duration_s,
         window_usage,
         histogram: rec.latency.as_ref().map(encode_histogram),
         metrics,

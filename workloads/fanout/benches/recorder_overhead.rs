@@ -10,14 +10,14 @@ use dyno_rows::{Tokio, TokioTpc};
 use std::time::Duration;
 
 fn throughput<R: Row>(p: &FanoutParams, latency: bool, window: Duration) -> f64 {
-    let ctx = RepeatCtx {
-        row: RowConfig {
+    let ctx = RepeatCtx::new(
+        RowConfig {
             cores: dyno_core::os::allowed_cores(),
         },
-        client_cores: vec![],
-        window: Window::starting_in(Duration::from_millis(300), window),
-        collector: Collector::new(latency),
-    };
+        vec![],
+        Window::starting_in(Duration::from_millis(300), window),
+        Collector::new(latency),
+    );
     let report = run_queue::<R, AsyncChannel>(&ctx, p).expect("fan-out runs");
     report.check(p).expect("every message accounted for");
     ctx.collector.clone().finish().ops as f64 / window.as_secs_f64()

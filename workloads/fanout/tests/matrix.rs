@@ -10,15 +10,15 @@ use std::time::Duration;
 
 fn new_ctx() -> RepeatCtx {
     let cores = dyno_core::os::allowed_cores();
-    RepeatCtx {
-        // Two shards' worth of cores (the same core twice on a 1-core machine).
-        row: RowConfig {
+    // Two shards' worth of cores (the same core twice on a 1-core machine).
+    RepeatCtx::new(
+        RowConfig {
             cores: cores.iter().copied().cycle().take(2).collect(),
         },
-        client_cores: vec![],
-        window: Window::starting_in(Duration::from_millis(20), Duration::from_millis(80)),
-        collector: Collector::new(true),
-    }
+        vec![],
+        Window::starting_in(Duration::from_millis(20), Duration::from_millis(80)),
+        Collector::new(true),
+    )
 }
 
 fn params(shape: &str, channel: &str) -> FanoutParams {

@@ -91,20 +91,7 @@ pub fn run(cfg: &LoadConfig, deadline: Instant) -> Result<GeneratorOutput, Strin
         .spawn()
         .map_err(|e| format!("cannot start the load generator {}: {e}", program.display()))?;
     // The report is a few KiB, well under a pipe's buffer, so polling the exit does not deadlock.
-    let status = loop {
-        if let Some(s) = child
-            .try_wait()
-            .map_err(|e| format!("cannot wait for the generator: {e}"))?
-        {
-            break s;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err("the load generator did not finish in time; killed".into());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = wait_until(&mut child, deadline, "the load generator")?;
     let out = child
         .wait_with_output()
         .map_err(|e| format!("cannot read the generator's output: {e}"))?;
@@ -117,4 +104,186 @@ pub fn run(cfg: &LoadConfig, deadline: Instant) -> Result<GeneratorOutput, Strin
     }
     serde_json::from_slice(&out.stdout)
         .map_err(|e| format!("the load generator printed no report: {e}"))
+}
+
+/// wrk's Lua `done` hook: one JSON line with its counts and its whole latency histogram (microsecond
+/// values and counts, through `#latency` and `latency(i)`), so dyno records wrk's own samples exactly.
+const WRK_DONE: &str = r#"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"duration_us":%d,"requests":%d,"bytes":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"latency_us":[',
+    summary.duration, summary.requests, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout))
+  for i = 1, #latency do
+    local v, c = latency(i)
+    io.write(string.format('%s[%d,%d]', i > 1 and "," or "", v, c))
+  end
+  io.write("]}\n")
+end
+"#;
+
+/// What the `done` hook prints.
+#[derive(Deserialize)]
+struct WrkDone {
+    duration_us: u64,
+    requests: u64,
+    bytes: u64,
+    connect: u64,
+    read: u64,
+    write: u64,
+    status: u64,
+    timeout: u64,
+    latency_us: Vec<(u64, u64)>,
+}
+
+/// The wrk binary, if installed.
+pub fn wrk_path() -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| std::path::Path::new(d).join("wrk"))
+        .find(|p| p.is_file())
+}
+
+/// wrk as the load generator (closed loop only): started when the window opens, for the window's length
+/// in whole seconds, pinned to the client cores.
+pub struct WrkRun<'a> {
+    pub url: &'a str,
+    pub connections: usize,
+    pub threads: usize,
+    pub cores: &'a [usize],
+    pub timeout: Duration,
+    pub start: Instant,
+    pub duration: Duration,
+}
+
+impl WrkRun<'_> {
+    /// Run wrk and convert its report to dyno's (its latency histogram in nanoseconds, µs resolution).
+    pub fn run(&self, deadline: Instant) -> Result<GeneratorOutput, String> {
+        let wrk = wrk_path().ok_or("wrk is not installed (scripts/install-references.sh)")?;
+        let secs = self.duration.as_secs_f64();
+        if secs.fract() != 0.0 {
+            return Err(format!(
+                "wrk runs whole seconds; the window is {secs} s (use --duration N)"
+            ));
+        }
+        let mut script = tempfile::Builder::new()
+            .suffix(".lua")
+            .tempfile()
+            .map_err(|e| format!("cannot write wrk's script: {e}"))?;
+        std::io::Write::write_all(&mut script, WRK_DONE.as_bytes())
+            .map_err(|e| format!("cannot write wrk's script: {e}"))?;
+        let mut cmd = Command::new(&wrk);
+        cmd.arg(format!("-t{}", self.threads))
+            .arg(format!("-c{}", self.connections))
+            .arg(format!("-d{}s", secs as u64))
+            .arg(format!("--timeout={}s", self.timeout.as_secs().max(1)))
+            .arg("-s")
+            .arg(script.path())
+            .arg(self.url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let cores = self.cores.to_vec();
+        if !cores.is_empty() {
+            // SAFETY: only sched_setaffinity runs between fork and exec (no allocation on success).
+            unsafe {
+                use std::os::unix::process::CommandExt;
+                cmd.pre_exec(move || confine_process(&cores).map_err(std::io::Error::other));
+            }
+        }
+        std::thread::sleep(self.start.saturating_duration_since(Instant::now()));
+        let before = Usage::of_children();
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", wrk.display()))?;
+        // The histogram can outgrow a pipe's buffer: read while wrk runs.
+        let drain = |r: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                if let Some(mut r) = r {
+                    let _ = r.read_to_string(&mut text);
+                }
+                text
+            })
+        };
+        let out = drain(child.stdout.take().map(|r| Box::new(r) as _));
+        let err = drain(child.stderr.take().map(|r| Box::new(r) as _));
+        let status = wait_until(&mut child, deadline, "wrk")?;
+        let cpu = Usage::of_children().since(&before);
+        let stdout = out.join().unwrap_or_default();
+        let stderr = err.join().unwrap_or_default();
+        if !status.success() {
+            return Err(format!("wrk failed ({status}): {}", stderr.trim()));
+        }
+        let done: WrkDone = stdout
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str(l).ok())
+            .ok_or_else(|| format!("wrk printed no report: {}", stdout.trim()))?;
+        Ok(GeneratorOutput {
+            report: done.into_report(self),
+            cpu_s: cpu.cpu_user_s + cpu.cpu_sys_s,
+        })
+    }
+}
+
+impl WrkDone {
+    fn into_report(self, run: &WrkRun) -> LoadReport {
+        let mut hist = dyno_core::record::new_histogram();
+        for (us, n) in &self.latency_us {
+            let _ = hist.record_n((us * 1000).max(1), *n);
+        }
+        let ok = self.requests.saturating_sub(self.status);
+        let secs = (self.duration_us as f64 / 1e6).max(f64::MIN_POSITIVE);
+        let errors: std::collections::BTreeMap<String, u64> = [
+            ("connect", self.connect),
+            ("read", self.read),
+            ("write", self.write),
+            ("status_non2xx", self.status),
+            ("timeout", self.timeout),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| (k.to_string(), n))
+        .collect();
+        LoadReport {
+            url: run.url.to_string(),
+            mode: "closed".into(),
+            connections: run.connections,
+            threads: run.threads,
+            duration_s: secs,
+            requests: ok,
+            throughput_ops_s: ok as f64 / secs,
+            latency_ns: dyno_core::schema::Percentiles::of(&hist),
+            errors,
+            offered_rate: None,
+            achieved_rate: self.requests as f64 / secs,
+            late_share: None,
+            bytes_read: self.bytes,
+            responses_total: self.requests,
+            histogram: dyno_core::record::encode_histogram(&hist),
+        }
+    }
+}
+
+/// Wait for `child` to exit, killing it at `deadline`.
+fn wait_until(
+    child: &mut std::process::Child,
+    deadline: Instant,
+    what: &str,
+) -> Result<std::process::ExitStatus, String> {
+    loop {
+        if let Some(s) = child
+            .try_wait()
+            .map_err(|e| format!("cannot wait for {what}: {e}"))?
+        {
+            return Ok(s);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{what} did not finish in time; killed"));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }

@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod generator;
+pub mod nginx;
 pub mod server;
 
 use dyno_core::os::{current_rss, raise_nofile};
@@ -20,10 +21,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 /// File descriptors kept free beyond one per connection (listeners, pipes, the runtime's own).
-const FD_MARGIN: u64 = 256;
+pub const FD_MARGIN: u64 = 256;
 
 /// How long the server may take to bind on every shard.
-const READY_TIMEOUT: Duration = Duration::from_secs(10);
+pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Time allowed for the generator process to start before its load begins.
 const SPAWN_MARGIN: Duration = Duration::from_millis(100);
@@ -31,6 +32,9 @@ const SPAWN_MARGIN: Duration = Duration::from_millis(100);
 /// A request that takes longer than this (or twice its endpoint's intended delay plus a second) is a
 /// `timeout` error.
 const MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Load generators a cell can use.
+pub const GENERATORS: [&str; 2] = ["dyno", "wrk"];
 
 /// Endpoints the workload can load.
 pub const ENDPOINTS: [&str; 4] = ["plaintext", "json", "delay", "cpu"];
@@ -47,6 +51,8 @@ pub struct HttpParams {
     pub connections: u64,
     /// Offered requests per second; 0 for a closed loop.
     pub rate: u64,
+    /// `dyno` (dyno load) or `wrk`.
+    pub generator: String,
 }
 
 impl From<&Params> for HttpParams {
@@ -57,6 +63,7 @@ impl From<&Params> for HttpParams {
             cpu_us: p.int("cpu_us"),
             connections: p.int("connections"),
             rate: p.int("rate"),
+            generator: p.word("generator").to_string(),
         }
     }
 }
@@ -82,7 +89,17 @@ impl HttpParams {
 }
 
 fn cells(endpoint: &str, connections: &[u64], rates: &[u64]) -> dyno_core::params::Group {
+    with_generator(endpoint, connections, rates, "dyno")
+}
+
+fn with_generator(
+    endpoint: &str,
+    connections: &[u64],
+    rates: &[u64],
+    generator: &str,
+) -> dyno_core::params::Group {
     group([
+        ("generator", words(&[generator])),
         ("endpoint", words(&[endpoint])),
         ("delay_ms", ints(&[1])),
         ("cpu_us", ints(&[50])),
@@ -113,6 +130,11 @@ impl Workload for Http {
                 ParamSpec::int("delay_ms", "sleep per request on the delay endpoint", 0, 60_000, "ms"),
                 ParamSpec::int("cpu_us", "CPU work per request on the cpu endpoint", 0, 1_000_000, "µs"),
                 ParamSpec::int("connections", "keep-alive connections the generator holds", 1, 100_000, "connections"),
+                ParamSpec::choice(
+                    "generator",
+                    "dyno: dyno's load generator (closed or open loop); wrk: wrk, for cross-checking (closed loop only, whole-second windows)",
+                    &GENERATORS,
+                ),
                 ParamSpec::int(
                     "rate",
                     "offered requests per second (open loop, latency from intended send times); 0: closed loop, each connection sends when answered",
@@ -121,7 +143,10 @@ impl Workload for Http {
                     "req/s",
                 ),
             ],
-            quick: vec![cells("plaintext", &[64], &[0])],
+            quick: vec![
+                cells("plaintext", &[64], &[0]),
+                with_generator("plaintext", &[64], &[0], "wrk"),
+            ],
             full: vec![
                 cells("plaintext", &[16, 64, 256, 1024], &[0]),
                 cells("json", &[64], &[0]),
@@ -129,8 +154,48 @@ impl Workload for Http {
                 cells("cpu", &[64], &[0]),
                 cells("plaintext", &[64], &RATE_SWEEP),
                 cells("plaintext", &[C10K_CONNECTIONS], &[C10K_RATE]),
+                with_generator("plaintext", &[64], &[0], "wrk"),
             ],
         }
+    }
+
+    fn validate(params: &Params) -> Result<(), String> {
+        let p = HttpParams::from(params);
+        if p.generator == "wrk" && p.rate > 0 {
+            return Err(format!(
+                "generator=wrk runs a closed loop only, but rate={}; accepted with wrk: rate=0",
+                p.rate
+            ));
+        }
+        Ok(())
+    }
+
+    fn reference_rows(cores: &[usize]) -> Vec<dyno_core::schema::RowInfo> {
+        match Self::split_cores(cores) {
+            Ok(split) => vec![nginx::row_info(&split)],
+            Err(_) => vec![],
+        }
+    }
+
+    fn run_reference(row: &str, ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String> {
+        match row {
+            nginx::ROW => nginx::run_repeat(ctx, &HttpParams::from(params)),
+            other => Err(format!(
+                "no reference row {other:?}; accepted: {}",
+                nginx::ROW
+            )),
+        }
+    }
+
+    fn unavailable(row: &str, params: &Params) -> Option<String> {
+        let p = HttpParams::from(params);
+        if p.generator == "wrk" && generator::wrk_path().is_none() {
+            return Some("wrk is not installed (scripts/install-references.sh installs it)".into());
+        }
+        if row == nginx::ROW {
+            return nginx::unavailable(&p);
+        }
+        None
     }
 
     fn split_cores(cores: &[usize]) -> Result<CoreSplit, String> {
@@ -153,104 +218,174 @@ impl Workload for Http {
     }
 }
 
-/// What the server saw while loaded, for memory per connection.
-struct Loaded {
-    rss: Option<u64>,
-    open: usize,
+/// The server under load: where it listens, and how to read its memory and open connections.
+pub struct Target<'a> {
+    pub addr: std::net::SocketAddr,
+    pub rss: &'a (dyn Fn() -> Option<u64> + Sync),
+    pub open: &'a (dyn Fn() -> Option<usize> + Sync),
+}
+
+/// What the generator measured in one repeat, and the server's memory around it.
+pub struct Measured {
+    pub out: generator::GeneratorOutput,
+    /// Seconds the generator's CPU time is spread over (for its busy share).
+    pub run_s: f64,
+    pub rss_idle: Option<u64>,
+    /// Halfway through the window: RSS and open connections.
+    pub rss_loaded: Option<u64>,
+    pub open: Option<usize>,
 }
 
 /// One repeat: start the server on the row, run the generator through the window, stop, check, record.
 pub fn run_repeat<R: Row>(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOutput, String> {
     raise_nofile(p.connections + FD_MARGIN)?;
     let running = Server::start::<R>(&ctx.row)?;
-    let (addr, shared) = (running.addr, running.shared.clone());
-    let rss_idle = current_rss();
+    let shared = running.shared.clone();
+    let target = Target {
+        addr: running.addr,
+        rss: &current_rss,
+        open: &|| Some(shared.active.load(Ordering::Acquire)),
+    };
+    let measured = load(ctx, p, &target);
+    let served = running.stop();
+    record(ctx, p, measured?, served?)
+}
 
-    let load_start = Instant::now() + SPAWN_MARGIN;
+/// Run the cell's generator (dyno's, or wrk) against `target` through the measured window.
+pub fn load(ctx: &RepeatCtx, p: &HttpParams, target: &Target) -> Result<Measured, String> {
+    let rss_idle = (target.rss)();
     let window = ctx.window;
+    let load_start = Instant::now() + SPAWN_MARGIN;
     if window.start() < load_start {
-        let _ = running.stop();
         return Err(format!(
             "the warm-up is too short for the http workload: the generator needs {SPAWN_MARGIN:?} to start"
         ));
     }
     let timeout = p.request_timeout();
-    let load = LoadConfig {
-        url: format!("http://{addr}{}", p.path()),
-        connections: p.connections as usize,
-        duration: window.duration(),
-        threads: ctx.client_cores.len().clamp(1, p.connections as usize),
-        cores: ctx.client_cores.clone(),
-        rate: (p.rate > 0).then_some(p.rate as f64),
-        timeout,
-        warmup: window.start() - load_start,
-        start_at: Some(SystemTime::now() + (load_start - Instant::now())),
-    };
+    let url = format!("http://{}{}", target.addr, p.path());
+    let threads = ctx.client_cores.len().clamp(1, p.connections as usize);
     let deadline = window.end() + timeout + Duration::from_secs(5);
-    let (generated, loaded) = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         // Memory while every connection is open: halfway through the measured window.
         let sampler = s.spawn(|| {
             let mid = window.start() + window.duration() / 2;
             std::thread::sleep(mid.saturating_duration_since(Instant::now()));
-            Loaded {
-                rss: current_rss(),
-                open: shared.active.load(Ordering::Acquire),
-            }
+            ((target.rss)(), (target.open)())
         });
-        let generated = generator::run(&load, deadline);
-        (
-            generated,
-            sampler.join().expect("the RSS sampler does not panic"),
-        )
-    });
-    let served = running.stop();
-    let generated = generated?;
-    let served = served?;
-    let report = &generated.report;
+        let (out, run_s) = match p.generator.as_str() {
+            "wrk" => {
+                let w = generator::WrkRun {
+                    url: &url,
+                    connections: p.connections as usize,
+                    threads,
+                    cores: &ctx.client_cores,
+                    timeout,
+                    start: window.start(),
+                    duration: window.duration(),
+                };
+                let out = w.run(deadline);
+                // wrk's CPU is spread over its own period.
+                let secs = out.as_ref().map_or(0.0, |o| o.report.duration_s);
+                (out, secs)
+            }
+            _ => {
+                let cfg = LoadConfig {
+                    url: url.clone(),
+                    connections: p.connections as usize,
+                    duration: window.duration(),
+                    threads,
+                    cores: ctx.client_cores.clone(),
+                    rate: (p.rate > 0).then_some(p.rate as f64),
+                    timeout,
+                    warmup: window.start() - load_start,
+                    start_at: Some(SystemTime::now() + (load_start - Instant::now())),
+                };
+                (
+                    generator::run(&cfg, deadline),
+                    (window.end() - load_start).as_secs_f64(),
+                )
+            }
+        };
+        let (rss_loaded, open) = sampler.join().expect("the RSS sampler does not panic");
+        Ok(Measured {
+            out: out?,
+            run_s,
+            rss_idle,
+            rss_loaded,
+            open,
+        })
+    })
+}
 
-    if report.errors.is_empty() && served.served != report.responses_total {
-        return Err(format!(
-            "the server answered {} requests but the generator received {} responses",
-            served.served, report.responses_total
-        ));
+/// Check the server's count against the generator's, record the generator's measurements, and return
+/// the repeat's figures.
+pub fn record(
+    ctx: &RepeatCtx,
+    p: &HttpParams,
+    m: Measured,
+    served: ShardReport,
+) -> Result<RepeatOutput, String> {
+    let report = &m.out.report;
+    if report.errors.is_empty() {
+        if p.generator == "wrk" {
+            // wrk stops with requests in flight and does not count their responses.
+            let unread = served.served.checked_sub(report.responses_total);
+            if !matches!(unread, Some(n) if n <= p.connections) {
+                return Err(format!(
+                    "the server answered {} requests but wrk counted {} (at most one in flight per connection may go uncounted)",
+                    served.served, report.responses_total
+                ));
+            }
+        } else if served.served != report.responses_total {
+            return Err(format!(
+                "the server answered {} requests but the generator received {} responses",
+                served.served, report.responses_total
+            ));
+        }
     }
     let hist = dyno_core::record::decode_histogram(&report.histogram)?;
     ctx.collector
         .record_external(report.requests, &hist, &report.errors);
 
-    let mut m = RepeatOutput::new();
-    m.insert("server_requests".into(), served.served as f64);
-    m.insert("generator_responses".into(), report.responses_total as f64);
-    m.insert("connections_accepted".into(), served.accepted as f64);
-    m.insert("accept_errors".into(), served.accept_errors as f64);
-    m.insert("connection_errors".into(), served.conn_errors as f64);
-    m.insert("spawn_failed".into(), served.spawn_failed as f64);
-    m.insert("achieved_rate".into(), report.achieved_rate);
+    let mut out = RepeatOutput::new();
+    let mut put = |k: &str, v: f64| {
+        out.insert(k.to_string(), v);
+    };
+    put("server_requests", served.served as f64);
+    put("generator_responses", report.responses_total as f64);
+    put("connections_accepted", served.accepted as f64);
+    put("accept_errors", served.accept_errors as f64);
+    put("connection_errors", served.conn_errors as f64);
+    put("spawn_failed", served.spawn_failed as f64);
+    put("achieved_rate", report.achieved_rate);
     if let Some(off) = report.offered_rate {
-        m.insert("offered_rate".into(), off);
-        m.insert("late_share".into(), report.late_share.unwrap_or(0.0));
+        put("offered_rate", off);
+        put("late_share", report.late_share.unwrap_or(0.0));
     }
-    m.insert("generator_cpu_s".into(), generated.cpu_s);
-    // Share of the client cores the generator kept busy over its whole run (1.0: saturated).
-    let run_s = (window.end() - load_start).as_secs_f64();
-    m.insert(
-        "generator_busy".into(),
-        generated.cpu_s / (run_s * ctx.client_cores.len().max(1) as f64),
+    if p.generator == "wrk" {
+        // wrk counts over its own period (its -d plus start-up and its 100 ms stop check).
+        put(dyno_core::workload::MEASURED_DURATION, report.duration_s);
+    }
+    put("generator_cpu_s", m.out.cpu_s);
+    // Share of the client cores the generator kept busy over its run (1.0: saturated).
+    put(
+        "generator_busy",
+        m.out.cpu_s / (m.run_s * ctx.client_cores.len().max(1) as f64),
     );
-    if let Some(idle) = rss_idle {
-        m.insert("rss_idle_bytes".into(), idle as f64);
-        if let Some(rss) = loaded.rss {
-            m.insert("rss_loaded_bytes".into(), rss as f64);
-            m.insert("open_connections".into(), loaded.open as f64);
-            if loaded.open > 0 {
-                m.insert(
-                    "rss_per_connection_bytes".into(),
-                    rss.saturating_sub(idle) as f64 / loaded.open as f64,
+    if let Some(idle) = m.rss_idle {
+        put("rss_idle_bytes", idle as f64);
+        if let (Some(rss), Some(open)) = (m.rss_loaded, m.open) {
+            put("rss_loaded_bytes", rss as f64);
+            put("open_connections", open as f64);
+            if open > 0 {
+                put(
+                    "rss_per_connection_bytes",
+                    rss.saturating_sub(idle) as f64 / open as f64,
                 );
             }
         }
     }
-    Ok(m)
+    Ok(out)
 }
 
 /// Wait until every shard has bound; returns the shard count.

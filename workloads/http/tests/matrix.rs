@@ -92,14 +92,14 @@ fn ctx() -> RepeatCtx {
     // SAFETY of the test setup: the generator is this package's cell binary, not the test harness.
     unsafe { std::env::set_var(generator::PROGRAM_VAR, env!("CARGO_BIN_EXE_dyno-cell-http")) };
     let c = cores();
-    RepeatCtx {
-        row: RowConfig {
+    RepeatCtx::new(
+        RowConfig {
             cores: c[..1].to_vec(),
         },
-        client_cores: vec![*c.last().unwrap()],
-        window: Window::starting_in(Duration::from_millis(300), Duration::from_millis(400)),
-        collector: Collector::new(true),
-    }
+        vec![*c.last().unwrap()],
+        Window::starting_in(Duration::from_millis(300), Duration::from_millis(400)),
+        Collector::new(true),
+    )
 }
 
 fn generator_and_server_agree<R: Row>() {
