@@ -12,8 +12,8 @@ use dyno_core::human::{ns, si};
 use dyno_core::params::{Override, Profile};
 use dyno_core::row::Fairness;
 use dyno_core::schema::{
-    Artifacts, CellOutput, CellResult, Manifest, PlannedCell, RunSettings, SCHEMA, Status, cell_id,
-    write_atomic,
+    Artifacts, CellOutput, CellResult, Manifest, PlannedCell, RowInfo, RunSettings, SCHEMA, Status,
+    cell_id, write_atomic,
 };
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -311,16 +311,13 @@ fn resume(args: &RunArgs, all: &[WorkloadBin], id: &str) -> Result<Plan> {
     })
 }
 
+/// The rows each workload runs, by workload name.
+type RowsOf = BTreeMap<String, Vec<String>>;
+
 /// Every row of the given workloads in order (the runtime rows, then reference rows such as nginx that
 /// only some workloads have), and which rows each workload runs.
-fn all_rows(
-    workloads: &[&WorkloadBin],
-    cores: &[usize],
-) -> Result<(
-    Vec<dyno_core::schema::RowInfo>,
-    BTreeMap<String, Vec<String>>,
-)> {
-    let mut rows: Vec<dyno_core::schema::RowInfo> = Vec::new();
+fn all_rows(workloads: &[&WorkloadBin], cores: &[usize]) -> Result<(Vec<RowInfo>, RowsOf)> {
+    let mut rows: Vec<RowInfo> = Vec::new();
     let mut per = BTreeMap::new();
     for w in workloads {
         let mine = w.rows(cores)?;
