@@ -240,6 +240,38 @@ mod tests {
     }
 
     #[test]
+    fn process_tree_follows_children_but_not_excluded_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        // A copy of `sleep` whose process name carries the excluded prefix.
+        let renamed = dir.path().join("dyno-load-test");
+        std::fs::copy("/bin/sleep", &renamed).unwrap();
+        let mut kept = std::process::Command::new("/bin/sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let mut left_out = std::process::Command::new(&renamed)
+            .arg("5")
+            .spawn()
+            .unwrap();
+        // Let the exec finish so /proc/<pid>/comm holds the new name.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let tree = process_tree(std::process::id(), "dyno-load-");
+        let _ = (kept.kill(), left_out.kill(), kept.wait(), left_out.wait());
+        assert!(tree.contains(&std::process::id()));
+        assert!(tree.contains(&kept.id()), "{tree:?}");
+        assert!(!tree.contains(&left_out.id()), "{tree:?}");
+    }
+
+    #[test]
+    fn another_process_usage_and_rss_are_read_from_proc() {
+        let me = std::process::id();
+        let u = Usage::of_pid(me).unwrap();
+        assert!(u.peak_rss_bytes > 0 && u.ctx_switches_voluntary + u.ctx_switches_involuntary > 0);
+        assert!(rss_of(me).unwrap() > 0);
+        assert!(Usage::of_pid(u32::MAX).is_err());
+    }
+
+    #[test]
     fn allowed_cores_is_not_empty() {
         assert!(!allowed_cores().is_empty());
     }

@@ -145,7 +145,10 @@ impl Nginx {
         let bin = path().ok_or("nginx is not installed")?;
         let dir = tempfile::tempdir().map_err(|e| format!("cannot make nginx's directory: {e}"))?;
         let d = dir.path().display();
-        let files = connections + FD_MARGIN;
+        // Connections the generator gave up on (connect timeouts in a connection storm) still wait in the
+        // accept queue and take a slot when nginx reaches them; with exactly as many slots as connections,
+        // nginx logs "worker_connections are not enough" and resets live ones. A quarter more avoids it.
+        let files = connections + connections / 4 + FD_MARGIN;
         let conf = format!(
             "daemon off;\nmaster_process off;\nworker_rlimit_nofile {files};\npid {d}/nginx.pid;\n\
              error_log {d}/error.log warn;\nevents {{ worker_connections {files}; }}\n\
