@@ -142,7 +142,9 @@ fn run_references(run: &str, quick: bool) -> Result<()> {
         if !measured.contains(&w) {
             continue;
         }
-        eprintln!("reference bench of {w} (tools absent: skipped with a note)...");
+        eprintln!(
+            "reference bench of {w} (a part whose tools are absent is skipped with a note)..."
+        );
         let out = dir.join("references").join(format!("{w}.json"));
         let mut c = cargo();
         c.args([
