@@ -6,11 +6,12 @@ use anyhow::{Context, Result};
 use dyno_report::Run;
 use std::path::PathBuf;
 
-/// The directory of run `id`: `latest`, `reference` or an id under results/runs.
+/// The directory of run `id`: `latest`, a committed `reference` or `reference-<name>` run under results/,
+/// or an id under results/runs.
 fn run_dir(dirs: &BookArgs, id: &str) -> Result<PathBuf> {
     let runs = dirs.results.join("runs");
     let dir = match id {
-        "reference" => dirs.results.join("reference"),
+        id if id == "reference" || id.starts_with("reference-") => dirs.results.join(id),
         "latest" => {
             let latest = std::fs::read_to_string(dirs.results.join("latest")).map_err(|_| {
                 UsageError(format!(
@@ -24,7 +25,8 @@ fn run_dir(dirs: &BookArgs, id: &str) -> Result<PathBuf> {
     };
     if id.contains('/') || !dir.join("manifest.json").exists() {
         let mut ids = crate::run::run_ids(&runs);
-        ids.extend(["latest".to_string(), "reference".to_string()]);
+        ids.push("latest".to_string());
+        ids.extend(references(&dirs.results));
         return Err(UsageError(format!(
             "no run {id:?} with a manifest.json; accepted: {}",
             ids.join(", ")
@@ -32,6 +34,18 @@ fn run_dir(dirs: &BookArgs, id: &str) -> Result<PathBuf> {
         .into());
     }
     Ok(dir)
+}
+
+/// The committed reference runs: `results/reference` and `results/reference-<name>`.
+fn references(results: &std::path::Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(results)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n == "reference" || n.starts_with("reference-"))
+        .collect();
+    out.sort();
+    out
 }
 
 fn build(dirs: &BookArgs, run: &Run, baseline: Option<&Run>) -> Result<()> {

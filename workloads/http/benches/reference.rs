@@ -292,7 +292,7 @@ fn main() {
     doc["server_core"] = server_core.into();
     doc["client_core"] = client_core.into();
     doc["latency_check"] = latency;
-    doc["markdown"] = format!("{md}{latency_md}").into();
+    doc["markdown"] = format!("{md}\n{latency_md}").into();
     write(&o, &doc);
 }
 
