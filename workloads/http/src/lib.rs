@@ -465,6 +465,8 @@ impl Server {
         match ready {
             Ok(shards) => {
                 server.shards = shards;
+                // The ready line (stderr, so it lands in a failed cell's stderr tail).
+                eprintln!("dyno-http: {} ready on {addr}, {shards} shard(s)", R::ID);
                 Ok(server)
             }
             Err(why) => Err(match server.stop() {
