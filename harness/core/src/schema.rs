@@ -207,6 +207,11 @@ pub struct TimeseriesSummary {
     pub mean_cpu_cores: f64,
     /// Highest sampled RSS (the kernel's high-water mark is `summary.peak_rss_bytes`).
     pub max_rss_bytes: u64,
+    /// The same for the cell's client process (a load generator), sampled apart; 0 when it has none.
+    #[serde(default)]
+    pub mean_client_cpu_cores: f64,
+    #[serde(default)]
+    pub max_client_rss_bytes: u64,
 }
 
 /// How the extra profiled repeat went.

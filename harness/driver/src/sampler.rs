@@ -1,6 +1,7 @@
 //! The time-series sampler: while a cell process runs, record the CPU use and RSS of it and the processes it
-//! started (a reference server), leaving out a load generator (named `dyno-load-*`), at about 10 Hz, and
-//! the machine's per-core CPU use no faster than sysinfo's minimum CPU refresh interval; then write a CSV.
+//! started (a reference server) and, apart, of its load generator (processes named `dyno-load-*`), at
+//! about 10 Hz, and the machine's per-core CPU use no faster than sysinfo's minimum CPU refresh interval;
+//! then write a CSV.
 
 use dyno_core::os;
 use dyno_core::schema::TimeseriesSummary;
@@ -24,6 +25,26 @@ pub struct Sample {
     pub rss_bytes: u64,
     /// Per-core machine CPU use in percent, only on samples where sysinfo could refresh it.
     pub machine_cpu_pct: Option<Vec<f32>>,
+    /// The client process (a load generator started by the cell), sampled apart: cores busy and RSS.
+    pub client_cpu_cores: f64,
+    pub client_rss_bytes: u64,
+}
+
+/// CPU milliseconds of each process in `pids`.
+fn cpu_of(pids: &[u32]) -> BTreeMap<u32, u64> {
+    pids.iter()
+        .filter_map(|&p| os::proc_cpu_ms(p).map(|(u, s)| (p, u + s)))
+        .collect()
+}
+
+/// Cores busy between two readings of [`cpu_of`], over processes present in both (one that started or
+/// ended in between counts from the next sample on).
+fn cores_busy(before: &BTreeMap<u32, u64>, now: &BTreeMap<u32, u64>, secs: f64) -> f64 {
+    let ms: u64 = now
+        .iter()
+        .filter_map(|(p, c)| before.get(p).map(|b| c.saturating_sub(*b)))
+        .sum();
+    ms as f64 / 1e3 / secs.max(1e-6)
 }
 
 /// A running sampler; [`Sampler::stop`] ends it and returns the series.
@@ -56,7 +77,7 @@ fn sample(pid: u32, stop: &AtomicBool) -> Vec<Sample> {
     };
     let start = Instant::now();
     let mut last_cpu_refresh = start;
-    let mut prev: Option<(Instant, BTreeMap<u32, u64>)> = None;
+    let mut prev: Option<(Instant, BTreeMap<u32, u64>, BTreeMap<u32, u64>)> = None;
     let mut out = Vec::new();
     let mut next = start;
     while !stop.load(Ordering::Relaxed) {
@@ -64,28 +85,25 @@ fn sample(pid: u32, stop: &AtomicBool) -> Vec<Sample> {
         // The measured processes: the cell and what it started (a reference server such as nginx), not a
         // load generator. CPU time straight from the kernel (/proc/<pid>/stat): sysinfo's accumulated
         // figure lagged far behind for single-threaded processes here.
-        let tree = os::process_tree(pid, dyno_load::THREAD_PREFIX);
-        let cpu: BTreeMap<u32, u64> = tree
-            .iter()
-            .filter_map(|&p| os::proc_cpu_ms(p).map(|(u, s)| (p, u + s)))
-            .collect();
+        let (tree, clients) = os::split_process_tree(pid, dyno_load::THREAD_PREFIX);
+        let cpu = cpu_of(&tree);
         if !cpu.contains_key(&pid) {
             break;
         }
-        let cpu_cores = match &prev {
-            // Processes present at both samples; one that started or ended in between counts from the
-            // next sample on.
-            Some((t, before)) => {
-                let ms: u64 = cpu
-                    .iter()
-                    .filter_map(|(p, c)| before.get(p).map(|b| c.saturating_sub(*b)))
-                    .sum();
-                ms as f64 / 1e3 / (now - *t).as_secs_f64().max(1e-6)
+        let client_cpu = cpu_of(&clients);
+        let (cpu_cores, client_cpu_cores) = match &prev {
+            Some((t, before, client_before)) => {
+                let secs = (now - *t).as_secs_f64();
+                (
+                    cores_busy(before, &cpu, secs),
+                    cores_busy(client_before, &client_cpu, secs),
+                )
             }
-            None => 0.0,
+            None => (0.0, 0.0),
         };
         let rss: u64 = tree.iter().filter_map(|&p| os::rss_of(p)).sum();
-        prev = Some((now, cpu));
+        let client_rss_bytes: u64 = clients.iter().filter_map(|&p| os::rss_of(p)).sum();
+        prev = Some((now, cpu, client_cpu));
         let machine = if now - last_cpu_refresh >= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL {
             sys.refresh_cpu_usage();
             last_cpu_refresh = now;
@@ -101,6 +119,8 @@ fn sample(pid: u32, stop: &AtomicBool) -> Vec<Sample> {
             cpu_cores,
             rss_bytes: rss,
             machine_cpu_pct: machine,
+            client_cpu_cores,
+            client_rss_bytes,
         });
         next += INTERVAL;
         let now = Instant::now();
@@ -124,7 +144,7 @@ pub fn csv(samples: &[Sample]) -> String {
     for c in 0..cores {
         let _ = write!(s, ",core{c}_pct");
     }
-    s.push('\n');
+    s.push_str(",client_cpu_cores,client_rss_bytes\n");
     for x in samples {
         let _ = write!(s, "{:.3},{:.3},{}", x.t_s, x.cpu_cores, x.rss_bytes);
         for c in 0..cores {
@@ -135,7 +155,7 @@ pub fn csv(samples: &[Sample]) -> String {
                 None => s.push(','),
             }
         }
-        s.push('\n');
+        let _ = writeln!(s, ",{:.3},{}", x.client_cpu_cores, x.client_rss_bytes);
     }
     s
 }
@@ -143,7 +163,18 @@ pub fn csv(samples: &[Sample]) -> String {
 /// Mean busy cores and highest RSS over the series.
 pub fn summarize(samples: &[Sample]) -> TimeseriesSummary {
     let busy: Vec<f64> = samples.iter().skip(1).map(|s| s.cpu_cores).collect();
+    let client: Vec<f64> = samples.iter().skip(1).map(|s| s.client_cpu_cores).collect();
     TimeseriesSummary {
+        mean_client_cpu_cores: if client.is_empty() {
+            0.0
+        } else {
+            client.iter().sum::<f64>() / client.len() as f64
+        },
+        max_client_rss_bytes: samples
+            .iter()
+            .map(|s| s.client_rss_bytes)
+            .max()
+            .unwrap_or(0),
         samples: samples.len(),
         interval_s: INTERVAL.as_secs_f64(),
         mean_cpu_cores: if busy.is_empty() {
@@ -182,5 +213,16 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.lines().count(), series.len() + 1);
+        assert!(
+            text.lines()
+                .next()
+                .unwrap()
+                .ends_with(",client_cpu_cores,client_rss_bytes")
+        );
+        // perl starts no load generator.
+        assert_eq!(
+            (sum.mean_client_cpu_cores, sum.max_client_rss_bytes),
+            (0.0, 0)
+        );
     }
 }
