@@ -30,8 +30,11 @@ pub struct Sample {
     pub client_rss_bytes: u64,
 }
 
+/// CPU milliseconds by process id.
+type CpuMs = BTreeMap<u32, u64>;
+
 /// CPU milliseconds of each process in `pids`.
-fn cpu_of(pids: &[u32]) -> BTreeMap<u32, u64> {
+fn cpu_of(pids: &[u32]) -> CpuMs {
     pids.iter()
         .filter_map(|&p| os::proc_cpu_ms(p).map(|(u, s)| (p, u + s)))
         .collect()
@@ -39,7 +42,7 @@ fn cpu_of(pids: &[u32]) -> BTreeMap<u32, u64> {
 
 /// Cores busy between two readings of [`cpu_of`], over processes present in both (one that started or
 /// ended in between counts from the next sample on).
-fn cores_busy(before: &BTreeMap<u32, u64>, now: &BTreeMap<u32, u64>, secs: f64) -> f64 {
+fn cores_busy(before: &CpuMs, now: &CpuMs, secs: f64) -> f64 {
     let ms: u64 = now
         .iter()
         .filter_map(|(p, c)| before.get(p).map(|b| c.saturating_sub(*b)))
@@ -77,7 +80,8 @@ fn sample(pid: u32, stop: &AtomicBool) -> Vec<Sample> {
     };
     let start = Instant::now();
     let mut last_cpu_refresh = start;
-    let mut prev: Option<(Instant, BTreeMap<u32, u64>, BTreeMap<u32, u64>)> = None;
+    // When, and the CPU milliseconds of the measured processes and of the client ones.
+    let mut prev: Option<(Instant, CpuMs, CpuMs)> = None;
     let mut out = Vec::new();
     let mut next = start;
     while !stop.load(Ordering::Relaxed) {
