@@ -143,15 +143,12 @@ impl Drop for Nginx {
     }
 }
 
-/// nginx, one worker pinned to `core`, answering /plaintext like our service.
+/// nginx as one process (`master_process off`, as the `nginx` row runs it, so killing it leaves no
+/// orphaned worker) pinned to `core`, answering /plaintext like our service.
 fn nginx(bin: &Path, core: usize, port: u16) -> Result<Nginx, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let mask: String = (0..=core)
-        .rev()
-        .map(|c| if c == core { '1' } else { '0' })
-        .collect();
     let conf = format!(
-        "worker_processes 1;\nworker_cpu_affinity {mask};\ndaemon off;\nmaster_process on;\n\
+        "daemon off;\nmaster_process off;\n\
          pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 20000; }}\n\
          http {{\n access_log off;\n keepalive_requests 1000000000;\n server {{\n  listen 127.0.0.1:{port};\n  \
          location /plaintext {{ default_type text/plain; return 200 \"Hello, World!\"; }}\n }}\n}}\n",
@@ -159,15 +156,19 @@ fn nginx(bin: &Path, core: usize, port: u16) -> Result<Nginx, String> {
     );
     let path = dir.path().join("nginx.conf");
     std::fs::write(&path, conf).map_err(|e| e.to_string())?;
-    let child = Command::new(bin)
-        .arg("-c")
+    let mut cmd = Command::new(bin);
+    cmd.arg("-c")
         .arg(&path)
         .arg("-p")
         .arg(dir.path())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("nginx: {e}"))?;
+        .stderr(Stdio::null());
+    // SAFETY: sched_setaffinity in the child before exec; no allocation on success.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || confine_process(&[core]).map_err(std::io::Error::other));
+    }
+    let child = cmd.spawn().map_err(|e| format!("nginx: {e}"))?;
     let n = Nginx { child, dir };
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -379,8 +380,8 @@ fn tools(
         .max_by(|a, b| a.1.total_cmp(&b.1));
     let mut md = format!(
         "Measured in one run, `GET /plaintext`, {} keep-alive connections, {} s per measure. Servers on core \
-         {server_core}, generators (dyno load and wrk, one thread each) on core {client_core}. nginx runs one \
-         worker with a static `return 200`.\n\n\
+         {server_core}, generators (dyno load and wrk, one thread each) on core {client_core}. nginx runs as one \
+         process (master_process off) with a static `return 200`.\n\n\
          **dyno load / wrk against nginx: {:.3}** (per round, alternating which goes first: {}; {} rounds; \
          wrk {:.0} req/s, dyno load {:.0} req/s).\n\n",
         o.connections,
