@@ -14,7 +14,7 @@ use dyno_load::LoadConfig;
 use dyno_rows::RowVisitor;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 #[derive(Serialize)]
@@ -81,15 +81,6 @@ fn opts() -> Opts {
     o
 }
 
-fn which(tool: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .chain(["/usr/sbin", "/sbin"])
-        .map(|d| Path::new(d).join(tool))
-        .find(|p| p.is_file())
-}
-
 /// wrk pinned to `core`: requests per second and socket/status errors.
 fn wrk(wrk: &Path, url: &str, core: usize, o: &Opts) -> Result<(f64, u64), String> {
     let mut cmd = Command::new(wrk);
@@ -128,55 +119,6 @@ fn ours(url: &str, core: usize, o: &Opts) -> Result<(f64, u64), String> {
     cfg.cores = vec![core];
     let r = dyno_load::run(&cfg).map_err(|e| e.to_string())?;
     Ok((r.throughput_ops_s, r.errors.values().sum()))
-}
-
-struct Nginx {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = &self.dir;
-    }
-}
-
-/// nginx as one process (`master_process off`, as the `nginx` row runs it, so killing it leaves no
-/// orphaned worker) pinned to `core`, answering /plaintext like our service.
-fn nginx(bin: &Path, core: usize, port: u16) -> Result<Nginx, String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let conf = format!(
-        "daemon off;\nmaster_process off;\n\
-         pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 20000; }}\n\
-         http {{\n access_log off;\n keepalive_requests 1000000000;\n server {{\n  listen 127.0.0.1:{port};\n  \
-         location /plaintext {{ default_type text/plain; return 200 \"Hello, World!\"; }}\n }}\n}}\n",
-        d = dir.path().display()
-    );
-    let path = dir.path().join("nginx.conf");
-    std::fs::write(&path, conf).map_err(|e| e.to_string())?;
-    let mut cmd = Command::new(bin);
-    cmd.arg("-c")
-        .arg(&path)
-        .arg("-p")
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    // SAFETY: sched_setaffinity in the child before exec; no allocation on success.
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        cmd.pre_exec(move || confine_process(&[core]).map_err(std::io::Error::other));
-    }
-    let child = cmd.spawn().map_err(|e| format!("nginx: {e}"))?;
-    let n = Nginx { child, dir };
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(n);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Err("nginx did not start listening within 2 s".into())
 }
 
 /// Say why the benchmark did not run, on stdout and (with --out) in the result file the book reads.
@@ -275,8 +217,8 @@ fn main() {
     let (server_core, client_core) = (cores[0], cores[1]);
     let (latency_md, latency) = latency_checks(server_core, client_core, &o);
     println!("{latency_md}");
-    let (md, mut doc) = match (which("wrk"), which("nginx")) {
-        (Some(wrk_bin), Some(nginx_bin)) => tools(&o, &wrk_bin, &nginx_bin, server_core, client_core),
+    let (md, mut doc) = match (dyno_http::generator::wrk_path(), dyno_http::nginx::path()) {
+        (Some(wrk_bin), Some(_)) => tools(&o, &wrk_bin, server_core, client_core),
         _ => (
             "nginx and wrk: skipped: they are not installed; scripts/install-references.sh installs them.\n\n"
                 .to_string(),
@@ -301,7 +243,6 @@ fn main() {
 fn tools(
     o: &Opts,
     wrk_bin: &Path,
-    nginx_bin: &Path,
     server_core: usize,
     client_core: usize,
 ) -> (String, serde_json::Value) {
@@ -311,7 +252,9 @@ fn tools(
         .port();
     let mut all = Vec::new();
     {
-        let _ng = nginx(nginx_bin, server_core, port).unwrap_or_else(|e| panic!("{e}"));
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let _ng = dyno_http::nginx::Nginx::start(addr, o.connections as u64, &[server_core])
+            .unwrap_or_else(|e| panic!("{e}"));
         let url = format!("http://127.0.0.1:{port}/plaintext");
         for round in 0..o.rounds {
             // Alternate which generator goes first, so drift does not favour one.

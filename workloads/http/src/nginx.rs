@@ -127,8 +127,8 @@ fn status(addr: SocketAddr) -> Result<Status, String> {
     }
 }
 
-/// nginx running for one repeat; killed when dropped.
-struct Nginx {
+/// nginx running as one process; killed when dropped.
+pub struct Nginx {
     child: Child,
     dir: tempfile::TempDir,
 }
@@ -141,7 +141,9 @@ impl Drop for Nginx {
 }
 
 impl Nginx {
-    fn start(addr: SocketAddr, connections: u64) -> Result<Nginx, String> {
+    /// Start nginx on `addr` for `connections` keep-alive connections, pinned to `cores` (inherited
+    /// affinity when empty), and wait until it listens.
+    pub fn start(addr: SocketAddr, connections: u64, cores: &[usize]) -> Result<Nginx, String> {
         let bin = path().ok_or("nginx is not installed")?;
         let dir = tempfile::tempdir().map_err(|e| format!("cannot make nginx's directory: {e}"))?;
         let d = dir.path().display();
@@ -161,14 +163,25 @@ impl Nginx {
         );
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf).map_err(|e| format!("cannot write nginx.conf: {e}"))?;
-        let child = Command::new(&bin)
-            .arg("-p")
+        let mut cmd = Command::new(&bin);
+        cmd.arg("-p")
             .arg(dir.path())
             .arg("-c")
             .arg(&conf_path)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::null());
+        let cores = cores.to_vec();
+        if !cores.is_empty() {
+            // SAFETY: only sched_setaffinity runs between fork and exec (no allocation on success).
+            unsafe {
+                use std::os::unix::process::CommandExt;
+                cmd.pre_exec(move || {
+                    dyno_core::os::confine_process(&cores).map_err(std::io::Error::other)
+                });
+            }
+        }
+        let child = cmd
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
         let mut n = Nginx { child, dir };
@@ -197,7 +210,7 @@ pub fn run_repeat(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOutput, Strin
     raise_nofile(p.connections + FD_MARGIN)?;
     let (reserved, addr) = dyno_core::net::reserve_port([127, 0, 0, 1].into())
         .map_err(|e| format!("cannot reserve a port on 127.0.0.1: {e}"))?;
-    let nginx = Nginx::start(addr, p.connections)?;
+    let nginx = Nginx::start(addr, p.connections, &ctx.row.cores)?;
     drop(reserved);
     let pid = nginx.child.id();
     ctx.measured_pid.store(pid, Ordering::Release);
