@@ -67,6 +67,36 @@ pub struct RunSettings {
     /// Whether each ok cell got an extra profiled repeat (flamegraph).
     #[serde(default)]
     pub profile: bool,
+    /// Which profiler the run asked for (each cell's `profile.tool` says which one ran).
+    #[serde(default)]
+    pub profiler: ProfilerChoice,
+}
+
+/// The profiler a run asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfilerChoice {
+    /// perf where it is on PATH, pprof otherwise.
+    #[default]
+    Auto,
+    /// External sampling with `perf record` (kernel stacks, other processes too).
+    Perf,
+    /// In-process sampling with pprof-rs (the cell process only; syscall time under-represented).
+    Pprof,
+}
+
+impl std::str::FromStr for ProfilerChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "perf" => Ok(Self::Perf),
+            "pprof" => Ok(Self::Pprof),
+            _ => Err(format!(
+                "{s:?} is not a profiler; accepted: auto, perf, pprof"
+            )),
+        }
+    }
 }
 
 /// One planned cell.
@@ -217,7 +247,7 @@ pub struct TimeseriesSummary {
 /// How the extra profiled repeat went.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfileInfo {
-    /// `perf` (external sampling) or the reason there is no profile.
+    /// The profiler that ran: `perf` (external sampling) or `pprof` (in-process, SIGPROF).
     pub tool: String,
     pub frequency_hz: u32,
     /// Stack samples kept.

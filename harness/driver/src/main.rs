@@ -187,6 +187,9 @@ pub struct RunArgs {
     /// Do not run the extra profiled repeat (no flamegraphs).
     #[arg(long, conflicts_with = "resume")]
     pub no_profile: bool,
+    /// Profiler for the extra repeat: auto (perf where present, else pprof), perf, pprof.
+    #[arg(long, default_value = "auto", conflicts_with_all = ["resume", "no_profile"])]
+    pub profiler: dyno_core::schema::ProfilerChoice,
 }
 
 fn parse_seconds_or_zero(s: &str) -> Result<f64, String> {

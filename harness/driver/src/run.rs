@@ -4,6 +4,7 @@
 use crate::child;
 use crate::discover::{self, WorkloadBin};
 use crate::host;
+use crate::profile::Backend;
 use crate::summarize::summarize;
 use crate::{ProfileArg, RunArgs, UsageError};
 use anyhow::{Context, Result, bail};
@@ -48,6 +49,16 @@ struct Plan {
     fairness: BTreeMap<String, Fairness>,
     row_order: Vec<String>,
     ops_units: BTreeMap<String, String>,
+    /// The profiler of the extra repeat, when the run profiles.
+    profiler: Option<Backend>,
+}
+
+/// The profiler a run's settings ask for, on this machine.
+fn profiler_of(settings: &RunSettings) -> Result<Option<Backend>> {
+    if !settings.profile {
+        return Ok(None);
+    }
+    Backend::resolve(settings.profiler).map(Some).map_err(usage)
 }
 
 /// Entry point of `dyno run`.
@@ -164,6 +175,11 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
         )));
     }
 
+    let profiler = if args.no_profile {
+        None
+    } else {
+        Some(Backend::resolve(args.profiler).map_err(usage)?)
+    };
     let (dw, dd, dr) = profile_defaults(args.profile);
     let warmup_s = args.warmup.unwrap_or(dw);
     let duration_s = args.duration.unwrap_or(dd);
@@ -218,6 +234,7 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
             cells,
             sampler: !args.no_sampler,
             profile: !args.no_profile,
+            profiler: args.profiler,
         },
     };
     let run_dir = runs.join(&run_id);
@@ -230,6 +247,7 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
     )
     .context("cannot write results/latest")?;
     Ok(Plan {
+        profiler,
         run_dir,
         fairness: rows.into_iter().map(|r| (r.id, r.fairness)).collect(),
         row_order: row_ids,
@@ -301,7 +319,9 @@ fn resume(args: &RunArgs, all: &[WorkloadBin], id: &str) -> Result<Plan> {
         bail!("run {id} plans no cells");
     }
     let (rows, _) = all_rows(&bins.values().collect::<Vec<_>>(), &manifest.settings.cores)?;
+    let profiler = profiler_of(&manifest.settings)?;
     Ok(Plan {
+        profiler,
         run_dir,
         row_order: rows.iter().map(|r| r.id.clone()).collect(),
         fairness: rows.into_iter().map(|r| (r.id, r.fairness)).collect(),
@@ -553,7 +573,7 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, cells_dir: &Path) -> Result<CellRes
                 result.artifacts.timeseries_csv = Some(rel);
                 result.timeseries = Some(crate::sampler::summarize(series));
             }
-            if s.profile {
+            if let Some(backend) = &plan.profiler {
                 let title = format!(
                     "{} on {} ({})",
                     cell.workload,
@@ -562,13 +582,16 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, cells_dir: &Path) -> Result<CellRes
                 );
                 let scratch = cells_dir.join(format!(".{}", cell.cell_id));
                 let p = crate::profile::profile(
-                    &bin.bin,
-                    &cell_args,
-                    s.warmup_s,
-                    &scratch,
-                    timeout,
-                    summary.throughput_ops_s.mean,
-                    &title,
+                    backend,
+                    &crate::profile::Request {
+                        bin: &bin.bin,
+                        cell_args: &cell_args,
+                        warmup_s: s.warmup_s,
+                        scratch: &scratch,
+                        timeout,
+                        unprofiled_mean: summary.throughput_ops_s.mean,
+                        title: &title,
+                    },
                 );
                 if let (Some(folded), Some(svg)) = (&p.folded, &p.svg) {
                     // Folded stacks of deep generic Rust frames are large and repetitive: stored gzipped.

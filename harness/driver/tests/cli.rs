@@ -277,12 +277,19 @@ fn a_killed_run_resumes_without_redoing_finished_cells() {
     assert_eq!(out.matches("already done").count(), before.len(), "{out}");
 }
 
-#[test]
-fn a_cpu_burning_cell_shows_one_busy_core_and_its_hot_function_even_on_glommio() {
-    let tmp = tempfile::tempdir().unwrap();
-    let results = tmp.path().join("results");
+fn perf_installed() -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("perf").is_file()))
+}
+
+/// One consumer spinning 200 µs per message on one core, on tokio-tpc and glommio, under `profiler`:
+/// about one core busy in the series, and `dyno_fanout::work` in the profile. Returns the results dir.
+fn burn_one_core(tmp: &Path, profiler: &str) -> PathBuf {
+    // Both profilers' runs pin to the same core: one at a time, or each sees half a core.
+    static ONE_CORE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _core = ONE_CORE.lock().unwrap_or_else(|e| e.into_inner());
+    let results = tmp.join("results");
     let core = dyno_core::os::allowed_cores()[0].to_string();
-    // One consumer spinning 200 µs per message on one core: about one core busy, in `work`.
     let o = dyno(
         &results,
         &[
@@ -306,14 +313,14 @@ fn a_cpu_burning_cell_shows_one_busy_core_and_its_hot_function_even_on_glommio()
             "1",
             "--warmup",
             "0.2",
+            "--profiler",
+            profiler,
         ],
     )
     .output()
     .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let run = latest(&results);
-    let perf = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("perf").is_file()));
     for c in cells(&run) {
         assert_eq!(c.status, dyno_core::schema::Status::Ok, "{:?}", c.error);
         let ts = c.timeseries.as_ref().expect("sampled");
@@ -326,15 +333,8 @@ fn a_cpu_burning_cell_shows_one_busy_core_and_its_hot_function_even_on_glommio()
             .unwrap();
         assert!(csv.lines().count() > 8, "{csv}");
         let p = c.profile.as_ref().expect("a profile block");
-        if !perf {
-            eprintln!(
-                "SKIPPED flamegraph checks: perf is not installed ({:?})",
-                p.error
-            );
-            assert!(p.error.as_deref().unwrap().contains("perf not found"));
-            continue;
-        }
         assert_eq!(p.error, None, "{}: profiled repeat failed", c.runtime);
+        assert_eq!(p.tool, profiler);
         assert!(p.coverage > 0.5, "{}: coverage {}", c.runtime, p.coverage);
         let gz = std::fs::read(run.join(c.artifacts.folded_stacks.as_ref().unwrap())).unwrap();
         let mut folded = String::new();
@@ -349,9 +349,35 @@ fn a_cpu_burning_cell_shows_one_busy_core_and_its_hot_function_even_on_glommio()
             .unwrap();
         assert!(svg.contains("dyno_fanout::work"));
     }
-    if !perf {
+    results
+}
+
+/// pprof-rs's SIGPROF must not break glommio's io_uring waits: the glommio cell completes and is profiled.
+#[test]
+fn a_cpu_burning_cell_under_pprof_shows_its_hot_function_even_on_glommio() {
+    let tmp = tempfile::tempdir().unwrap();
+    burn_one_core(tmp.path(), "pprof");
+}
+
+#[test]
+fn a_cpu_burning_cell_shows_one_busy_core_and_its_hot_function_even_on_glommio() {
+    let tmp = tempfile::tempdir().unwrap();
+    if !perf_installed() {
+        eprintln!(
+            "SKIPPED: perf is not installed (Debian package linux-perf); pprof is tested apart"
+        );
+        let o = dyno(
+            &tmp.path().join("results"),
+            &["--workload", "fanout", "--profiler", "perf"],
+        )
+        .output()
+        .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("perf is not on PATH"), "{}", stderr(&o));
         return;
     }
+    let results = burn_one_core(tmp.path(), "perf");
+    let run = latest(&results);
     // A differential flamegraph on demand, and a clear usage error for a cell that does not exist.
     let ids: Vec<String> = cells(&run).into_iter().map(|c| c.cell_id).collect();
     let out = tmp.path().join("diff.svg");

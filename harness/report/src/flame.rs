@@ -1,10 +1,19 @@
 //! Flamegraphs and differential flamegraphs from folded stacks, with inferno. Pure: text in, SVG out.
 
-/// A flamegraph SVG of folded stacks.
-pub fn flamegraph(folded: &str, title: &str) -> Result<String, String> {
+/// What the counts of folded stacks from `tool` (a cell's `profile.tool`) measure: perf's folded
+/// counts are sample periods (ns of CPU for its cpu-clock event), pprof's are samples.
+pub fn count_name(tool: &str) -> &'static str {
+    match tool {
+        "pprof" => "samples",
+        _ => "ns of CPU (perf sample periods)",
+    }
+}
+
+/// A flamegraph SVG of folded stacks whose counts measure `count_name`.
+pub fn flamegraph(folded: &str, title: &str, count_name: &str) -> Result<String, String> {
     let mut opts = inferno::flamegraph::Options::default();
     opts.title = title.to_string();
-    opts.count_name = "perf period units".into();
+    opts.count_name = count_name.into();
     let mut svg = Vec::new();
     inferno::flamegraph::from_lines(&mut opts, folded.lines(), &mut svg)
         .map_err(|e| e.to_string())?;
@@ -25,7 +34,7 @@ pub fn diff_folded(before: &str, after: &str) -> Result<String, String> {
 
 /// A differential flamegraph: `after`'s shape, coloured by the change from `before`.
 pub fn differential(before: &str, after: &str, title: &str) -> Result<String, String> {
-    flamegraph(&diff_folded(before, after)?, title)
+    flamegraph(&diff_folded(before, after)?, title, "normalized counts")
 }
 
 #[cfg(test)]

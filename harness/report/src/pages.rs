@@ -6,7 +6,7 @@ use dyno_core::Params;
 use dyno_core::human::{bytes, ns, si};
 use dyno_core::params::ParamValue;
 use dyno_core::record::decode_histogram;
-use dyno_core::schema::{CellResult, Status};
+use dyno_core::schema::{CellResult, ProfilerChoice, Status};
 use std::fmt::Write;
 
 /// Cells of one workload grouped by parameter set, in run order, with the label of each set.
@@ -405,10 +405,21 @@ fn flamegraphs(
         );
         return s;
     }
+    let pprof = folded
+        .iter()
+        .any(|(_, _, c)| c.profile.as_ref().is_some_and(|p| p.tool == "pprof"));
+    let how = if pprof {
+        "in-process with pprof-rs at 99 Hz over the measured window (perf was not installed: samples \
+         in libc, libgcc, pthread and the vDSO are dropped, so syscall time is missing; the coverage \
+         says how much of the CPU time the flamegraph shows)"
+    } else {
+        "with `perf` at 99 Hz after the warm-up (kernel frames included; inlined functions appear as \
+         part of their caller)"
+    };
     let _ = writeln!(
         s,
-        "### Flamegraphs\n\nOne extra, unmeasured repeat per cell profiled with `perf` at 99 Hz after the warm-up \
-         (kernel frames included; inlined functions appear as part of their caller). Click to zoom; Ctrl-F searches.\n"
+        "### Flamegraphs\n\nOne extra, unmeasured repeat per cell profiled {how}. Click to zoom; Ctrl-F \
+         searches.\n"
     );
     for (r, f, c) in &folded {
         let path = format!("flames/{base}-{r}.svg");
@@ -423,7 +434,9 @@ fn flamegraphs(
                 )
             })
             .unwrap_or_default();
-        match crate::flame::flamegraph(f, &format!("{} on {r}", c.workload)) {
+        let tool = c.profile.as_ref().map_or("perf", |p| p.tool.as_str());
+        let title = format!("{} on {r}", c.workload);
+        match crate::flame::flamegraph(f, &title, crate::flame::count_name(tool)) {
             Ok(svg) => {
                 let _ = writeln!(
                     s,
@@ -773,8 +786,13 @@ pub fn methodology(run: &Run) -> Page {
     let _ = writeln!(s, "| cores | {:?} |", st.cores);
     let _ = writeln!(
         s,
-        "| observability | time series every 100 ms: {}; one extra profiled repeat per cell (perf, 99 Hz): {} |\n",
+        "| observability | time series every 100 ms: {}; one extra profiled repeat per cell ({}, 99 Hz): {} |\n",
         if st.sampler { "on" } else { "off" },
+        match st.profiler {
+            ProfilerChoice::Auto => "perf where installed, else pprof",
+            ProfilerChoice::Perf => "perf",
+            ProfilerChoice::Pprof => "pprof",
+        },
         if st.profile { "on" } else { "off" }
     );
     let _ = writeln!(

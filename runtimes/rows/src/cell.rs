@@ -1,6 +1,7 @@
 //! The cell binary's command line: `describe`, `plan`, `rows` and `cell`. The driver (`dyno`) is its only
 //! intended caller; every workload binary gets it by calling [`cell_main`] from its `main`.
 
+use crate::self_profile::SelfProfiler;
 use crate::{ROWS, RowVisitor, row_infos, visit_row};
 use clap::{Parser, Subcommand};
 use dyno_core::os::{Usage, confine_process};
@@ -134,6 +135,13 @@ struct CellRequest {
     /// Where to write the cell output (JSON, atomically).
     #[arg(long)]
     out: PathBuf,
+    /// Profile each measured window in-process with pprof-rs and write folded stacks here (the driver's
+    /// fallback where perf is absent). Nothing is written when the measured process is not this one.
+    #[arg(long, requires = "pprof_hz")]
+    pprof_out: Option<PathBuf>,
+    /// Sampling frequency for --pprof-out.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pprof_hz: Option<u32>,
 }
 
 struct RunCell<W>(CellRequest, std::marker::PhantomData<W>);
@@ -175,6 +183,9 @@ fn run_cell<W: Workload>(
     let skipped = W::unavailable(row, &params);
     let mut repeats = Vec::with_capacity(req.repeats);
     if skipped.is_none() {
+        if let Some(hz) = req.pprof_hz {
+            SelfProfiler::prepare(hz)?;
+        }
         for _ in 0..req.repeats {
             repeats.push(measure_repeat(
                 &cfg,
@@ -182,6 +193,7 @@ fn run_cell<W: Workload>(
                 &params,
                 req.warmup_s,
                 req.duration_s,
+                req.pprof_out.as_deref().zip(req.pprof_hz),
                 &run,
             )?);
         }
@@ -196,13 +208,15 @@ fn run_cell<W: Workload>(
 }
 
 /// One repeat: warm-up, measured window (CPU and context switches of the measured process read by a
-/// watcher thread at its edges), then the workload's own drain and checks.
+/// watcher thread at its edges, and the in-process profiler running between them when asked), then the
+/// workload's own drain and checks.
 fn measure_repeat(
     cfg: &RowConfig,
     client_cores: &[usize],
     params: &Params,
     warmup_s: f64,
     duration_s: f64,
+    pprof: Option<(&std::path::Path, u32)>,
     run: &impl Fn(&RepeatCtx, &Params) -> Result<RepeatOutput, String>,
 ) -> Result<RawRepeat, String> {
     let window = Window::starting_in(
@@ -217,6 +231,7 @@ fn measure_repeat(
         collector.clone(),
     );
     let measured = ctx.measured_pid.clone();
+    let pprof = pprof.map(|(path, hz)| (path.to_path_buf(), hz));
     let watcher = std::thread::Builder::new()
         .name("dyno-window".into())
         .spawn(move || {
@@ -227,8 +242,22 @@ fn measure_repeat(
                 pid => Usage::of_pid(pid),
             };
             let start = usage()?;
+            // pprof samples this process only: a reference row's server is another program.
+            let profiler = match &pprof {
+                Some((_, hz)) if pid == 0 => Some(SelfProfiler::start(*hz)?),
+                _ => None,
+            };
+            if profiler.is_some() && Instant::now() >= window.end() {
+                return Err("pprof started only after the measured window had ended".into());
+            }
             sleep_until(window.end());
-            Ok::<_, String>(usage()?.since(&start))
+            let used = usage()?.since(&start);
+            if let (Some(profiler), Some((path, _))) = (profiler, &pprof) {
+                let folded = profiler.finish()?;
+                write_atomic(path, folded.as_bytes())
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
+            Ok::<_, String>(used)
         })
         .map_err(|e| format!("cannot start the window watcher: {e}"))?;
     let metrics = run(&ctx, params)?;

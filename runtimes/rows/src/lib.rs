@@ -6,6 +6,7 @@
 //! - [`row_matrix_test!`] runs one generic test body on every row.
 
 mod cell;
+pub mod self_profile;
 
 pub use cell::cell_main;
 pub use dyno_rt_async_std::AsyncStd;

@@ -239,15 +239,53 @@ impl Report {
 }
 
 /// Spin on the CPU for `d` (the consumer's per-message work). Never inlined, so profiles name it.
+/// The time goes to arithmetic in batches of about [`SPIN_BATCH`], with the clock read between batches:
+/// a loop that only read the clock would sit in the vDSO, where the pprof fallback drops every sample.
 #[inline(never)]
 pub fn work(d: Duration) {
     if d.is_zero() {
         return;
     }
     let until = Instant::now() + d;
-    while Instant::now() < until {
-        std::hint::spin_loop();
+    let per_batch = spins_per_batch();
+    loop {
+        let now = Instant::now();
+        if now >= until {
+            break;
+        }
+        let left = (until - now).min(SPIN_BATCH);
+        spin((per_batch as u128 * left.as_nanos() / SPIN_BATCH.as_nanos()).max(1) as u64);
     }
+}
+
+/// How much arithmetic [`work`] does between two clock reads.
+pub const SPIN_BATCH: Duration = Duration::from_micros(1);
+
+#[inline(always)]
+fn spin(n: u64) {
+    let mut x = 0u64;
+    for i in 0..n {
+        x = std::hint::black_box(x.wrapping_add(i));
+    }
+}
+
+/// Spins per [`SPIN_BATCH`] on this machine, calibrated once (the fastest of a few tries, so a
+/// preempted try does not count).
+fn spins_per_batch() -> u64 {
+    static CALIBRATED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *CALIBRATED.get_or_init(|| {
+        const TRY: u64 = 100_000;
+        let fastest = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                spin(TRY);
+                t.elapsed()
+            })
+            .min()
+            .unwrap_or(SPIN_BATCH)
+            .max(Duration::from_nanos(1));
+        (TRY as u128 * SPIN_BATCH.as_nanos() / fastest.as_nanos()).max(1) as u64
+    })
 }
 
 /// Record one received message: latency if it was sent in the window.
@@ -428,6 +466,20 @@ pub fn run_broadcast<R: Row, B: BroadcastKind>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn work_lasts_at_least_what_was_asked() {
+        for us in [1, 2, 50, 200] {
+            let d = Duration::from_micros(us);
+            let t = Instant::now();
+            work(d);
+            assert!(
+                t.elapsed() >= d,
+                "work({d:?}) returned after {:?}",
+                t.elapsed()
+            );
+        }
+    }
 
     fn p(consumers: usize) -> FanoutParams {
         FanoutParams {
