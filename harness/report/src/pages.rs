@@ -290,7 +290,7 @@ pub fn workload(run: &Run, w: &str) -> Vec<Page> {
                     .map(|(r, pts)| (r.clone(), pts.iter().map(|p| (p.0, f(p))).collect()))
                     .collect()
             };
-            let (rss, cpu) = (pick(|p| p.2), pick(|p| p.1));
+            let (rss, cpu, client) = (pick(|p| p.2), pick(|p| p.1), pick(|p| p.3));
             let x = "seconds since the cell started";
             chart(
                 "rss-over-time",
@@ -314,6 +314,19 @@ pub fn workload(run: &Run, w: &str) -> Vec<Page> {
                     false,
                 ),
             );
+            if series.iter().any(|(_, pts)| pts.iter().any(|p| p.3 > 0.0)) {
+                chart(
+                    "generator-cpu-over-time",
+                    "load generator CPU over time",
+                    charts::lines(
+                        &format!("{w}: load generator CPU over time, {label}"),
+                        x,
+                        "cores busy",
+                        &client,
+                        false,
+                    ),
+                );
+            }
         }
         s.push_str(&flamegraphs(run, &rows, &cells, &base, &mut pages));
     }
@@ -323,8 +336,8 @@ pub fn workload(run: &Run, w: &str) -> Vec<Page> {
     pages
 }
 
-/// One sampled point: (seconds, cores busy, RSS MiB).
-type Point = (f64, f64, f64);
+/// One sampled point: (seconds, cores busy, RSS MiB, the load generator's cores busy or 0).
+type Point = (f64, f64, f64, f64);
 
 /// Each row's sampled series.
 fn timeseries(run: &Run, rows: &[String], cells: &[&CellResult]) -> Vec<(String, Vec<Point>)> {
@@ -344,15 +357,27 @@ fn timeseries(run: &Run, rows: &[String], cells: &[&CellResult]) -> Vec<(String,
         else {
             continue;
         };
-        let pts: Vec<Point> = csv
-            .lines()
-            .skip(1)
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+        let col = |name: &str| header.iter().position(|h| *h == name);
+        let (Some(t), Some(cpu), Some(rss)) =
+            (col("t_s"), col("process_cpu_cores"), col("rss_bytes"))
+        else {
+            continue;
+        };
+        // Runs from before the generator was sampled apart have no client column.
+        let client = col("client_cpu_cores");
+        let pts: Vec<Point> = lines
             .filter_map(|l| {
-                let mut f = l.split(',');
-                let t = f.next()?.parse().ok()?;
-                let cpu = f.next()?.parse().ok()?;
-                let rss: f64 = f.next()?.parse().ok()?;
-                Some((t, cpu, rss / (1024.0 * 1024.0)))
+                let f: Vec<&str> = l.split(',').collect();
+                let num = |i: usize| f.get(i)?.parse::<f64>().ok();
+                let client_cpu = client.and_then(num).unwrap_or(0.0);
+                Some((
+                    num(t)?,
+                    num(cpu)?,
+                    num(rss)? / (1024.0 * 1024.0),
+                    client_cpu,
+                ))
             })
             .collect();
         if !pts.is_empty() {

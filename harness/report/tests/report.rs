@@ -67,6 +67,50 @@ fn comparing_a_run_with_itself_finds_no_significant_change() {
     assert!(page.contains("no significant change"));
 }
 
+/// A run whose cells had a load generator (its CPU sampled apart, in `client_cpu_cores`) gets a chart of
+/// the generator's CPU next to the server's; the fixture, which has none, gets no such chart.
+#[test]
+fn a_sampled_load_generator_gets_its_own_cpu_chart() {
+    let has_chart = |run: &Run| {
+        generate(run, None)
+            .iter()
+            .any(|p| p.path.contains("generator-cpu-over-time"))
+    };
+    assert!(!has_chart(&fixture()));
+    let tmp = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run");
+    let dst = tmp.path().join("run");
+    std::fs::create_dir_all(dst.join("cells")).unwrap();
+    std::fs::copy(src.join("manifest.json"), dst.join("manifest.json")).unwrap();
+    for e in std::fs::read_dir(src.join("cells")).unwrap() {
+        let p = e.unwrap().path();
+        let to = dst.join("cells").join(p.file_name().unwrap());
+        if p.to_string_lossy().ends_with(".timeseries.csv") {
+            let csv = std::fs::read_to_string(&p).unwrap();
+            let mut lines = csv.lines();
+            let mut out = format!(
+                "{},client_cpu_cores,client_rss_bytes\n",
+                lines.next().unwrap()
+            );
+            for l in lines {
+                out.push_str(&format!("{l},0.900,15000000\n"));
+            }
+            std::fs::write(to, out).unwrap();
+        } else {
+            std::fs::copy(&p, to).unwrap();
+        }
+    }
+    let run = Run::load(&dst).unwrap();
+    assert!(run.problems.is_empty(), "{:?}", run.problems);
+    assert!(has_chart(&run));
+    let pages = generate(&run, None);
+    let chart = pages
+        .iter()
+        .find(|p| p.path.contains("generator-cpu-over-time"))
+        .unwrap();
+    assert!(String::from_utf8_lossy(&chart.bytes).contains("load generator CPU over time"));
+}
+
 /// Copy the book skeleton (book.toml and hand-written chapters) into a temp dir and build the fixture's book.
 fn built_book() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
