@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask bench [--quick] [dyno run options...]`: build every cell binary in release and run the
 //!   matrix (the default full profile, or the smoke profile with `--quick`), then each measured workload's
-//!   `reference` bench if its crate has one (e.g. http: nginx and wrk), then the book.
+//!   `reference` bench if its crate has one (e.g. http: nginx and wrk), then `dyno overhead` (what the
+//!   sampler and the profiler cost the cells), then the book.
 //! - `cargo xtask report [--run RUN_ID|reference|latest]`: generate the mdBook pages from a run and build the
 //!   book (in-process, with the mdbook library, inside the `dyno` binary).
 //! - `cargo xtask compare RUN_A RUN_B`: per-cell verdicts in the terminal and as a book page.
@@ -126,18 +127,7 @@ fn reference_benches() -> Result<Vec<(String, String)>> {
 /// interleaved run) into `<run>/references/<workload>.json`. A failing reference bench is reported and
 /// skipped: the run itself stands.
 fn run_references(run: &str, quick: bool) -> Result<()> {
-    let results = workspace_root().join("results");
-    let id = match run {
-        "latest" => std::fs::read_to_string(results.join("latest"))?
-            .trim()
-            .to_string(),
-        id => id.to_string(),
-    };
-    let dir = results.join("runs").join(&id);
-    let measured: Vec<String> = std::fs::read_dir(dir.join("cells"))?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|n| n.split_once("--").map(|(w, _)| w.to_string()))
-        .collect();
+    let (dir, measured) = measured_workloads(run)?;
     for (w, package) in reference_benches()? {
         if !measured.contains(&w) {
             continue;
@@ -165,6 +155,59 @@ fn run_references(run: &str, quick: bool) -> Result<()> {
             Ok(s) => eprintln!("warning: the reference bench of {w} failed ({s}); the run stands"),
             Err(e) => eprintln!("warning: cannot run the reference bench of {w}: {e}"),
         }
+    }
+    Ok(())
+}
+
+/// A run's directory (`latest` resolved) and the workloads it measured, in name order.
+fn measured_workloads(run: &str) -> Result<(PathBuf, Vec<String>)> {
+    let results = workspace_root().join("results");
+    let id = match run {
+        "latest" => std::fs::read_to_string(results.join("latest"))?
+            .trim()
+            .to_string(),
+        id => id.to_string(),
+    };
+    let dir = results.join("runs").join(&id);
+    let mut measured: Vec<String> = std::fs::read_dir(dir.join("cells"))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.split_once("--").map(|(w, _)| w.to_string()))
+        .collect();
+    measured.sort();
+    measured.dedup();
+    Ok((dir, measured))
+}
+
+/// Rounds and window of the observer-overhead measurement: (quick, full).
+const OVERHEAD_ROUNDS: (&str, &str) = ("3", "8");
+const OVERHEAD_WINDOW_S: (&str, &str) = ("1", "2");
+
+/// Measure what the sampler and the profiler cost the measured workloads' quick cells on tokio, in one
+/// interleaved run, into `<run>/overhead.json` (shown on the book's methodology page). A failure is
+/// reported and skipped: the run itself stands.
+fn run_overhead(dyno_bin: &Path, run: &str, quick: bool) -> Result<()> {
+    let (dir, measured) = measured_workloads(run)?;
+    let pick = |(q, f): (&'static str, &'static str)| if quick { q } else { f };
+    eprintln!("measuring the sampler's and the profiler's overhead (dyno overhead)...");
+    let out = dir.join("overhead.json");
+    let args = [
+        "--profile",
+        "quick",
+        "-w",
+        &measured.join(","),
+        "-r",
+        "tokio",
+        "--rounds",
+        pick(OVERHEAD_ROUNDS),
+        "--duration",
+        pick(OVERHEAD_WINDOW_S),
+        "--out",
+        out.to_str().context("non-UTF-8 run directory")?,
+    ];
+    match dyno(dyno_bin, "overhead", &args) {
+        Ok(c) if c == ExitCode::SUCCESS => {}
+        Ok(_) => eprintln!("warning: the overhead measurement failed; the run stands"),
+        Err(e) => eprintln!("warning: cannot measure the overhead: {e:#}"),
     }
     Ok(())
 }
@@ -233,6 +276,7 @@ fn bench(args: &[String]) -> Result<ExitCode> {
         None => "latest",
     };
     run_references(run, quick)?;
+    run_overhead(&dyno_bin, run, quick)?;
     dyno(&dyno_bin, "report", &["--run", run])
 }
 

@@ -1,9 +1,11 @@
 //! `dyno`: the driver. `dyno list` shows workloads, rows and default matrices; `dyno run` plans a matrix,
-//! runs every cell in its own process and writes the result files (see DESIGN.md's result contract).
+//! runs every cell in its own process and writes the result files (see DESIGN.md's result contract);
+//! `dyno overhead` measures what observing the cells costs them.
 
 mod child;
 mod discover;
 mod host;
+mod overhead;
 mod profile;
 mod report;
 mod run;
@@ -50,6 +52,8 @@ enum Cmd {
     Compare(CompareArgs),
     /// Draw a differential flamegraph of two profiled cells (of one run or two).
     Diff(DiffArgs),
+    /// Measure what the sampler and the profiler cost a matrix's cells, in interleaved rounds.
+    Overhead(Box<overhead::OverheadArgs>),
     /// HTTP/1.1 load against any server: closed loop (like wrk) or open loop at a rate (like wrk2).
     Load(LoadArgs),
 }
@@ -369,6 +373,7 @@ fn main() -> ExitCode {
         Cmd::Compare(a) => report::compare(a),
         Cmd::Diff(a) => report::diff(a),
         Cmd::Load(a) => load(a),
+        Cmd::Overhead(a) => overhead::overhead(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -403,3 +403,54 @@ fn a_cpu_burning_cell_shows_one_busy_core_and_its_hot_function_even_on_glommio()
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("no cell \"fanout--nope\""));
 }
+
+fn overhead(results: &Path, out: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dyno"))
+        .current_dir(workspace())
+        .arg("overhead")
+        .arg("--bin-dir")
+        .arg(bin_dir())
+        .arg("--results")
+        .arg(results)
+        .arg("--out")
+        .arg(out)
+        .args(&small("0.2")[..14])
+        .args(["-r", "tokio", "--profiler", "pprof"])
+        .args(extra)
+        .env_remove("DYNO_FAULT")
+        .output()
+        .unwrap()
+}
+
+/// `dyno overhead` runs the matrix with and without each observer in alternating rounds and writes one
+/// ratio per round and observer; bad input is exit 2 and writes nothing.
+#[test]
+fn overhead_measures_each_observer_in_every_round() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let out = tmp.path().join("overhead.json");
+    for bad in [&["--rounds", "1"][..], &["--no-profile"], &["--resume", "x"]] {
+        let o = overhead(&results, &out, bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+        assert!(!out.exists(), "{bad:?} wrote a result");
+    }
+    let o = overhead(&results, &out, &["--rounds", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let cells = v["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 1, "{v}");
+    let c = &cells[0];
+    assert_eq!(c["runtime"], "tokio");
+    assert_eq!(c["profiler_tool"], "pprof");
+    for observer in ["sampler", "profiler"] {
+        let ratios = c[observer]["ratios"].as_array().unwrap();
+        assert_eq!(ratios.len(), 2, "{observer}: {v}");
+        assert!(ratios.iter().all(|r| r.as_f64().unwrap() > 0.0), "{v}");
+    }
+    assert!(v["markdown"].as_str().unwrap().contains("| cell |"));
+    // The scratch runs are removed; nothing but the result is left behind.
+    let left: Vec<_> = std::fs::read_dir(&results)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -847,6 +847,7 @@ pub fn methodology(run: &Run) -> Page {
             );
         }
     }
+    s.push_str(&observer_overhead(run));
     let _ = writeln!(s, "\n## Noise flags\n");
     let noisy: Vec<_> = run
         .cells
@@ -870,6 +871,21 @@ pub fn methodology(run: &Run) -> Page {
         "\n## Downloads\n\n- [summary.csv](exports/summary.csv)\n- [bencher.json](exports/bencher.json) (Bencher Metric Format)"
     );
     Page::text(format!("{GENERATED}/methodology.md"), s)
+}
+
+/// What the sampler and the profiler cost the cells (`overhead.json`, written by `dyno overhead` in
+/// `cargo xtask bench`), if the run has it.
+fn observer_overhead(run: &Run) -> String {
+    let Ok(text) = std::fs::read_to_string(run.dir.join("overhead.json")) else {
+        return String::new();
+    };
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) => match v["markdown"].as_str() {
+            Some(md) => format!("\n## What observing costs\n\n{md}\n"),
+            None => "\n## What observing costs\n\n`overhead.json` has no markdown.\n".into(),
+        },
+        Err(e) => format!("\n## What observing costs\n\n`overhead.json` is unreadable: {e}\n"),
+    }
 }
 
 /// The book's `SUMMARY.md`: hand-written chapters around the generated pages.

@@ -1,0 +1,312 @@
+//! `dyno overhead`: what the sampler and the profiler cost the cells they observe, measured in one
+//! interleaved run. Each round runs the same matrix twice, in alternating order:
+//! - A, sampler off, with the profiled repeat: the unprofiled mean, and the profiled repeat's throughput;
+//! - B, sampler on, no profiled repeat.
+//!
+//! Per cell and round, the sampler's ratio is B / A and the profiler's is profiled / A (both against the
+//! unobserved throughput). Ratios are averaged on a log scale with a 95% Student-t interval, and each is
+//! judged against its target only when the interval resolves it.
+
+use crate::{RunArgs, UsageError};
+use anyhow::{Context, Result};
+use dyno_core::schema::{CellResult, Manifest, Status, write_atomic};
+use dyno_core::stats::Estimate;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The sampler may cost at most this share of a cell's throughput.
+pub const SAMPLER_TARGET: f64 = 0.01;
+/// The profiler (at 99 Hz) may cost at most this share of the profiled repeat's throughput.
+pub const PROFILER_TARGET: f64 = 0.03;
+
+#[derive(clap::Args, Clone)]
+pub struct OverheadArgs {
+    /// The matrix to measure, as for `dyno run` (its --no-sampler and --no-profile are set per pass).
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Interleaved rounds (each runs the matrix twice).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(2..=100))]
+    pub rounds: u64,
+    /// Where to write the result (JSON with a markdown rendering).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// One observer's cost on one cell.
+#[derive(Debug, Serialize)]
+pub struct Cost {
+    /// Observed throughput over unobserved, per round.
+    pub ratios: Vec<f64>,
+    /// Geometric mean of the ratios with its 95% interval.
+    pub ratio: Option<Estimate>,
+    pub target: f64,
+    /// `within target`, `over target` or `not resolved`, from the interval.
+    pub verdict: String,
+}
+
+impl Cost {
+    fn of(ratios: Vec<f64>, target: f64) -> Cost {
+        let logs: Vec<f64> = ratios
+            .iter()
+            .filter(|r| **r > 0.0)
+            .map(|r| r.ln())
+            .collect();
+        let ratio = Estimate::of(&logs).map(|e| Estimate {
+            mean: e.mean.exp(),
+            ci95_low: e.ci95_low.exp(),
+            ci95_high: e.ci95_high.exp(),
+            stddev: e.stddev,
+            n: e.n,
+        });
+        let verdict = match ratio {
+            Some(e) if e.n >= 2 && e.ci95_low >= 1.0 - target => "within target",
+            Some(e) if e.n >= 2 && e.ci95_high < 1.0 - target => "over target",
+            Some(_) => "not resolved",
+            None => "no data",
+        };
+        Cost {
+            ratios,
+            ratio,
+            target,
+            verdict: verdict.into(),
+        }
+    }
+}
+
+/// One cell's costs.
+#[derive(Debug, Serialize)]
+pub struct CellCost {
+    pub cell_id: String,
+    pub workload: String,
+    pub runtime: String,
+    pub sampler: Cost,
+    pub profiler: Cost,
+    /// Which profiler ran (`perf` or `pprof`).
+    pub profiler_tool: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Overhead {
+    pub commit: String,
+    pub dirty: bool,
+    pub rounds: u64,
+    pub warmup_s: f64,
+    pub duration_s: f64,
+    pub repeats: usize,
+    pub cells: Vec<CellCost>,
+    pub markdown: String,
+}
+
+/// Entry point of `dyno overhead`.
+pub fn overhead(args: &OverheadArgs) -> Result<()> {
+    if args.run.resume.is_some() {
+        return Err(UsageError("--resume is not accepted by `dyno overhead`".into()).into());
+    }
+    if args.run.no_profile {
+        return Err(UsageError(
+            "--no-profile is not accepted by `dyno overhead`: it measures the profiler".into(),
+        )
+        .into());
+    }
+    let scratch = args
+        .run
+        .results
+        .join(format!(".overhead-{}", std::process::id()));
+    let result = measure(args, &scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let o = result?;
+    print!("{}", o.markdown);
+    let json = serde_json::to_vec_pretty(&o)?;
+    write_atomic(&args.out, &json).with_context(|| format!("cannot write {}", args.out.display()))
+}
+
+/// (workload, runtime, unobserved throughput, profiled throughput, profiler tool) per cell id.
+type Pass = BTreeMap<String, (String, String, f64, Option<f64>, String)>;
+
+fn measure(args: &OverheadArgs, scratch: &Path) -> Result<Overhead> {
+    let mut sampler: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut profiler: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut cells: BTreeMap<String, (String, String, String)> = BTreeMap::new();
+    let mut manifest = None;
+    for round in 0..args.rounds {
+        let pass = |sampler_on: bool| -> Result<(Pass, Manifest)> {
+            eprintln!(
+                "overhead round {}/{}: sampler {}, profiled repeat {}",
+                round + 1,
+                args.rounds,
+                if sampler_on { "on" } else { "off" },
+                if sampler_on { "off" } else { "on" },
+            );
+            let mut run = args.run.clone();
+            run.results = scratch.to_path_buf();
+            run.no_sampler = !sampler_on;
+            run.no_profile = sampler_on;
+            crate::run::run(&run)?;
+            read_pass(scratch)
+        };
+        // Alternate the order, so neither pass always runs first.
+        let (a, b) = if round % 2 == 0 {
+            let a = pass(false)?;
+            (a, pass(true)?.0)
+        } else {
+            let b = pass(true)?.0;
+            (pass(false)?, b)
+        };
+        let (a, m) = a;
+        manifest.get_or_insert(m);
+        for (id, (w, r, unobserved, profiled, tool)) in &a {
+            cells
+                .entry(id.clone())
+                .or_insert_with(|| (w.clone(), r.clone(), tool.clone()));
+            if let Some((_, _, sampled, _, _)) = b.get(id) {
+                sampler
+                    .entry(id.clone())
+                    .or_default()
+                    .push(sampled / unobserved);
+            }
+            if let Some(p) = profiled {
+                profiler.entry(id.clone()).or_default().push(p / unobserved);
+            }
+        }
+    }
+    let m = manifest.context("no pass produced a run")?;
+    let costs: Vec<CellCost> = cells
+        .into_iter()
+        .map(|(id, (workload, runtime, tool))| CellCost {
+            sampler: Cost::of(sampler.remove(&id).unwrap_or_default(), SAMPLER_TARGET),
+            profiler: Cost::of(profiler.remove(&id).unwrap_or_default(), PROFILER_TARGET),
+            cell_id: id,
+            workload,
+            runtime,
+            profiler_tool: tool,
+        })
+        .collect();
+    let mut o = Overhead {
+        commit: m.git.commit.clone(),
+        dirty: m.git.dirty,
+        rounds: args.rounds,
+        warmup_s: m.settings.warmup_s,
+        duration_s: m.settings.duration_s,
+        repeats: m.settings.repeats,
+        cells: costs,
+        markdown: String::new(),
+    };
+    o.markdown = markdown(&o);
+    Ok(o)
+}
+
+/// The ok cells of the latest run under `results`.
+fn read_pass(results: &Path) -> Result<(Pass, Manifest)> {
+    let id = std::fs::read_to_string(results.join("latest"))?;
+    let dir = results.join("runs").join(id.trim());
+    let manifest: Manifest = serde_json::from_slice(&std::fs::read(dir.join("manifest.json"))?)?;
+    let mut pass = Pass::new();
+    for e in std::fs::read_dir(dir.join("cells"))? {
+        let p = e?.path();
+        if p.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let c = CellResult::read(&p).map_err(anyhow::Error::msg)?;
+        let Some(s) = c.summary.as_ref().filter(|_| c.status == Status::Ok) else {
+            continue;
+        };
+        let profile = c.profile.as_ref();
+        pass.insert(
+            c.cell_id.clone(),
+            (
+                c.workload.clone(),
+                c.runtime.clone(),
+                s.throughput_ops_s.mean,
+                profile
+                    .filter(|p| p.error.is_none())
+                    .map(|p| p.throughput_ops_s),
+                profile.map(|p| p.tool.clone()).unwrap_or_default(),
+            ),
+        );
+    }
+    Ok((pass, manifest))
+}
+
+fn pct(r: f64) -> String {
+    format!("{:+.1}%", (r - 1.0) * 100.0)
+}
+
+fn cost_cell(c: &Cost) -> String {
+    match &c.ratio {
+        Some(e) => format!(
+            "{} [{}, {}] n={}: {}",
+            pct(e.mean),
+            pct(e.ci95_low),
+            pct(e.ci95_high),
+            e.n,
+            c.verdict
+        ),
+        None => c.verdict.clone(),
+    }
+}
+
+fn markdown(o: &Overhead) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Throughput with the observer against without it, per cell: geometric mean of {} interleaved rounds \
+         with its 95% interval (warm-up {} s, {} repeat(s) of {} s; commit {}{}). Targets: sampler within {:.0}%, \
+         profiler within {:.0}%. A verdict is given only when the interval lies wholly on one side of the \
+         target; otherwise the noise of this machine hides it and the verdict is `not resolved`.\n",
+        o.rounds,
+        o.warmup_s,
+        o.repeats,
+        o.duration_s,
+        &o.commit[..o.commit.len().min(12)],
+        if o.dirty { ", dirty" } else { "" },
+        SAMPLER_TARGET * 100.0,
+        PROFILER_TARGET * 100.0,
+    );
+    s.push_str("| cell | sampler on / off | profiled / unprofiled |\n|---|---|---|\n");
+    for c in &o.cells {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} ({}) |",
+            c.cell_id,
+            cost_cell(&c.sampler),
+            cost_cell(&c.profiler),
+            if c.profiler_tool.is_empty() {
+                "no profile"
+            } else {
+                &c.profiler_tool
+            }
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_need_an_interval_on_one_side_of_the_target() {
+        assert_eq!(
+            Cost::of(vec![0.999, 1.001, 1.0, 0.998], 0.01).verdict,
+            "within target"
+        );
+        assert_eq!(
+            Cost::of(vec![0.90, 0.91, 0.89, 0.90], 0.03).verdict,
+            "over target"
+        );
+        assert_eq!(
+            Cost::of(vec![0.8, 1.2, 0.9, 1.1], 0.01).verdict,
+            "not resolved"
+        );
+        assert_eq!(Cost::of(vec![1.0], 0.01).verdict, "not resolved");
+        assert_eq!(Cost::of(vec![], 0.01).verdict, "no data");
+    }
+
+    #[test]
+    fn the_ratio_is_a_geometric_mean() {
+        let e = Cost::of(vec![0.5, 2.0], 0.01).ratio.unwrap();
+        assert!((e.mean - 1.0).abs() < 1e-12, "{e:?}");
+    }
+}
