@@ -8,6 +8,7 @@
 //! - [`stats`]: mean and Student-t confidence intervals over repeats.
 //! - [`net`]: SO_REUSEPORT listeners and the hyper IO adapter over futures-io, shared by the rows.
 //! - [`os`]: CPU affinity and `getrusage` helpers.
+//! - [`runtime_metrics`]: counters a runtime keeps about itself, registered by row adapters.
 //! - [`human`]: numbers formatted for people (rates, latencies, bytes).
 
 pub mod human;
@@ -16,6 +17,7 @@ pub mod os;
 pub mod params;
 pub mod record;
 pub mod row;
+pub mod runtime_metrics;
 pub mod schema;
 pub mod stats;
 pub mod workload;

@@ -332,6 +332,12 @@ fn burn_one_core(tmp: &Path, profiler: &str) -> PathBuf {
         let csv = std::fs::read_to_string(run.join(c.artifacts.timeseries_csv.as_ref().unwrap()))
             .unwrap();
         assert!(csv.lines().count() > 8, "{csv}");
+        // tokio's own counters reach the repeat's metrics; glommio offers none.
+        let parks = c.repeats[0].metrics.get("tokio_parks_per_s");
+        match c.runtime.as_str() {
+            "tokio-tpc" => assert!(parks.is_some_and(|p| *p >= 0.0), "{:?}", c.repeats[0]),
+            _ => assert_eq!(parks, None, "{}", c.runtime),
+        }
         let p = c.profile.as_ref().expect("a profile block");
         assert_eq!(p.error, None, "{}: profiled repeat failed", c.runtime);
         assert_eq!(p.tool, profiler);
@@ -429,7 +435,11 @@ fn overhead_measures_each_observer_in_every_round() {
     let tmp = tempfile::tempdir().unwrap();
     let results = tmp.path().join("results");
     let out = tmp.path().join("overhead.json");
-    for bad in [&["--rounds", "1"][..], &["--no-profile"], &["--resume", "x"]] {
+    for bad in [
+        &["--rounds", "1"][..],
+        &["--no-profile"],
+        &["--resume", "x"],
+    ] {
         let o = overhead(&results, &out, bad);
         assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
         assert!(!out.exists(), "{bad:?} wrote a result");

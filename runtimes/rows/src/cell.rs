@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use dyno_core::os::{Usage, confine_process};
 use dyno_core::params::{Override, Profile};
 use dyno_core::record::{Collector, Window, encode_histogram};
+use dyno_core::runtime_metrics;
 use dyno_core::schema::{CellOutput, RawRepeat, write_atomic};
 use dyno_core::{Fairness, Params, RepeatCtx, RepeatOutput, Row, RowConfig, Workload};
 use std::path::PathBuf;
@@ -232,6 +233,7 @@ fn measure_repeat(
     );
     let measured = ctx.measured_pid.clone();
     let pprof = pprof.map(|(path, hz)| (path.to_path_buf(), hz));
+    dyno_core::runtime_metrics::clear();
     let watcher = std::thread::Builder::new()
         .name("dyno-window".into())
         .spawn(move || {
@@ -242,6 +244,7 @@ fn measure_repeat(
                 pid => Usage::of_pid(pid),
             };
             let start = usage()?;
+            let counters = runtime_metrics::snapshot();
             // pprof samples this process only: a reference row's server is another program.
             let profiler = match &pprof {
                 Some((_, hz)) if pid == 0 => Some(SelfProfiler::start(*hz)?),
@@ -252,20 +255,28 @@ fn measure_repeat(
             }
             sleep_until(window.end());
             let used = usage()?.since(&start);
+            let rates = runtime_metrics::rates(
+                &counters,
+                &runtime_metrics::snapshot(),
+                window.duration().as_secs_f64(),
+            );
             if let (Some(profiler), Some((path, _))) = (profiler, &pprof) {
                 let folded = profiler.finish()?;
                 write_atomic(path, folded.as_bytes())
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             }
-            Ok::<_, String>(used)
+            Ok::<_, String>((used, rates))
         })
         .map_err(|e| format!("cannot start the window watcher: {e}"))?;
-    let metrics = run(&ctx, params)?;
+    let mut metrics = run(&ctx, params)?;
     drop(ctx);
-    let window_usage = watcher
+    let (window_usage, runtime_rates) = watcher
         .join()
         .map_err(|_| "the window watcher panicked".to_string())?
         .map_err(|e| format!("the measured process: {e}"))?;
+    for (name, rate) in runtime_rates {
+        metrics.entry(name).or_insert(rate);
+    }
     let rec = collector.finish();
     let duration_s = metrics
         .get(dyno_core::workload::MEASURED_DURATION)

@@ -1,7 +1,8 @@
 //! The tokio rows: `tokio` (one multi-thread, work-stealing runtime with a worker per assigned core) and
 //! `tokio-tpc` (thread per core: one pinned `current_thread` runtime per core). Both spawn with
 //! `tokio::spawn`, sleep with `tokio::time`, use tokio's blocking pool, and serve with `tokio::net` sockets
-//! behind hyper-util's `TokioIo`.
+//! behind hyper-util's `TokioIo`. Each runtime offers its workers' park count to the cell
+//! through `dyno_core::runtime_metrics`.
 
 use dyno_core::row::{Fairness, Row, RowConfig, RowError, Shard, run_pinned_shards};
 use std::future::Future;
@@ -22,6 +23,18 @@ impl<T> Future for TokioTask<T> {
             Poll::Ready(Err(e)) => panic!("tokio task did not finish: {e}"),
         }
     }
+}
+
+/// Offer the runtime's own counters to the cell (read at the window's edges): how often its workers
+/// ran out of work and parked (`tokio_parks_per_s`). tokio counts a park as it happens, so the count is
+/// exact. Its busy-time counter is left out: tokio adds a worker's busy time only when the worker parks,
+/// so a saturated worker (never parking) read as 0 busy over the whole window.
+fn register_metrics(handle: tokio::runtime::Handle) {
+    dyno_core::runtime_metrics::register(Box::new(move |out| {
+        let m = handle.metrics();
+        let parks: u64 = (0..m.num_workers()).map(|w| m.worker_park_count(w)).sum();
+        *out.entry("tokio_parks_per_s".into()).or_default() += parks as f64;
+    }));
 }
 
 fn start_error(row: &'static str, e: std::io::Error) -> RowError {
@@ -122,6 +135,7 @@ impl Row for Tokio {
             .enable_all()
             .build()
             .map_err(|e| start_error(Self::ID, e))?;
+        register_metrics(rt.handle().clone());
         let out = rt.block_on(body(Shard { index: 0, count: 1 }));
         rt.shutdown_timeout(Duration::from_secs(1));
         Ok(vec![out])
@@ -168,6 +182,7 @@ impl Row for TokioTpc {
                 .enable_all()
                 .build()
                 .map_err(|e| start_error(Self::ID, e))?;
+            register_metrics(rt.handle().clone());
             let out = rt.block_on(body(shard));
             rt.shutdown_timeout(Duration::from_secs(1));
             Ok(out)
