@@ -6,13 +6,11 @@
 //! - [`params`]: parameter specs, values and default matrices, and the expansion of overrides into cells.
 //! - [`schema`]: the result contract (manifest, cell results) and the driver <-> cell protocol.
 //! - [`stats`]: mean and Student-t confidence intervals over repeats.
-//! - [`net`]: SO_REUSEPORT listeners and the hyper IO adapter over futures-io, shared by the rows.
 //! - [`os`]: CPU affinity and `getrusage` helpers.
 //! - [`runtime_metrics`]: counters a runtime keeps about itself, registered by row adapters.
 //! - [`human`]: numbers formatted for people (rates, latencies, bytes).
 
 pub mod human;
-pub mod net;
 pub mod os;
 pub mod params;
 pub mod record;

@@ -5,8 +5,8 @@
 //! smol) and the blocking row (threads) have a single shard whose spawned tasks spread over all workers.
 //! Inside a shard, tasks are spawned with the row's own primitive ([`Row::spawn`]). Spawned futures must be
 //! `Send`, because work-stealing rows move them between threads; thread-per-core rows that hold thread-bound
-//! values wrap them in a checked `SendWrapper` and say so in their [`Fairness`] notes. The network facet
-//! ([`Row::listen`], [`Row::accept`]) gives each row's own sockets to hyper.
+//! values wrap them in a checked `SendWrapper` and say so in their [`Fairness`] notes. A row is an executor
+//! only: its sockets are a separate facet (`dyno_net::NetRow`) that only network workloads use.
 
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -120,19 +120,6 @@ pub trait Row: Sized + 'static {
 
     /// Let other tasks of this shard run before continuing.
     fn yield_now() -> impl Future<Output = ()> + Send;
-
-    /// A listening socket owned by one shard, in the row's own runtime.
-    type Listener: 'static;
-
-    /// An accepted connection as hyper drives it: the row's own stream behind hyper's IO traits. `Send`
-    /// so connection tasks go through [`Row::spawn`] (thread-bound streams are wrapped, as for tasks).
-    type Conn: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static;
-
-    /// Take over a bound, listening socket (made by [`crate::net::listener`]) on the current shard.
-    fn listen(l: std::net::TcpListener) -> std::io::Result<Self::Listener>;
-
-    /// Accept the next connection with the row's own accept, with TCP_NODELAY set.
-    fn accept(l: &Self::Listener) -> impl Future<Output = std::io::Result<Self::Conn>>;
 }
 
 /// Run one shard per core on its own thread named `<row>-<i>`, pinned to that core, each running

@@ -97,6 +97,12 @@ pub trait Workload: 'static {
         None
     }
 
+    /// Notes this workload adds to row `R`'s fairness block (e.g. what the row does on the network, for a
+    /// network workload). Default: none.
+    fn fairness_notes<R: Row>() -> Vec<String> {
+        vec![]
+    }
+
     /// Run one repeat on row `R`: warm up, run through the measured window, stop by itself, and check its
     /// own accounting. `Err` fails the cell with that one-line reason (e.g. a lost message).
     fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String>;

@@ -2,8 +2,8 @@
 //! `task::spawn`, timers and blocking pool. async-std was discontinued upstream in 2025; the row stays for
 //! comparison and the book says so.
 
-use dyno_core::net::FuturesIo;
 use dyno_core::row::{Fairness, Row, RowConfig, RowError, Shard};
+use dyno_net::{FuturesIo, NetRow};
 use std::future::Future;
 use std::time::Duration;
 
@@ -29,7 +29,6 @@ impl Row for AsyncStd {
                 "async-std is discontinued upstream (2025): kept for comparison".into(),
                 format!("{} global executor threads (ASYNC_STD_THREAD_COUNT) float over the assigned cores", cfg.workers()),
                 "async-io runs its reactor on a thread of its own when no executor thread drives it".into(),
-                "network: hyper through dyno's FuturesIo adapter over futures-io sockets (zeroes each read buffer: futures-io reads into initialised memory)".into(),
             ],
         }
     }
@@ -91,7 +90,9 @@ impl Row for AsyncStd {
     fn yield_now() -> impl Future<Output = ()> + Send {
         async_std::task::yield_now()
     }
+}
 
+impl NetRow for AsyncStd {
     type Listener = async_std::net::TcpListener;
     type Conn = FuturesIo<async_std::net::TcpStream>;
 
@@ -103,5 +104,9 @@ impl Row for AsyncStd {
         let (s, _) = l.accept().await?;
         s.set_nodelay(true)?;
         Ok(FuturesIo(s))
+    }
+
+    fn network_notes() -> Vec<String> {
+        vec!["hyper through dyno's FuturesIo adapter over futures-io sockets (zeroes each read buffer: futures-io reads into initialised memory)".into()]
     }
 }

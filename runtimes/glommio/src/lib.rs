@@ -3,8 +3,8 @@
 //! glommio's task handles and timers are thread-bound (`!Send`); the row wraps them in `SendWrapper`, a
 //! checked wrapper that panics if they ever leave their thread (they cannot: glommio never moves tasks).
 
-use dyno_core::net::FuturesIo;
 use dyno_core::row::{Fairness, Row, RowConfig, RowError, Shard, run_pinned_shards};
+use dyno_net::{FuturesIo, NetRow};
 use send_wrapper::SendWrapper;
 use std::future::Future;
 use std::os::fd::{FromRawFd, IntoRawFd};
@@ -77,7 +77,6 @@ impl Row for Glommio {
             notes: vec![
                 "one LocalExecutor per core, Placement::Fixed (pinned); tasks never migrate".into(),
                 "task handles and timers are !Send: wrapped in send_wrapper::SendWrapper (a thread check and a box per spawn/sleep)".into(),
-                "network: glommio's io_uring TcpStream in SendWrapper, hyper through dyno's FuturesIo adapter (zeroes each read buffer); one SO_REUSEPORT listener per core".into(),
             ],
         }
     }
@@ -133,7 +132,9 @@ impl Row for Glommio {
     fn yield_now() -> impl Future<Output = ()> + Send {
         Bound::new(async { glommio::executor().yield_now().await })
     }
+}
 
+impl NetRow for Glommio {
     type Listener = glommio::net::TcpListener;
     type Conn = FuturesIo<BoundStream>;
 
@@ -146,5 +147,9 @@ impl Row for Glommio {
         let s = l.accept().await.map_err(std::io::Error::from)?;
         s.set_nodelay(true).map_err(std::io::Error::from)?;
         Ok(FuturesIo(BoundStream(SendWrapper::new(s))))
+    }
+
+    fn network_notes() -> Vec<String> {
+        vec!["glommio's io_uring TcpStream in SendWrapper, hyper through dyno's FuturesIo adapter (zeroes each read buffer); one SO_REUSEPORT listener per core".into()]
     }
 }

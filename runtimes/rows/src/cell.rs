@@ -63,7 +63,7 @@ pub fn cell_main<W: Workload>() -> ExitCode {
     match cli.cmd {
         Cmd::Describe => print_json(&W::spec()),
         Cmd::Rows { cores } => {
-            let mut rows = row_infos(&RowConfig {
+            let mut rows = row_infos::<W>(&RowConfig {
                 cores: cores.clone(),
             });
             rows.extend(W::reference_rows(&cores));
@@ -150,7 +150,7 @@ struct RunCell<W>(CellRequest, std::marker::PhantomData<W>);
 impl<W: Workload> RowVisitor for RunCell<W> {
     type Out = Result<(), String>;
     fn visit<R: Row>(self) -> Result<(), String> {
-        run_cell::<W>(R::ID, R::fairness, self.0, |ctx, params| {
+        run_cell::<W>(R::ID, crate::fairness::<W, R>, self.0, |ctx, params| {
             W::run::<R>(ctx, params)
         })
     }

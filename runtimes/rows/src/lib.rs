@@ -1,9 +1,9 @@
 //! The registry of runtime rows and the cell entry point shared by every workload binary.
 //!
-//! - [`ROWS`] and [`visit_row`] map a row id to its adapter type, so generic code runs on any row.
+//! - [`for_each_row!`] is the registry: the one list of rows. [`ROWS`], [`visit_row`], [`visit_net_row`]
+//!   and [`row_matrix_test!`] all expand from it, so adding a row is its crate plus one line there.
 //! - [`cell_main`] is the whole `main` of a workload's cell binary (`dyno-cell-<workload>`): it describes
 //!   the workload, plans its matrix, lists rows, and runs one cell (all its repeats) in this process.
-//! - [`row_matrix_test!`] runs one generic test body on every row.
 
 mod cell;
 pub mod self_profile;
@@ -15,19 +15,54 @@ pub use dyno_rt_smol::Smol;
 pub use dyno_rt_threads::Threads;
 pub use dyno_rt_tokio::{Tokio, TokioTpc};
 
-use dyno_core::Row;
 use dyno_core::row::RowConfig;
 use dyno_core::schema::RowInfo;
+use dyno_core::{Row, Workload};
+use dyno_net::NetRow;
 
-/// Every row id, in the order the book shows them.
-pub const ROWS: [&str; 6] = [
-    Tokio::ID,
-    TokioTpc::ID,
-    AsyncStd::ID,
-    Smol::ID,
-    Glommio::ID,
-    Threads::ID,
-];
+/// The registry of rows, in the order the book shows them: calls `$callback! { [args] name => Type, .. }`
+/// with every row (a test-function name and its adapter type). Every row implements [`Row`] and
+/// [`NetRow`]. To add a row: write its crate under `runtimes/`, depend on it in this crate's Cargo.toml,
+/// re-export its type above and add one line here.
+#[macro_export]
+macro_rules! for_each_row {
+    ($callback:path $(, $arg:tt)*) => {
+        $callback! {
+            [$($arg)*]
+            tokio => $crate::Tokio,
+            tokio_tpc => $crate::TokioTpc,
+            async_std => $crate::AsyncStd,
+            smol => $crate::Smol,
+            glommio => $crate::Glommio,
+            threads => $crate::Threads,
+        }
+    };
+}
+
+macro_rules! define_registry {
+    ([] $($name:ident => $ty:path,)+) => {
+        /// Every row id, in the order the book shows them.
+        pub const ROWS: &[&str] = &[$(<$ty as Row>::ID),+];
+
+        /// Run `v` with the adapter of row `id`; `None` for an unknown id.
+        pub fn visit_row<V: RowVisitor>(id: &str, v: V) -> Option<V::Out> {
+            $(if id == <$ty as Row>::ID {
+                return Some(v.visit::<$ty>());
+            })+
+            None
+        }
+
+        /// Run `v` with the adapter of row `id` as a [`NetRow`]; `None` for an unknown id.
+        pub fn visit_net_row<V: NetRowVisitor>(id: &str, v: V) -> Option<V::Out> {
+            $(if id == <$ty as Row>::ID {
+                return Some(v.visit::<$ty>());
+            })+
+            None
+        }
+    };
+}
+
+for_each_row!(define_registry);
 
 /// Generic code to run with a row's adapter type.
 pub trait RowVisitor {
@@ -35,37 +70,78 @@ pub trait RowVisitor {
     fn visit<R: Row>(self) -> Self::Out;
 }
 
-/// Run `v` with the adapter of row `id`; `None` for an unknown id.
-pub fn visit_row<V: RowVisitor>(id: &str, v: V) -> Option<V::Out> {
-    Some(match id {
-        Tokio::ID => v.visit::<Tokio>(),
-        TokioTpc::ID => v.visit::<TokioTpc>(),
-        AsyncStd::ID => v.visit::<AsyncStd>(),
-        Smol::ID => v.visit::<Smol>(),
-        Glommio::ID => v.visit::<Glommio>(),
-        Threads::ID => v.visit::<Threads>(),
-        _ => return None,
-    })
+/// Generic code to run with a row's adapter type and its network facet.
+pub trait NetRowVisitor {
+    type Out;
+    fn visit<R: NetRow>(self) -> Self::Out;
 }
 
-/// Every row's fairness block for the given cores.
-pub fn row_infos(cfg: &RowConfig) -> Vec<RowInfo> {
-    struct Info<'a>(&'a RowConfig);
-    impl RowVisitor for Info<'_> {
+/// Re-enter generic network code for the row `R` a workload was instantiated with: a network workload's
+/// `Workload::run::<R: Row>` calls this to get `R` as a [`NetRow`] (the same type, found in the registry
+/// by its id). `Err` names the row when it has no network facet.
+pub fn as_net_row<R: Row, V: NetRowVisitor>(v: V) -> Result<V::Out, String> {
+    visit_net_row(R::ID, v).ok_or_else(|| format!("row {} has no network facet", R::ID))
+}
+
+/// The network notes of row `R`, prefixed `network: `, for a network workload's
+/// `Workload::fairness_notes`.
+pub fn network_notes<R: Row>() -> Vec<String> {
+    struct Notes;
+    impl NetRowVisitor for Notes {
+        type Out = Vec<String>;
+        fn visit<N: NetRow>(self) -> Vec<String> {
+            N::network_notes()
+                .into_iter()
+                .map(|n| format!("network: {n}"))
+                .collect()
+        }
+    }
+    as_net_row::<R, _>(Notes).unwrap_or_default()
+}
+
+/// Row `R`'s fairness block for workload `W`: the row's own, plus what the workload adds on this row.
+pub fn fairness<W: Workload, R: Row>(cfg: &RowConfig) -> dyno_core::Fairness {
+    let mut f = R::fairness(cfg);
+    f.notes.extend(W::fairness_notes::<R>());
+    f
+}
+
+/// Every row's fairness block for workload `W` on the given cores, in registry order.
+pub fn row_infos<W: Workload>(cfg: &RowConfig) -> Vec<RowInfo> {
+    struct Info<'a, W>(&'a RowConfig, std::marker::PhantomData<W>);
+    impl<W: Workload> RowVisitor for Info<'_, W> {
         type Out = RowInfo;
         fn visit<R: Row>(self) -> RowInfo {
             RowInfo {
                 id: R::ID.to_string(),
-                fairness: R::fairness(self.0),
+                fairness: fairness::<W, R>(self.0),
             }
         }
     }
     ROWS.iter()
-        .map(|id| visit_row(id, Info(cfg)).expect("ROWS are all known"))
+        .map(|id| {
+            visit_row(id, Info::<W>(cfg, std::marker::PhantomData)).expect("ROWS are all known")
+        })
         .collect()
 }
 
-/// Define one `#[test]` per row running the generic function `$body::<Row>()` (tokio's `rt_test!` idea).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __row_tests {
+    ([$body:ident] $($name:ident => $ty:path,)+) => {
+        mod $body {
+            $(
+                #[test]
+                fn $name() {
+                    super::$body::<$ty>()
+                }
+            )+
+        }
+    };
+}
+
+/// Define one `#[test]` per registered row running the generic function `$body::<Row>()` (tokio's
+/// `rt_test!` idea). The body may ask for [`NetRow`] too: every registered row has it.
 ///
 /// ```ignore
 /// fn counts_every_message<R: dyno_core::Row>() { /* ... */ }
@@ -74,32 +150,7 @@ pub fn row_infos(cfg: &RowConfig) -> Vec<RowInfo> {
 #[macro_export]
 macro_rules! row_matrix_test {
     ($body:ident) => {
-        mod $body {
-            #[test]
-            fn tokio() {
-                super::$body::<$crate::Tokio>()
-            }
-            #[test]
-            fn tokio_tpc() {
-                super::$body::<$crate::TokioTpc>()
-            }
-            #[test]
-            fn async_std() {
-                super::$body::<$crate::AsyncStd>()
-            }
-            #[test]
-            fn smol() {
-                super::$body::<$crate::Smol>()
-            }
-            #[test]
-            fn glommio() {
-                super::$body::<$crate::Glommio>()
-            }
-            #[test]
-            fn threads() {
-                super::$body::<$crate::Threads>()
-            }
-        }
+        $crate::for_each_row!($crate::__row_tests, $body);
     };
 }
 
@@ -153,7 +204,19 @@ mod tests {
 
     #[test]
     fn every_row_is_registered_and_unknown_ids_are_not() {
-        let infos = row_infos(&RowConfig { cores: vec![0] });
+        struct NoWorkload;
+        impl Workload for NoWorkload {
+            fn spec() -> dyno_core::params::WorkloadSpec {
+                unreachable!()
+            }
+            fn run<R: Row>(
+                _: &dyno_core::RepeatCtx,
+                _: &dyno_core::Params,
+            ) -> Result<dyno_core::RepeatOutput, String> {
+                unreachable!()
+            }
+        }
+        let infos = row_infos::<NoWorkload>(&RowConfig { cores: vec![0] });
         let ids: Vec<_> = infos.iter().map(|i| i.id.as_str()).collect();
         assert_eq!(ids, ROWS);
         assert!(

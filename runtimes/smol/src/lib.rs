@@ -2,8 +2,8 @@
 //! async-io timers and reactor, and the `blocking` crate's pool for blocking work.
 
 use async_executor::Executor;
-use dyno_core::net::FuturesIo;
 use dyno_core::row::{Fairness, Row, RowConfig, RowError, Shard, panic_message};
+use dyno_net::{FuturesIo, NetRow};
 use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
@@ -40,7 +40,7 @@ impl Row for Smol {
             notes: vec![format!(
                 "{} threads run one async_executor::Executor and float over the assigned cores; async-io reactor",
                 cfg.workers()
-            ), "network: hyper through dyno's FuturesIo adapter over futures-io sockets (zeroes each read buffer: futures-io reads into initialised memory)".into()],
+            )],
         }
     }
 
@@ -118,7 +118,9 @@ impl Row for Smol {
     fn yield_now() -> impl Future<Output = ()> + Send {
         futures_lite::future::yield_now()
     }
+}
 
+impl NetRow for Smol {
     type Listener = async_io::Async<std::net::TcpListener>;
     type Conn = FuturesIo<async_io::Async<std::net::TcpStream>>;
 
@@ -130,5 +132,9 @@ impl Row for Smol {
         let (s, _) = l.accept().await?;
         s.get_ref().set_nodelay(true)?;
         Ok(FuturesIo(s))
+    }
+
+    fn network_notes() -> Vec<String> {
+        vec!["hyper through dyno's FuturesIo adapter over futures-io sockets (zeroes each read buffer: futures-io reads into initialised memory)".into()]
     }
 }

@@ -3,6 +3,7 @@
 //! timers are `std::thread::sleep`, and there is no event loop or multiplexing.
 
 use dyno_core::row::{Fairness, Row, RowConfig, RowError, Shard};
+use dyno_net::NetRow;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -49,7 +50,6 @@ impl Row for Threads {
             notes: vec![
                 "one OS thread per task (workers = assigned cores is only the core count; threads are unbounded)".into(),
                 "each thread drives its task with futures_lite::block_on: every wait parks the thread".into(),
-                "network: blocking std sockets, a thread per connection running hyper over blocking reads and writes (one non-blocking read while a response is owed, so hyper cannot deadlock)".into(),
             ],
         }
     }
@@ -97,7 +97,9 @@ impl Row for Threads {
     async fn yield_now() {
         std::thread::yield_now()
     }
+}
 
+impl NetRow for Threads {
     type Listener = std::net::TcpListener;
     type Conn = BlockingIo;
 
@@ -110,6 +112,10 @@ impl Row for Threads {
         let (s, _) = l.accept()?;
         s.set_nodelay(true)?;
         Ok(BlockingIo::new(s))
+    }
+
+    fn network_notes() -> Vec<String> {
+        vec!["blocking std sockets, a thread per connection running hyper over blocking reads and writes (one non-blocking read while a response is owed, so hyper cannot deadlock)".into()]
     }
 }
 
@@ -139,7 +145,7 @@ impl hyper::rt::Read for BlockingIo {
         cx: &mut Context<'_>,
         mut buf: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<std::io::Result<()>> {
-        let slice = dyno_core::net::initialised(&mut buf);
+        let slice = dyno_net::sockets::initialised(&mut buf);
         let n = if self.owe_response {
             use std::os::fd::AsRawFd;
             // SAFETY: recv writes at most slice.len() bytes into the slice we own.
@@ -163,7 +169,7 @@ impl hyper::rt::Read for BlockingIo {
         } else {
             std::io::Read::read(&mut &self.stream, slice)?
         };
-        dyno_core::net::advance(&mut buf, n);
+        dyno_net::sockets::advance(&mut buf, n);
         if n > 0 {
             self.owe_response = true;
         }

@@ -5,6 +5,7 @@
 //! through `dyno_core::runtime_metrics`.
 
 use dyno_core::row::{Fairness, Row, RowConfig, RowError, Shard, run_pinned_shards};
+use dyno_net::NetRow;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -78,7 +79,12 @@ macro_rules! tokio_common {
         fn yield_now() -> impl Future<Output = ()> + Send {
             tokio::task::yield_now()
         }
+    };
+}
 
+/// The network facet of both tokio rows.
+macro_rules! tokio_net {
+    () => {
         type Listener = tokio::net::TcpListener;
         type Conn = hyper_util::rt::TokioIo<tokio::net::TcpStream>;
 
@@ -95,9 +101,9 @@ macro_rules! tokio_common {
     };
 }
 
-/// How the tokio rows serve HTTP.
+/// How the tokio rows serve the network.
 const NET_NOTE: &str =
-    "network: tokio::net sockets, hyper through hyper-util's TokioIo (no copy, no memset)";
+    "tokio::net sockets, hyper through hyper-util's TokioIo (no copy, no memset)";
 
 /// `tokio`: the multi-thread, work-stealing runtime.
 pub struct Tokio;
@@ -114,13 +120,10 @@ impl Row for Tokio {
             io: "epoll".into(),
             model: "work-stealing (multi-thread runtime)".into(),
             pinned: false,
-            notes: vec![
-                format!(
-                    "{} worker threads float over the assigned cores (process affinity); blocking pool on demand",
-                    cfg.workers()
-                ),
-                NET_NOTE.into(),
-            ],
+            notes: vec![format!(
+                "{} worker threads float over the assigned cores (process affinity); blocking pool on demand",
+                cfg.workers()
+            )],
         }
     }
 
@@ -142,6 +145,14 @@ impl Row for Tokio {
     }
 }
 
+impl NetRow for Tokio {
+    tokio_net!();
+
+    fn network_notes() -> Vec<String> {
+        vec![NET_NOTE.into()]
+    }
+}
+
 /// `tokio-tpc`: thread per core, one pinned current-thread runtime per core.
 pub struct TokioTpc;
 
@@ -159,9 +170,6 @@ impl Row for TokioTpc {
             pinned: true,
             notes: vec![
                 "one current_thread runtime per core, each thread pinned; tasks never migrate"
-                    .into(),
-                NET_NOTE.into(),
-                "network: one SO_REUSEPORT listener per core; the kernel spreads connections"
                     .into(),
             ],
         }
@@ -187,5 +195,16 @@ impl Row for TokioTpc {
             rt.shutdown_timeout(Duration::from_secs(1));
             Ok(out)
         })
+    }
+}
+
+impl NetRow for TokioTpc {
+    tokio_net!();
+
+    fn network_notes() -> Vec<String> {
+        vec![
+            NET_NOTE.into(),
+            "one SO_REUSEPORT listener per core; the kernel spreads connections".into(),
+        ]
     }
 }

@@ -7,11 +7,12 @@
 //! writes F (default `results/benches/http-reference-<time>.json`) and prints a table. `cargo xtask bench`
 //! runs it into the run's `references/http.json`, which the book shows on the http page.
 
+use dyno_core::RowConfig;
 use dyno_core::os::{allowed_cores, confine_process};
-use dyno_core::{Row, RowConfig};
 use dyno_http::Server;
 use dyno_load::LoadConfig;
-use dyno_rows::RowVisitor;
+use dyno_net::NetRow;
+use dyno_rows::NetRowVisitor;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -144,9 +145,9 @@ struct RowRun<'a> {
     o: &'a Opts,
 }
 
-impl RowVisitor for RowRun<'_> {
+impl NetRowVisitor for RowRun<'_> {
     type Out = Result<Vec<Measure>, String>;
-    fn visit<R: Row>(self) -> Self::Out {
+    fn visit<R: NetRow>(self) -> Self::Out {
         let server = Server::start::<R>(&RowConfig {
             cores: vec![self.core],
         })?;
@@ -180,13 +181,14 @@ fn latency_checks(server_core: usize, client_core: usize, o: &Opts) -> (String, 
     let mut all = Vec::new();
     for row in dyno_rows::ROWS {
         struct Check(usize, usize, f64);
-        impl RowVisitor for Check {
+        impl NetRowVisitor for Check {
             type Out = Result<dyno_http::check::LatencyCheck, String>;
-            fn visit<R: Row>(self) -> Self::Out {
+            fn visit<R: NetRow>(self) -> Self::Out {
                 dyno_http::check::latency_check::<R>(self.0, self.1, 1, self.2)
             }
         }
-        match dyno_rows::visit_row(row, Check(server_core, client_core, o.secs)).expect("known") {
+        match dyno_rows::visit_net_row(row, Check(server_core, client_core, o.secs)).expect("known")
+        {
             Ok(c) => {
                 let us = |n: u64| format!("{:.1} µs", n as f64 / 1e3);
                 md.push_str(&format!(
@@ -246,7 +248,7 @@ fn tools(
     server_core: usize,
     client_core: usize,
 ) -> (String, serde_json::Value) {
-    let port = dyno_core::net::reserve_port([127, 0, 0, 1].into())
+    let port = dyno_net::reserve_port([127, 0, 0, 1].into())
         .expect("a free port")
         .1
         .port();
@@ -288,7 +290,7 @@ fn tools(
             wrk: wrk_bin,
             o,
         };
-        match dyno_rows::visit_row(row, run).expect("a known row") {
+        match dyno_rows::visit_net_row(row, run).expect("a known row") {
             Ok(m) => {
                 for x in &m {
                     eprintln!("{row}: {} {:.0} req/s", x.generator, x.req_s);
@@ -346,7 +348,7 @@ fn tools(
         ));
     }
     md.push_str("| server | dyno load (req/s) | wrk (req/s) | dyno load / wrk | server / nginx (dyno load) |\n|---|---:|---:|---:|---:|\n");
-    for server in std::iter::once("nginx").chain(dyno_rows::ROWS) {
+    for server in std::iter::once("nginx").chain(dyno_rows::ROWS.iter().copied()) {
         let (a, b) = (mean(&pick(server, "dyno")), mean(&pick(server, "wrk")));
         md.push_str(&format!(
             "| {server} | {a:.0} | {b:.0} | {:.3} | {:.3} |\n",

@@ -4,8 +4,9 @@
 //! itself, since timers round up (tokio's to the next millisecond).
 
 use crate::Server;
-use dyno_core::{Row, RowConfig};
+use dyno_core::RowConfig;
 use dyno_load::LoadConfig;
+use dyno_net::NetRow;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,7 @@ pub struct LatencyCheck {
 }
 
 /// The median of `sleep(d)` as the row runs it.
-fn row_sleep_p50<R: Row>(cfg: &RowConfig, d: Duration) -> Result<u64, String> {
+fn row_sleep_p50<R: NetRow>(cfg: &RowConfig, d: Duration) -> Result<u64, String> {
     let out = R::run(cfg, move |_| async move {
         let mut v = Vec::with_capacity(SLEEP_SAMPLES);
         for _ in 0..SLEEP_SAMPLES {
@@ -45,7 +46,7 @@ fn row_sleep_p50<R: Row>(cfg: &RowConfig, d: Duration) -> Result<u64, String> {
 
 /// Run the check on row `R`: server on `server_core`, generator (in this process) on `client_core`,
 /// each load for `secs`.
-pub fn latency_check<R: Row>(
+pub fn latency_check<R: NetRow>(
     server_core: usize,
     client_core: usize,
     delay_ms: u64,

@@ -15,6 +15,7 @@ use dyno_core::os::{current_rss, raise_nofile};
 use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
 use dyno_core::{CoreSplit, Params, RepeatCtx, RepeatOutput, Row, Workload};
 use dyno_load::LoadConfig;
+use dyno_net::NetRow;
 use server::{ShardReport, Shared};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -213,8 +214,19 @@ impl Workload for Http {
         })
     }
 
+    fn fairness_notes<R: Row>() -> Vec<String> {
+        dyno_rows::network_notes::<R>()
+    }
+
     fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String> {
-        run_repeat::<R>(ctx, &HttpParams::from(params))
+        struct Repeat<'a>(&'a RepeatCtx, HttpParams);
+        impl dyno_rows::NetRowVisitor for Repeat<'_> {
+            type Out = Result<RepeatOutput, String>;
+            fn visit<N: NetRow>(self) -> Self::Out {
+                run_repeat::<N>(self.0, &self.1)
+            }
+        }
+        dyno_rows::as_net_row::<R, _>(Repeat(ctx, HttpParams::from(params)))?
     }
 }
 
@@ -237,7 +249,7 @@ pub struct Measured {
 }
 
 /// One repeat: start the server on the row, run the generator through the window, stop, check, record.
-pub fn run_repeat<R: Row>(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOutput, String> {
+pub fn run_repeat<R: NetRow>(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOutput, String> {
     raise_nofile(p.connections + FD_MARGIN)?;
     let running = Server::start::<R>(&ctx.row)?;
     let shared = running.shared.clone();
@@ -433,8 +445,8 @@ type ServerThread =
 
 impl Server {
     /// Start the service on row `R` with `cfg`'s cores and wait until every shard listens.
-    pub fn start<R: Row>(cfg: &dyno_core::RowConfig) -> Result<Server, String> {
-        let (reserved, addr) = dyno_core::net::reserve_port([127, 0, 0, 1].into())
+    pub fn start<R: NetRow>(cfg: &dyno_core::RowConfig) -> Result<Server, String> {
+        let (reserved, addr) = dyno_net::reserve_port([127, 0, 0, 1].into())
             .map_err(|e| format!("cannot reserve a port on 127.0.0.1: {e}"))?;
         let shared = Arc::new(Shared::default());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -158,7 +158,7 @@ impl Nginx {
              server {{\n    listen {addr} reuseport backlog={backlog};\n    \
              location = /plaintext {{ default_type text/plain; return 200 \"{hello}\"; }}\n    \
              location = {STATUS_PATH} {{ stub_status; }}\n  }}\n}}\n",
-            backlog = dyno_core::net::BACKLOG,
+            backlog = dyno_net::BACKLOG,
             hello = crate::server::HELLO,
         );
         let conf_path = dir.path().join("nginx.conf");
@@ -208,7 +208,7 @@ impl Nginx {
 /// One repeat on nginx: start it, load it like a runtime row, check its own count, stop it.
 pub fn run_repeat(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOutput, String> {
     raise_nofile(p.connections + FD_MARGIN)?;
-    let (reserved, addr) = dyno_core::net::reserve_port([127, 0, 0, 1].into())
+    let (reserved, addr) = dyno_net::reserve_port([127, 0, 0, 1].into())
         .map_err(|e| format!("cannot reserve a port on 127.0.0.1: {e}"))?;
     let nginx = Nginx::start(addr, p.connections, &ctx.row.cores)?;
     drop(reserved);

@@ -1,7 +1,8 @@
 //! The HTTP/1.1 service, served by hyper over the row's own sockets: one listener per shard
 //! (SO_REUSEPORT), one task per connection spawned with the row's own spawn, keep-alive on.
 
-use dyno_core::Row;
+use dyno_net::NetRow;
+
 use dyno_core::row::Shard;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -61,14 +62,14 @@ struct ConnTotals {
 }
 
 /// One shard: bind, say ready with the shard count (or why not), accept until stopped, then wait for connections to close.
-pub async fn serve<R: Row>(
+pub async fn serve<R: NetRow>(
     shard: Shard,
     addr: SocketAddr,
     ready: std::sync::mpsc::Sender<Result<usize, String>>,
     stop: async_channel::Receiver<()>,
     shared: Arc<Shared>,
 ) -> Result<ShardReport, String> {
-    let listener = match dyno_core::net::listener(addr).and_then(R::listen) {
+    let listener = match dyno_net::listener(addr).and_then(R::listen) {
         Ok(l) => l,
         Err(e) => {
             let why = format!("shard {} cannot listen on {addr}: {e}", shard.index);
@@ -136,7 +137,7 @@ impl Drop for Active {
 }
 
 /// Serve one keep-alive connection until the client closes it.
-async fn connection<R: Row>(conn: R::Conn, active: Active, totals: Arc<ConnTotals>) {
+async fn connection<R: NetRow>(conn: R::Conn, active: Active, totals: Arc<ConnTotals>) {
     let served = Arc::new(AtomicU64::new(0));
     let counter = served.clone();
     let service = hyper::service::service_fn(move |req| {
@@ -179,7 +180,7 @@ fn query_u64(req: &Request<Incoming>, name: &str) -> Result<u64, String> {
 
 /// The endpoints: `/plaintext`, `/json`, `/delay?ms=N` (an async sleep on the row's timer),
 /// `/cpu?us=N` (N µs of CPU work on the serving thread).
-pub async fn respond<R: Row>(req: Request<Incoming>) -> Response<Full<Bytes>> {
+pub async fn respond<R: NetRow>(req: Request<Incoming>) -> Response<Full<Bytes>> {
     match req.uri().path() {
         "/plaintext" => text(StatusCode::OK, HELLO),
         "/json" => {

@@ -1,8 +1,9 @@
 //! Every row serves every endpoint correctly, and a generator repeat on every row counts exactly.
 
 use dyno_core::params::Profile;
-use dyno_core::{Collector, Params, RepeatCtx, Row, RowConfig, Window, Workload};
+use dyno_core::{Collector, Params, RepeatCtx, RowConfig, Window, Workload};
 use dyno_http::{Http, HttpParams, Server, generator, run_repeat};
+use dyno_net::NetRow;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -37,7 +38,7 @@ fn get(s: &mut TcpStream, path: &str) -> (u16, String) {
     }
 }
 
-fn answers_every_endpoint<R: Row>() {
+fn answers_every_endpoint<R: NetRow>() {
     let server = Server::start::<R>(&RowConfig {
         cores: cores()[..1].to_vec(),
     })
@@ -102,7 +103,7 @@ fn ctx() -> RepeatCtx {
     )
 }
 
-fn generator_and_server_agree<R: Row>() {
+fn generator_and_server_agree<R: NetRow>() {
     let ctx = ctx();
     let m = run_repeat::<R>(&ctx, &params(&[("connections", 8)], "plaintext")).unwrap();
     let rec = ctx.collector.clone().finish();
@@ -120,7 +121,7 @@ dyno_rows::row_matrix_test!(generator_and_server_agree);
 /// The generator's p50 on `/delay?ms=1` at low load is the row's real 1 ms sleep plus the unloaded round
 /// trip. The target is within 5% (the reference bench reports the figure); the bound here is generous
 /// because tests share a noisy machine.
-fn delay_latency_is_sleep_plus_round_trip<R: Row>() {
+fn delay_latency_is_sleep_plus_round_trip<R: NetRow>() {
     let c = cores();
     let check = dyno_http::check::latency_check::<R>(c[0], *c.last().unwrap(), 1, 0.3).unwrap();
     assert!(

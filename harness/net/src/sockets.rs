@@ -1,6 +1,6 @@
-//! The network facet shared by the rows: SO_REUSEPORT listeners and the hyper IO adapter over futures-io.
+//! Sockets shared by the rows' network facets: SO_REUSEPORT listeners and the hyper IO adapter over futures-io.
 //!
-//! Every row serves TCP through its own runtime's sockets ([`crate::Row::listen`], [`crate::Row::accept`]);
+//! Every row serves TCP through its own runtime's sockets ([`crate::NetRow::listen`], [`crate::NetRow::accept`]);
 //! this module holds the parts that do not depend on a runtime: building the listening socket (so every
 //! row gets the same options: SO_REUSEPORT, the same backlog) and [`FuturesIo`], the thin adapter that lets
 //! hyper drive a `futures-io` stream (smol, async-std, glommio). tokio streams use hyper-util's `TokioIo`.
