@@ -10,6 +10,7 @@
 //! - `cargo xtask new-workload NAME`: scaffold `workloads/NAME`, a workload that runs on every row.
 
 use anyhow::{Context, Result, bail};
+use dyno_core::rundir::{Results, RunDir};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -25,7 +26,9 @@ fn main() -> ExitCode {
         Some("report") => build_dyno().and_then(|d| dyno(&d, "report", &args[1..])),
         Some("compare") => build_dyno().and_then(|d| dyno(&d, "compare", &args[1..])),
         Some("new-workload") => match &args[1..] {
-            [name] => new_workload(&workspace_root(), name).map(|_| ExitCode::SUCCESS),
+            [name] => workspace_root()
+                .and_then(|root| new_workload(&root, name))
+                .map(|_| ExitCode::SUCCESS),
             _ => Err(Usage("new-workload takes exactly one NAME".into()).into()),
         },
         Some("-h" | "--help") => {
@@ -66,21 +69,47 @@ impl std::fmt::Display for Usage {
 
 impl std::error::Error for Usage {}
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+/// The workspace this xtask acts on: the one around the current directory, found at run time (a build
+/// shared by two checkouts, e.g. git worktrees or a CI cache, must not act on the tree it was built in).
+fn workspace_root() -> Result<PathBuf> {
+    static ROOT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let cwd = std::env::current_dir()
+            .map_err(|e| format!("cannot read the current directory: {e}"))?;
+        let out = Command::new(cargo_program())
+            .args(["locate-project", "--workspace", "--message-format", "plain"])
+            .current_dir(&cwd)
+            .output()
+            .map_err(|e| format!("cannot run cargo locate-project: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "no Cargo workspace around {}: {}",
+                cwd.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let manifest = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        manifest
+            .parent()
+            .map(Path::to_path_buf)
+            .ok_or_else(|| format!("{} has no directory", manifest.display()))
+    })
+    .clone()
+    .map_err(anyhow::Error::msg)
 }
 
-fn cargo() -> Command {
-    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.current_dir(workspace_root());
-    c
+fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn cargo() -> Result<Command> {
+    let mut c = Command::new(cargo_program());
+    c.current_dir(workspace_root()?);
+    Ok(c)
 }
 
 fn metadata() -> Result<serde_json::Value> {
-    let out = cargo()
+    let out = cargo()?
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .output()?;
     if !out.status.success() {
@@ -135,8 +164,8 @@ fn run_references(run: &str, quick: bool) -> Result<()> {
         eprintln!(
             "reference bench of {w} (a part whose tools are absent is skipped with a note)..."
         );
-        let out = dir.join("references").join(format!("{w}.json"));
-        let mut c = cargo();
+        let out = dir.reference_path(&w);
+        let mut c = cargo()?;
         c.args([
             "bench",
             "-p",
@@ -160,19 +189,10 @@ fn run_references(run: &str, quick: bool) -> Result<()> {
 }
 
 /// A run's directory (`latest` resolved) and the workloads it measured, in name order.
-fn measured_workloads(run: &str) -> Result<(PathBuf, Vec<String>)> {
-    let results = workspace_root().join("results");
-    let id = match run {
-        "latest" => std::fs::read_to_string(results.join("latest"))?
-            .trim()
-            .to_string(),
-        id => id.to_string(),
-    };
-    let dir = results.join("runs").join(&id);
-    let mut measured: Vec<String> = std::fs::read_dir(dir.join("cells"))?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|n| n.split_once("--").map(|(w, _)| w.to_string()))
-        .collect();
+fn measured_workloads(run: &str) -> Result<(RunDir, Vec<String>)> {
+    let dir = Results::new(workspace_root()?.join("results")).open(run)?;
+    let (cells, _) = dir.cells()?;
+    let mut measured: Vec<String> = cells.into_iter().map(|c| c.workload).collect();
     measured.sort();
     measured.dedup();
     Ok((dir, measured))
@@ -189,7 +209,7 @@ fn run_overhead(dyno_bin: &Path, run: &str, quick: bool) -> Result<()> {
     let (dir, measured) = measured_workloads(run)?;
     let pick = |(q, f): (&'static str, &'static str)| if quick { q } else { f };
     eprintln!("measuring the sampler's and the profiler's overhead (dyno overhead)...");
-    let out = dir.join("overhead.json");
+    let out = dir.overhead_path();
     let args = [
         "--profile",
         "quick",
@@ -224,7 +244,7 @@ fn target_dir() -> Result<PathBuf> {
 /// Build the driver and every workload's cell binary in release; return the path of `dyno`.
 fn build_dyno() -> Result<PathBuf> {
     eprintln!("building the driver and every workload's cell binary (release)...");
-    let status = cargo()
+    let status = cargo()?
         .args([
             "build",
             "--release",
@@ -243,7 +263,7 @@ fn build_dyno() -> Result<PathBuf> {
 /// Run `dyno SUBCOMMAND ARGS...` from the workspace root, passing its exit code on.
 fn dyno(dyno: &Path, sub: &str, args: &[impl AsRef<std::ffi::OsStr>]) -> Result<ExitCode> {
     let status = Command::new(dyno)
-        .current_dir(workspace_root())
+        .current_dir(workspace_root()?)
         .arg(sub)
         .args(args)
         .status()

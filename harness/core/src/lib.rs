@@ -3,23 +3,30 @@
 //! - [`row`]: the runtime-row abstraction ([`Row`]) that adapters implement and workloads are written against.
 //! - [`workload`]: the [`Workload`] trait a workload crate implements once for every row.
 //! - [`record`]: the per-thread latency/ops recorder with a measurement window (warm-up excluded).
+//! - [`metrics`]: declared workload figures (unit, better, role), client processes and SLOs.
 //! - [`params`]: parameter specs, values and default matrices, and the expansion of overrides into cells.
 //! - [`schema`]: the result contract (manifest, cell results) and the driver <-> cell protocol.
+//! - [`rundir`]: the results directory and a run's directory, the only reader of their files.
 //! - [`stats`]: mean and Student-t confidence intervals over repeats.
 //! - [`os`]: CPU affinity and `getrusage` helpers.
 //! - [`runtime_metrics`]: counters a runtime keeps about itself, registered by row adapters.
+//! - [`cli`]: durations and core lists as every dyno binary parses them.
 //! - [`human`]: numbers formatted for people (rates, latencies, bytes).
 
+pub mod cli;
 pub mod human;
+pub mod metrics;
 pub mod os;
 pub mod params;
 pub mod record;
 pub mod row;
+pub mod rundir;
 pub mod runtime_metrics;
 pub mod schema;
 pub mod stats;
 pub mod workload;
 
+pub use metrics::{Better, Figures, Metric, Role};
 pub use params::{ParamValue, Params};
 pub use record::{Collector, Probe, Window};
 pub use row::{Fairness, Row, RowConfig, RowError, Shard};

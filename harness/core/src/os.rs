@@ -106,19 +106,19 @@ pub fn rss_of(pid: u32) -> Option<u64> {
 
 /// `pid` and its descendants (through /proc/<pid>/task/*/children), leaving out every process whose
 /// name starts with `exclude` and that process's descendants.
-pub fn process_tree(pid: u32, exclude: &str) -> Vec<u32> {
+pub fn process_tree(pid: u32, exclude: Option<&str>) -> Vec<u32> {
     split_process_tree(pid, exclude).0
 }
 
 /// `pid`'s process tree split in two: the processes kept (as [`process_tree`]) and the processes whose
 /// name starts with `exclude` (a client such as a load generator; their own descendants are not listed).
-pub fn split_process_tree(pid: u32, exclude: &str) -> (Vec<u32>, Vec<u32>) {
+pub fn split_process_tree(pid: u32, exclude: Option<&str>) -> (Vec<u32>, Vec<u32>) {
     let mut out = Vec::new();
     let mut excluded = Vec::new();
     let mut todo = vec![pid];
     while let Some(p) = todo.pop() {
         let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
-        if p != pid && comm.starts_with(exclude) {
+        if p != pid && exclude.is_some_and(|e| comm.starts_with(e)) {
             excluded.push(p);
             continue;
         }
@@ -263,8 +263,8 @@ mod tests {
             .unwrap();
         // Let the exec finish so /proc/<pid>/comm holds the new name.
         std::thread::sleep(std::time::Duration::from_millis(100));
-        let tree = process_tree(std::process::id(), "dyno-load-");
-        let (_, excluded) = split_process_tree(std::process::id(), "dyno-load-");
+        let tree = process_tree(std::process::id(), Some("dyno-load-"));
+        let (_, excluded) = split_process_tree(std::process::id(), Some("dyno-load-"));
         let _ = (kept.kill(), left_out.kill(), kept.wait(), left_out.wait());
         assert!(excluded.contains(&left_out.id()), "{excluded:?}");
         assert!(tree.contains(&std::process::id()));

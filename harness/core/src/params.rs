@@ -207,16 +207,37 @@ pub enum Profile {
     Full,
 }
 
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Profile::Quick => "quick",
+            Profile::Full => "full",
+        })
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "quick" => Ok(Profile::Quick),
+            "full" => Ok(Profile::Full),
+            _ => Err(format!("{s:?} is not a profile; accepted: quick, full")),
+        }
+    }
+}
+
 /// A workload's self-description: what `dyno list` prints and what planning works from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadSpec {
     pub name: String,
     pub about: String,
-    /// What one operation is, e.g. "message deliveries".
-    pub ops_unit: String,
     pub params: Vec<ParamSpec>,
     pub quick: Vec<Group>,
     pub full: Vec<Group>,
+    /// Its unit of work, its figures, its client process and its SLO.
+    #[serde(flatten)]
+    pub declared: crate::metrics::Declarations,
 }
 
 /// `name=v1,v2` from the command line: replace that parameter's values in every group.
@@ -348,7 +369,10 @@ mod tests {
         WorkloadSpec {
             name: "w".into(),
             about: "test".into(),
-            ops_unit: "ops".into(),
+            declared: crate::metrics::Declarations {
+                ops_unit: "ops".into(),
+                ..Default::default()
+            },
             params: vec![
                 ParamSpec::choice("shape", "", &["a", "b"]),
                 ParamSpec::int("n", "", 1, 100, "items"),

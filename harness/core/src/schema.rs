@@ -28,6 +28,10 @@ pub struct Manifest {
     pub cells_planned: usize,
     /// The settings every cell of the run used.
     pub settings: RunSettings,
+    /// What each workload of the run declares (unit of work, figures, client, SLO), by workload name:
+    /// the report reads figures through these.
+    #[serde(default)]
+    pub workloads: BTreeMap<String, crate::metrics::Declarations>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +74,13 @@ pub struct RunSettings {
     /// Which profiler the run asked for (each cell's `profile.tool` says which one ran).
     #[serde(default)]
     pub profiler: ProfilerChoice,
+    /// Every row the run's workloads offered, in the registry's order (the book's row order).
+    #[serde(default)]
+    pub rows: Vec<String>,
+    /// The row the others are compared with (differential flamegraphs): `--baseline-row`, by default
+    /// the registry's first row.
+    #[serde(default)]
+    pub baseline_row: Option<String>,
 }
 
 /// The profiler a run asks for.

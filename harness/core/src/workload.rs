@@ -4,7 +4,6 @@ use crate::params::{Params, WorkloadSpec};
 use crate::record::{Collector, Window};
 use crate::row::{Row, RowConfig};
 use crate::schema::RowInfo;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 
@@ -50,12 +49,8 @@ pub struct CoreSplit {
     pub client: Vec<usize>,
 }
 
-/// The repeat metric a workload sets when its operations were counted over another period than the
-/// window (an external tool with its own clock, e.g. wrk): the repeat's throughput divides by it.
-pub const MEASURED_DURATION: &str = "measured_duration_s";
-
-/// What a repeat returns beyond what its probes recorded: workload-specific figures (e.g. messages sent).
-pub type RepeatOutput = BTreeMap<String, f64>;
+/// What a repeat returns beyond what its probes recorded: its declared figures (e.g. messages sent).
+pub type RepeatOutput = crate::metrics::Figures;
 
 /// A workload: written once against [`Row`], run by the harness on every row.
 pub trait Workload: 'static {

@@ -9,7 +9,8 @@
 
 use crate::{RunArgs, UsageError};
 use anyhow::{Context, Result};
-use dyno_core::schema::{CellResult, Manifest, Status, write_atomic};
+use dyno_core::rundir::Results;
+use dyno_core::schema::{Manifest, Status, write_atomic};
 use dyno_core::stats::Estimate;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -199,16 +200,14 @@ fn measure(args: &OverheadArgs, scratch: &Path) -> Result<Overhead> {
 
 /// The ok cells of the latest run under `results`.
 fn read_pass(results: &Path) -> Result<(Pass, Manifest)> {
-    let id = std::fs::read_to_string(results.join("latest"))?;
-    let dir = results.join("runs").join(id.trim());
-    let manifest: Manifest = serde_json::from_slice(&std::fs::read(dir.join("manifest.json"))?)?;
+    let run = Results::new(results).open("latest")?;
+    let manifest = run.manifest()?;
+    let (cells, problems) = run.cells()?;
+    if let Some(p) = problems.first() {
+        anyhow::bail!("{p}");
+    }
     let mut pass = Pass::new();
-    for e in std::fs::read_dir(dir.join("cells"))? {
-        let p = e?.path();
-        if p.extension().is_none_or(|x| x != "json") {
-            continue;
-        }
-        let c = CellResult::read(&p).map_err(anyhow::Error::msg)?;
+    for c in cells {
         let Some(s) = c.summary.as_ref().filter(|_| c.status == Status::Ok) else {
             continue;
         };

@@ -93,6 +93,8 @@ pub struct Request<'a> {
     pub timeout: Duration,
     pub unprofiled_mean: f64,
     pub title: &'a str,
+    /// Thread-name prefix of the cell's client process (a load generator), whose samples are left out.
+    pub client_prefix: Option<&'a str>,
 }
 
 /// Run the cell once more under `backend`.
@@ -119,7 +121,7 @@ pub fn profile(backend: &Backend, req: &Request) -> Profiled {
                 .args(["--repeats", "1", "--out"])
                 .arg(&out);
             run_profiled(cmd, backend.tool(), &out, req)
-                .and_then(|rep| perf_stacks(perf, &data).map(|s| (rep, s)))
+                .and_then(|rep| perf_stacks(perf, &data, req.client_prefix).map(|s| (rep, s)))
         }
         Backend::Pprof => {
             let mut cmd = Command::new(req.bin);
@@ -177,7 +179,7 @@ fn run_profiled(
     })
 }
 
-fn perf_stacks(perf: &Path, data: &Path) -> Result<Stacks, String> {
+fn perf_stacks(perf: &Path, data: &Path, client_prefix: Option<&str>) -> Result<Stacks, String> {
     let script = Command::new(perf)
         // --no-inline: resolving inlined frames through addr2line took ~5 s per profile here; without it,
         // `perf script` takes ~0.3 s and the stacks keep every real (non-inlined) frame.
@@ -192,7 +194,10 @@ fn perf_stacks(perf: &Path, data: &Path) -> Result<Stacks, String> {
             String::from_utf8_lossy(&script.stderr).trim()
         ));
     }
-    let (kept, excluded) = exclude_threads(&script.stdout, dyno_load::THREAD_PREFIX.as_bytes());
+    let (kept, excluded) = match client_prefix {
+        Some(prefix) => exclude_threads(&script.stdout, prefix.as_bytes()),
+        None => (script.stdout, 0),
+    };
     Ok(Stacks {
         folded: fold(&kept)?,
         samples: script_samples(&kept),
@@ -286,8 +291,8 @@ pub fn fold(perf_script: &[u8]) -> Result<String, String> {
     String::from_utf8(folded).map_err(|e| e.to_string())
 }
 
-/// Leave out the samples of threads whose name starts with `prefix` (a load generator's, which runs as a
-/// child of the cell and so is recorded too); returns the rest and how many were left out.
+/// Leave out the samples of threads whose name starts with `prefix` (the cell's client process, e.g. a
+/// load generator, which runs as a child of the cell and so is recorded too); returns the rest and how many were left out.
 pub fn exclude_threads(perf_script: &[u8], prefix: &[u8]) -> (Vec<u8>, u64) {
     let mut kept = Vec::with_capacity(perf_script.len());
     let mut dropped = 0;
@@ -319,9 +324,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn generator_threads_are_left_out() {
-        let script = b"dyno-load-0 7/8 1.0: 1 cpu-clock:\n\t55 send+0x1 (/bin/x)\n\ntokio-rt-worker 7/9 1.1: 1 cpu-clock:\n\t66 serve+0x2 (/bin/x)\n\n";
-        let (kept, dropped) = exclude_threads(script, b"dyno-load-");
+    fn client_threads_are_left_out() {
+        let script = b"client-0 7/8 1.0: 1 cpu-clock:\n\t55 send+0x1 (/bin/x)\n\ntokio-rt-worker 7/9 1.1: 1 cpu-clock:\n\t66 serve+0x2 (/bin/x)\n\n";
+        let (kept, dropped) = exclude_threads(script, b"client-");
         assert_eq!(dropped, 1);
         assert_eq!(script_samples(&kept), 1);
         let folded = fold(&kept).unwrap();

@@ -3,49 +3,19 @@
 
 use crate::{BookArgs, CompareArgs, DiffArgs, ReportArgs, UsageError};
 use anyhow::{Context, Result};
+use dyno_core::rundir::Results;
 use dyno_report::Run;
-use std::path::PathBuf;
 
-/// The directory of run `id`: `latest`, a committed `reference` or `reference-<name>` run under results/,
-/// or an id under results/runs.
-fn run_dir(dirs: &BookArgs, id: &str) -> Result<PathBuf> {
-    let runs = dirs.results.join("runs");
-    let dir = match id {
-        id if id == "reference" || id.starts_with("reference-") => dirs.results.join(id),
-        "latest" => {
-            let latest = std::fs::read_to_string(dirs.results.join("latest")).map_err(|_| {
-                UsageError(format!(
-                    "no {}/latest: run `cargo xtask bench` first, or name a run",
-                    dirs.results.display()
-                ))
-            })?;
-            runs.join(latest.trim())
+/// Run `name` under the results directory (`latest`, `reference`, `reference-<name>` or an id), loaded.
+fn load(dirs: &BookArgs, name: &str) -> Result<Run> {
+    let dir = Results::new(&dirs.results).open(name).map_err(|e| {
+        if e.is_usage() {
+            anyhow::Error::from(UsageError(e.to_string()))
+        } else {
+            e.into()
         }
-        id => runs.join(id),
-    };
-    if id.contains('/') || !dir.join("manifest.json").exists() {
-        let mut ids = crate::run::run_ids(&runs);
-        ids.push("latest".to_string());
-        ids.extend(references(&dirs.results));
-        return Err(UsageError(format!(
-            "no run {id:?} with a manifest.json; accepted: {}",
-            ids.join(", ")
-        ))
-        .into());
-    }
-    Ok(dir)
-}
-
-/// The committed reference runs: `results/reference` and `results/reference-<name>`.
-fn references(results: &std::path::Path) -> Vec<String> {
-    let mut out: Vec<String> = std::fs::read_dir(results)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n == "reference" || n.starts_with("reference-"))
-        .collect();
-    out.sort();
-    out
+    })?;
+    Run::load(&dir).with_context(|| format!("cannot load run {}", dir.path().display()))
 }
 
 fn build(dirs: &BookArgs, run: &Run, baseline: Option<&Run>) -> Result<()> {
@@ -63,15 +33,13 @@ fn build(dirs: &BookArgs, run: &Run, baseline: Option<&Run>) -> Result<()> {
 
 /// `dyno report`.
 pub fn report(a: &ReportArgs) -> Result<()> {
-    let dir = run_dir(&a.dirs, &a.run)?;
-    let run = Run::load(&dir).with_context(|| format!("cannot load run {}", dir.display()))?;
-    build(&a.dirs, &run, None)
+    build(&a.dirs, &load(&a.dirs, &a.run)?, None)
 }
 
 /// `dyno compare`.
 pub fn compare(a: &CompareArgs) -> Result<()> {
-    let before = Run::load(&run_dir(&a.dirs, &a.before)?)?;
-    let after = Run::load(&run_dir(&a.dirs, &a.after)?)?;
+    let before = load(&a.dirs, &a.before)?;
+    let after = load(&a.dirs, &a.after)?;
     let changes = dyno_report::compare::compare(&before, &after);
     print!("{}", dyno_report::compare::text(&before, &after, &changes));
     build(&a.dirs, &after, Some(&before))
@@ -79,9 +47,9 @@ pub fn compare(a: &CompareArgs) -> Result<()> {
 
 /// `dyno diff`: a differential flamegraph of two profiled cells.
 pub fn diff(a: &DiffArgs) -> Result<()> {
-    let before_run = Run::load(&run_dir(&a.dirs, &a.run)?)?;
+    let before_run = load(&a.dirs, &a.run)?;
     let after_run = match &a.against_run {
-        Some(id) => Run::load(&run_dir(&a.dirs, id)?)?,
+        Some(id) => load(&a.dirs, id)?,
         None => before_run.clone(),
     };
     let folded = |run: &Run, id: &str| -> Result<String> {

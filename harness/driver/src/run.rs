@@ -6,27 +6,30 @@ use crate::discover::{self, WorkloadBin};
 use crate::host;
 use crate::profile::Backend;
 use crate::summarize::summarize;
-use crate::{ProfileArg, RunArgs, UsageError};
+use crate::{RunArgs, UsageError};
 use anyhow::{Context, Result, bail};
 use dyno_core::Params;
 use dyno_core::human::{ns, si};
+use dyno_core::metrics::Declarations;
+use dyno_core::os::Usage;
 use dyno_core::params::{Override, Profile};
 use dyno_core::row::Fairness;
+use dyno_core::rundir::{Results, RunDir};
 use dyno_core::schema::{
     Artifacts, CellOutput, CellResult, Manifest, PlannedCell, RowInfo, RunSettings, SCHEMA, Status,
-    cell_id, write_atomic,
+    cell_id,
 };
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 /// Warm-up, window and repeats of a profile: (warmup_s, duration_s, repeats).
-pub fn profile_defaults(p: ProfileArg) -> (f64, f64, usize) {
+pub fn profile_defaults(p: Profile) -> (f64, f64, usize) {
     match p {
-        ProfileArg::Quick => (0.3, 1.0, 1),
-        ProfileArg::Full => (1.0, 3.0, 3),
+        Profile::Quick => (0.3, 1.0, 1),
+        Profile::Full => (1.0, 3.0, 3),
     }
 }
 
@@ -35,22 +38,29 @@ const TIMEOUT_SLACK_S: f64 = 60.0;
 /// A cell may take this many times its planned measuring time before it is killed.
 const TIMEOUT_FACTOR: f64 = 3.0;
 
-/// Marks an outcome as a skipped cell (the cell said it cannot run here) rather than a failure.
-const SKIPPED: &str = "\u{0}skipped: ";
-
 fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
-struct Plan {
-    run_dir: PathBuf,
+/// A run ready to execute: its directory, manifest (settings, planned cells, declarations), each
+/// workload's cell binary, each row's fairness block, and the profiler of the extra repeat.
+pub struct Plan {
+    run: RunDir,
     manifest: Manifest,
     bins: BTreeMap<String, WorkloadBin>,
     fairness: BTreeMap<String, Fairness>,
-    row_order: Vec<String>,
-    ops_units: BTreeMap<String, String>,
     /// The profiler of the extra repeat, when the run profiles.
     profiler: Option<Backend>,
+}
+
+impl Plan {
+    fn declared(&self, workload: &str) -> Declarations {
+        self.manifest
+            .workloads
+            .get(workload)
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 /// The profiler a run's settings ask for, on this machine.
@@ -65,18 +75,19 @@ fn profiler_of(settings: &RunSettings) -> Result<Option<Backend>> {
 pub fn run(args: &RunArgs) -> Result<()> {
     let bin_dir = args.common.bin_dir()?;
     let (root, workloads) = discover::workloads(&bin_dir)?;
+    let results = Results::new(&args.results);
     let plan = match &args.resume {
-        Some(id) => resume(args, &workloads, id)?,
-        None => plan_new(args, &root, &workloads)?,
+        Some(id) => resume(&results, &workloads, id)?,
+        None => plan_new(args, &results, &root, &workloads)?,
     };
-    execute(plan, &args.results)
+    execute(&plan, &results, &ChildRunner).map(|_| ())
 }
 
 fn usage(msg: String) -> anyhow::Error {
     UsageError(msg).into()
 }
 
-fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
+fn plan_new(args: &RunArgs, results: &Results, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
     let allowed = dyno_core::os::allowed_cores();
     let cores = args
         .cores
@@ -118,6 +129,16 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
             )));
         }
     }
+    let baseline_row = match &args.baseline_row {
+        Some(r) if !row_ids.contains(r) => {
+            return Err(usage(format!(
+                "unknown baseline row {r:?}; accepted: {}",
+                row_ids.join(", ")
+            )));
+        }
+        Some(r) => Some(r.clone()),
+        None => row_ids.first().cloned(),
+    };
     let run_rows: Vec<&String> = row_ids
         .iter()
         .filter(|r| args.runtimes.is_empty() || args.runtimes.contains(r))
@@ -128,17 +149,14 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
         .iter()
         .map(|s| s.parse::<Override>().map_err(usage))
         .collect::<Result<_>>()?;
-    let profile = match args.profile {
-        ProfileArg::Quick => "quick",
-        ProfileArg::Full => "full",
-    };
+    let profile = args.profile.to_string();
     let mut used = vec![false; overrides.len()];
     let mut known_params = Vec::new();
     let mut cells = Vec::new();
-    let mut ops_units = BTreeMap::new();
+    let mut declared = BTreeMap::new();
     for w in &selected {
         let spec = w.describe()?;
-        ops_units.insert(w.name.clone(), spec.ops_unit.clone());
+        declared.insert(w.name.clone(), spec.declared.clone());
         let mine: Vec<String> = overrides
             .iter()
             .enumerate()
@@ -153,7 +171,7 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
                 .iter()
                 .map(|p| format!("{} ({})", p.name, w.name)),
         );
-        for params in w.plan(profile, &mine)? {
+        for params in w.plan(&profile, &mine)? {
             for row in run_rows
                 .iter()
                 .filter(|r| per_workload[&w.name].contains(r))
@@ -199,10 +217,9 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
         .filter(|c| c.is_ascii_digit())
         .take(14)
         .collect();
-    let runs = args.results.join("runs");
     let mut run_id = format!("{}-{}-{profile}", &stamp[..8], &stamp[8..]);
     let mut n = 1;
-    while runs.join(&run_id).exists() {
+    while results.has_run(&run_id) {
         n += 1;
         run_id = format!("{}-{}-{profile}-{n}", &stamp[..8], &stamp[8..]);
     }
@@ -212,7 +229,7 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
         profile: if custom {
             "custom".into()
         } else {
-            profile.into()
+            profile.clone()
         },
         started,
         finished: None,
@@ -221,11 +238,7 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
         toolchain: host::toolchain(root),
         cells_planned: cells.len(),
         settings: RunSettings {
-            base_profile: if args.profile == ProfileArg::Quick {
-                Profile::Quick
-            } else {
-                Profile::Full
-            },
+            base_profile: args.profile,
             warmup_s,
             duration_s,
             repeats,
@@ -235,73 +248,45 @@ fn plan_new(args: &RunArgs, root: &Path, all: &[WorkloadBin]) -> Result<Plan> {
             sampler: !args.no_sampler,
             profile: !args.no_profile,
             profiler: args.profiler,
+            rows: row_ids,
+            baseline_row,
         },
+        workloads: declared,
     };
-    let run_dir = runs.join(&run_id);
-    std::fs::create_dir_all(run_dir.join("cells"))
-        .with_context(|| format!("cannot create {}", run_dir.display()))?;
-    write_manifest(&run_dir, &manifest)?;
-    write_atomic(
-        &args.results.join("latest"),
-        format!("{run_id}\n").as_bytes(),
-    )
-    .context("cannot write results/latest")?;
+    let run = results.new_run(&run_id);
+    run.write_manifest(&manifest)?;
+    results.set_latest(&run_id)?;
     Ok(Plan {
         profiler,
-        run_dir,
+        run,
         fairness: rows.into_iter().map(|r| (r.id, r.fairness)).collect(),
-        row_order: row_ids,
         bins: selected
             .into_iter()
             .map(|w| (w.name.clone(), w.clone()))
             .collect(),
         manifest,
-        ops_units,
     })
 }
 
-/// The run ids under `runs`, sorted (for error messages naming what is accepted).
-pub fn run_ids(runs: &Path) -> Vec<String> {
-    let mut ids: Vec<String> = std::fs::read_dir(runs)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
-}
-
-fn resume(args: &RunArgs, all: &[WorkloadBin], id: &str) -> Result<Plan> {
-    let runs = args.results.join("runs");
-    let run_dir = runs.join(id);
-    let path = run_dir.join("manifest.json");
-    if id.contains('/') || !path.exists() {
-        let ids = run_ids(&runs);
-        let accepted = if ids.is_empty() {
-            "none (no runs yet)".to_string()
-        } else {
-            ids.join(", ")
-        };
-        return Err(usage(format!(
-            "no run {id:?} under {}; accepted: {accepted}",
-            runs.display()
-        )));
-    }
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let manifest: Manifest = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a dyno manifest", path.display()))?;
-    if manifest.schema != SCHEMA {
-        bail!(
-            "{} has schema {} (this dyno reads {SCHEMA})",
-            path.display(),
-            manifest.schema
-        );
-    }
+fn resume(results: &Results, all: &[WorkloadBin], id: &str) -> Result<Plan> {
+    // `latest` and committed reference runs are not resumable: only an id under runs/.
+    let run = match results.open(id) {
+        Ok(r) if id != "latest" && !id.starts_with("reference") => r,
+        Ok(_) | Err(_) => {
+            let ids = results.run_ids();
+            let accepted = if ids.is_empty() {
+                "none (no runs yet)".to_string()
+            } else {
+                ids.join(", ")
+            };
+            return Err(usage(format!(
+                "no run {id:?} under {}; accepted: {accepted}",
+                results.root().join("runs").display()
+            )));
+        }
+    };
+    let mut manifest = run.manifest()?;
     let mut bins = BTreeMap::new();
-    let mut ops_units = BTreeMap::new();
     for c in &manifest.settings.cells {
         if bins.contains_key(&c.workload) {
             continue;
@@ -312,29 +297,35 @@ fn resume(args: &RunArgs, all: &[WorkloadBin], id: &str) -> Result<Plan> {
                 c.workload
             )
         })?;
-        ops_units.insert(w.name.clone(), w.describe()?.ops_unit);
+        if !manifest.workloads.contains_key(&w.name) {
+            // A run from before declarations were recorded: take today's.
+            manifest
+                .workloads
+                .insert(w.name.clone(), w.describe()?.declared);
+        }
         bins.insert(w.name.clone(), w.clone());
     }
     if bins.is_empty() {
         bail!("run {id} plans no cells");
     }
     let (rows, _) = all_rows(&bins.values().collect::<Vec<_>>(), &manifest.settings.cores)?;
+    if manifest.settings.rows.is_empty() {
+        manifest.settings.rows = rows.iter().map(|r| r.id.clone()).collect();
+    }
     let profiler = profiler_of(&manifest.settings)?;
     Ok(Plan {
         profiler,
-        run_dir,
-        row_order: rows.iter().map(|r| r.id.clone()).collect(),
+        run,
         fairness: rows.into_iter().map(|r| (r.id, r.fairness)).collect(),
         bins,
         manifest,
-        ops_units,
     })
 }
 
 /// The rows each workload runs, by workload name.
 type RowsOf = BTreeMap<String, Vec<String>>;
 
-/// Every row of the given workloads in order (the runtime rows, then reference rows such as nginx that
+/// Every row of the given workloads in order (the runtime rows, then reference rows, e.g. a reference server, that
 /// only some workloads have), and which rows each workload runs.
 fn all_rows(workloads: &[&WorkloadBin], cores: &[usize]) -> Result<(Vec<RowInfo>, RowsOf)> {
     let mut rows: Vec<RowInfo> = Vec::new();
@@ -349,11 +340,6 @@ fn all_rows(workloads: &[&WorkloadBin], cores: &[usize]) -> Result<(Vec<RowInfo>
         }
     }
     Ok((rows, per))
-}
-
-fn write_manifest(run_dir: &Path, m: &Manifest) -> Result<()> {
-    let json = serde_json::to_vec_pretty(m)?;
-    write_atomic(&run_dir.join("manifest.json"), &json).context("cannot write manifest.json")
 }
 
 /// Reports progress as a bar on a terminal, as plain lines otherwise.
@@ -401,9 +387,124 @@ impl Progress {
     }
 }
 
-fn execute(plan: Plan, results: &Path) -> Result<()> {
-    let cells_dir = plan.run_dir.join("cells");
-    std::fs::create_dir_all(&cells_dir)?;
+/// What running one cell's process gave, before the driver judges it.
+pub struct Ran {
+    /// OS accounting and wall time of the cell process, from wait4.
+    pub usage: Usage,
+    pub wall_s: f64,
+    /// Why the process failed (non-zero exit, signal, timeout), or `None`.
+    pub failure: Option<String>,
+    pub stderr_tail: String,
+    /// The cell's output file, or why it could not be read.
+    pub output: Result<Vec<u8>, String>,
+    /// CPU other processes used meanwhile, in cores.
+    pub other_cpu_cores: Option<f64>,
+    /// The sampler's series, when the run samples.
+    pub series: Option<Vec<crate::sampler::Sample>>,
+}
+
+/// Runs one planned cell's process: the seam between planning/resume/judging (tested with a fake) and
+/// the real child process.
+pub trait CellRunner {
+    /// Run `cell` with `args` (a `cell` invocation of its workload's binary, without `--out`).
+    fn run(&self, plan: &Plan, cell: &PlannedCell, args: &[String]) -> Result<Ran>;
+
+    /// The extra, profiled repeat of an ok cell (the real runner's; none by default).
+    fn profile(
+        &self,
+        _plan: &Plan,
+        _cell: &PlannedCell,
+        _args: &[String],
+        _mean: f64,
+    ) -> Option<crate::profile::Profiled> {
+        None
+    }
+}
+
+/// The real runner: a child process per cell, bounded by the cell timeout, reaped with wait4.
+pub struct ChildRunner;
+
+impl CellRunner for ChildRunner {
+    fn run(&self, plan: &Plan, cell: &PlannedCell, args: &[String]) -> Result<Ran> {
+        let s = &plan.manifest.settings;
+        let bin = &plan.bins[&cell.workload];
+        let out_path = plan.run.join(&format!("cells/.{}.out", cell.cell_id));
+        let _ = std::fs::remove_file(&out_path);
+        let mut cmd = Command::new(&bin.bin);
+        cmd.args(args)
+            .args(["--repeats", &s.repeats.to_string()])
+            .arg("--out")
+            .arg(&out_path);
+        let client_prefix = plan
+            .declared(&cell.workload)
+            .client
+            .map(|c| c.thread_prefix);
+        let busy_before = host::machine_busy_cpu_s();
+        let (fin, sampler) = child::run_watched(cmd, timeout(plan), |pid| {
+            s.sampler
+                .then(|| crate::sampler::Sampler::start(pid, client_prefix))
+        })
+        .with_context(|| format!("cannot start {}", bin.bin.display()))?;
+        let series = sampler.map(crate::sampler::Sampler::stop);
+        let busy_after = host::machine_busy_cpu_s();
+        let own_cpu = fin.usage.cpu_user_s + fin.usage.cpu_sys_s;
+        let output =
+            std::fs::read(&out_path).map_err(|e| format!("the cell wrote no output ({e})"));
+        let _ = std::fs::remove_file(&out_path);
+        Ok(Ran {
+            other_cpu_cores: busy_before
+                .zip(busy_after)
+                .map(|(a, b)| ((b - a - own_cpu) / fin.wall.as_secs_f64()).max(0.0)),
+            failure: fin.failure(),
+            usage: fin.usage,
+            wall_s: fin.wall.as_secs_f64(),
+            stderr_tail: fin.stderr_tail,
+            output,
+            series,
+        })
+    }
+
+    fn profile(
+        &self,
+        plan: &Plan,
+        cell: &PlannedCell,
+        args: &[String],
+        mean: f64,
+    ) -> Option<crate::profile::Profiled> {
+        let backend = plan.profiler.as_ref()?;
+        let title = format!(
+            "{} on {} ({})",
+            cell.workload,
+            cell.runtime,
+            cell.params.key()
+        );
+        let prefix = plan
+            .declared(&cell.workload)
+            .client
+            .map(|c| c.thread_prefix);
+        Some(crate::profile::profile(
+            backend,
+            &crate::profile::Request {
+                bin: &plan.bins[&cell.workload].bin,
+                cell_args: args,
+                warmup_s: plan.manifest.settings.warmup_s,
+                scratch: &plan.run.join(&format!("cells/.{}", cell.cell_id)),
+                timeout: timeout(plan),
+                unprofiled_mean: mean,
+                title: &title,
+                client_prefix: prefix.as_deref(),
+            },
+        ))
+    }
+}
+
+fn timeout(plan: &Plan) -> Duration {
+    Duration::from_secs_f64(plan.manifest.settings.cell_timeout_s)
+}
+
+/// Run every planned cell that has no trusted result yet, writing each result as its cell ends; then
+/// mark the run finished and print the summary. Returns every cell's result, in planned order.
+pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Result<Vec<CellResult>> {
     let settings = &plan.manifest.settings;
     println!(
         "run {}: {} cells, warm-up {} s, window {} s, {} repeat(s), cores {}, into {}",
@@ -413,58 +514,58 @@ fn execute(plan: Plan, results: &Path) -> Result<()> {
         settings.duration_s,
         settings.repeats,
         discover::join(&settings.cores),
-        plan.run_dir.display()
+        plan.run.path().display()
     );
     let progress = Progress::new(settings.cells.len());
     let mut done = Vec::new();
     for (i, cell) in settings.cells.iter().enumerate() {
-        let path = cells_dir.join(format!("{}.json", cell.cell_id));
-        if path.exists() {
-            match CellResult::read(&path) {
-                Ok(c) => {
-                    progress.done(i, format!("{} already done ({:?})", cell.cell_id, c.status));
-                    done.push(c);
-                    continue;
-                }
-                Err(e) => progress.done(
-                    i,
-                    format!("not trusting an existing result, running again: {e}"),
-                ),
+        match plan.run.cell(&cell.cell_id) {
+            Some(Ok(c)) => {
+                progress.done(i, format!("{} already done ({:?})", cell.cell_id, c.status));
+                done.push(c);
+                continue;
             }
+            Some(Err(e)) => progress.done(
+                i,
+                format!("not trusting an existing result, running again: {e}"),
+            ),
+            None => {}
         }
         progress.start(i, &cell.cell_id);
-        let result = run_cell(&plan, cell, &cells_dir)?;
-        let json = serde_json::to_vec_pretty(&result)?;
-        write_atomic(&path, &json).with_context(|| format!("cannot write {}", path.display()))?;
-        progress.done(i, one_line(&result, &plan.ops_units));
+        let result = run_cell(plan, cell, runner)?;
+        plan.run.write_cell(&result)?;
+        progress.done(
+            i,
+            one_line(&result, &plan.declared(&cell.workload).ops_unit),
+        );
         done.push(result);
     }
     progress.finish();
     let mut manifest = plan.manifest.clone();
     manifest.finished = Some(now_rfc3339());
-    write_manifest(&plan.run_dir, &manifest)?;
-    write_atomic(
-        &results.join("latest"),
-        format!("{}\n", manifest.run_id).as_bytes(),
-    )?;
-    print!("{}", summary_table(&done, &plan.row_order));
+    plan.run.write_manifest(&manifest)?;
+    results.set_latest(&manifest.run_id)?;
+    print!(
+        "{}",
+        summary_table(&done, &settings.rows, &manifest.workloads)
+    );
     let failed = done.iter().filter(|c| c.status != Status::Ok).count();
     println!(
         "run {} finished: {} ok, {failed} not ok; results in {}",
         manifest.run_id,
         done.len() - failed,
-        plan.run_dir.display()
+        plan.run.path().display()
     );
-    Ok(())
+    Ok(done)
 }
 
-fn one_line(c: &CellResult, units: &BTreeMap<String, String>) -> String {
+fn one_line(c: &CellResult, unit: &str) -> String {
     match (&c.status, &c.summary) {
         (Status::Ok, Some(s)) => format!(
             "{} ok: {}/s {} (p99 {}), {:.0} per CPU-second",
             c.cell_id,
             si(s.throughput_ops_s.mean),
-            units.get(&c.workload).map(String::as_str).unwrap_or("ops"),
+            if unit.is_empty() { "ops" } else { unit },
             ns(s.latency_ns.p99),
             s.ops_per_cpu_s
         ),
@@ -477,11 +578,11 @@ fn one_line(c: &CellResult, units: &BTreeMap<String, String>) -> String {
     }
 }
 
-fn run_cell(plan: &Plan, cell: &PlannedCell, cells_dir: &Path) -> Result<CellResult> {
+/// Run one cell through `runner` and judge what it gave: ok (summary, artifacts, profile), skipped (the
+/// cell said it cannot run here) or failed (with the reason and the tail of its stderr).
+fn run_cell(plan: &Plan, cell: &PlannedCell, runner: &dyn CellRunner) -> Result<CellResult> {
     let s = &plan.manifest.settings;
-    let bin = &plan.bins[&cell.workload];
-    let out_path = cells_dir.join(format!(".{}.out", cell.cell_id));
-    let _ = std::fs::remove_file(&out_path);
+    let declared = plan.declared(&cell.workload);
     let cell_args: Vec<String> = vec![
         "cell".into(),
         "--row".into(),
@@ -495,24 +596,7 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, cells_dir: &Path) -> Result<CellRes
         "--cores".into(),
         discover::join(&s.cores),
     ];
-    let mut cmd = Command::new(&bin.bin);
-    cmd.args(&cell_args)
-        .args(["--repeats", &s.repeats.to_string()])
-        .arg("--out")
-        .arg(&out_path);
-    let timeout = Duration::from_secs_f64(s.cell_timeout_s);
-    let busy_before = host::machine_busy_cpu_s();
-    let (fin, sampler) = child::run_watched(cmd, timeout, |pid| {
-        s.sampler.then(|| crate::sampler::Sampler::start(pid))
-    })
-    .with_context(|| format!("cannot start {}", bin.bin.display()))?;
-    let series = sampler.map(crate::sampler::Sampler::stop);
-    let busy_after = host::machine_busy_cpu_s();
-    let own_cpu = fin.usage.cpu_user_s + fin.usage.cpu_sys_s;
-    let other_cpu_cores = busy_before
-        .zip(busy_after)
-        .map(|(a, b)| ((b - a - own_cpu) / fin.wall.as_secs_f64()).max(0.0));
-
+    let ran = runner.run(plan, cell, &cell_args)?;
     let mut result = CellResult {
         schema: SCHEMA,
         cell_id: cell.cell_id.clone(),
@@ -525,106 +609,87 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, cells_dir: &Path) -> Result<CellRes
             .fairness
             .get(&cell.runtime)
             .cloned()
-            .context("row without fairness")?,
+            .with_context(|| format!("row {} has no fairness block", cell.runtime))?,
         repeats: vec![],
         summary: None,
         artifacts: Artifacts::default(),
-        ops_unit: plan
-            .ops_units
-            .get(&cell.workload)
-            .cloned()
-            .unwrap_or_default(),
-        process: Some(fin.usage),
-        wall_s: fin.wall.as_secs_f64(),
+        ops_unit: declared.ops_unit.clone(),
+        process: Some(ran.usage),
+        wall_s: ran.wall_s,
         stderr_tail: None,
         warmup_s: s.warmup_s,
         duration_s: s.duration_s,
         timeseries: None,
         profile: None,
     };
-    let outcome = match fin.failure() {
+    let output = match ran.failure {
         Some(why) => Err(why),
-        None => std::fs::read(&out_path)
-            .map_err(|e| format!("the cell wrote no output ({e})"))
-            .and_then(|b| {
-                serde_json::from_slice::<CellOutput>(&b)
-                    .map_err(|e| format!("unreadable cell output: {e}"))
-            })
-            .and_then(|out| match &out.skipped {
-                Some(why) => Err(format!("{SKIPPED}{why}")),
-                None => summarize(&out, &fin.usage, other_cpu_cores)
-                    .map(|(reps, summary, hist)| (out, reps, summary, hist)),
-            }),
+        None => ran.output.and_then(|b| {
+            serde_json::from_slice::<CellOutput>(&b)
+                .map_err(|e| format!("unreadable cell output: {e}"))
+        }),
     };
-    let _ = std::fs::remove_file(&out_path);
-    match outcome {
-        Ok((out, repeats, summary, hist)) => {
-            if let Some(h) = hist {
-                let rel = format!("cells/{}.hdr", cell.cell_id);
-                write_atomic(&plan.run_dir.join(&rel), h.as_bytes())?;
-                result.artifacts.histogram = Some(rel);
-            }
-            if let Some(series) = &series {
-                let rel = format!("cells/{}.timeseries.csv", cell.cell_id);
-                write_atomic(
-                    &plan.run_dir.join(&rel),
-                    crate::sampler::csv(series).as_bytes(),
-                )?;
-                result.artifacts.timeseries_csv = Some(rel);
-                result.timeseries = Some(crate::sampler::summarize(series));
-            }
-            if let Some(backend) = &plan.profiler {
-                let title = format!(
-                    "{} on {} ({})",
-                    cell.workload,
-                    cell.runtime,
-                    cell.params.key()
-                );
-                let scratch = cells_dir.join(format!(".{}", cell.cell_id));
-                let p = crate::profile::profile(
-                    backend,
-                    &crate::profile::Request {
-                        bin: &bin.bin,
-                        cell_args: &cell_args,
-                        warmup_s: s.warmup_s,
-                        scratch: &scratch,
-                        timeout,
-                        unprofiled_mean: summary.throughput_ops_s.mean,
-                        title: &title,
-                    },
-                );
-                if let (Some(folded), Some(svg)) = (&p.folded, &p.svg) {
-                    // Folded stacks of deep generic Rust frames are large and repetitive: stored gzipped.
-                    let folded_rel = format!("cells/{}.folded.gz", cell.cell_id);
-                    let svg_rel = format!("cells/{}.flame.svg", cell.cell_id);
-                    write_atomic(&plan.run_dir.join(&folded_rel), &gzip(folded.as_bytes()))?;
-                    write_atomic(&plan.run_dir.join(&svg_rel), svg.as_bytes())?;
-                    result.artifacts.folded_stacks = Some(folded_rel);
-                    result.artifacts.flamegraph_svg = Some(svg_rel);
-                }
-                result.profile = Some(p.info);
-            }
-            result.status = Status::Ok;
-            result.fairness = out.fairness;
-            result.repeats = repeats;
-            result.summary = Some(summary);
+    let out = match output {
+        Ok(out) => out,
+        Err(why) => {
+            result.error = Some(why);
+            result.stderr_tail = Some(ran.stderr_tail);
+            return Ok(result);
         }
-        Err(why) => match why.strip_prefix(SKIPPED) {
-            Some(why) => {
-                result.status = Status::Skipped;
-                result.error = Some(why.to_string());
-            }
-            None => {
-                result.error = Some(why);
-                result.stderr_tail = Some(fin.stderr_tail);
-            }
-        },
+    };
+    if let Some(why) = &out.skipped {
+        result.status = Status::Skipped;
+        result.error = Some(why.clone());
+        return Ok(result);
     }
+    let (repeats, summary, hist) = match summarize(&out, &ran.usage, ran.other_cpu_cores, &declared)
+    {
+        Ok(x) => x,
+        Err(why) => {
+            result.error = Some(why);
+            result.stderr_tail = Some(ran.stderr_tail);
+            return Ok(result);
+        }
+    };
+    if let Some(h) = hist {
+        let rel = format!("cells/{}.hdr", cell.cell_id);
+        plan.run.write_artifact(&rel, h.as_bytes())?;
+        result.artifacts.histogram = Some(rel);
+    }
+    if let Some(series) = &ran.series {
+        let rel = format!("cells/{}.timeseries.csv", cell.cell_id);
+        plan.run
+            .write_artifact(&rel, crate::sampler::csv(series).as_bytes())?;
+        result.artifacts.timeseries_csv = Some(rel);
+        result.timeseries = Some(crate::sampler::summarize(series));
+    }
+    if let Some(p) = runner.profile(plan, cell, &cell_args, summary.throughput_ops_s.mean) {
+        if let (Some(folded), Some(svg)) = (&p.folded, &p.svg) {
+            // Folded stacks of deep generic Rust frames are large and repetitive: stored gzipped.
+            let folded_rel = format!("cells/{}.folded.gz", cell.cell_id);
+            let svg_rel = format!("cells/{}.flame.svg", cell.cell_id);
+            plan.run
+                .write_artifact(&folded_rel, &gzip(folded.as_bytes()))?;
+            plan.run.write_artifact(&svg_rel, svg.as_bytes())?;
+            result.artifacts.folded_stacks = Some(folded_rel);
+            result.artifacts.flamegraph_svg = Some(svg_rel);
+        }
+        result.profile = Some(p.info);
+    }
+    result.status = Status::Ok;
+    result.fairness = out.fairness;
+    result.repeats = repeats;
+    result.summary = Some(summary);
     Ok(result)
 }
 
-/// Workload × row: throughput with the half-width of its 95% CI, or why the cell is not ok.
-pub fn summary_table(cells: &[CellResult], rows: &[String]) -> String {
+/// Workload × row: throughput (in each workload's declared unit) with the half-width of its 95% CI, or
+/// why the cell is not ok. Rows in `rows`' order, then any others.
+pub fn summary_table(
+    cells: &[CellResult],
+    rows: &[String],
+    declared: &BTreeMap<String, Declarations>,
+) -> String {
     let mut keys: Vec<(String, String, String)> = Vec::new();
     for c in cells {
         let shown = Params::varying(
@@ -636,19 +701,33 @@ pub fn summary_table(cells: &[CellResult], rows: &[String]) -> String {
         let k = (
             c.workload.clone(),
             c.params.key(),
-            format!("{} {}", c.workload, c.params.label(&shown)),
+            format!(
+                "{} ({}) {}",
+                c.workload,
+                declared
+                    .get(&c.workload)
+                    .map(|d| d.ops_unit.as_str())
+                    .filter(|u| !u.is_empty())
+                    .unwrap_or("ops"),
+                c.params.label(&shown)
+            ),
         );
         if !keys.contains(&k) {
             keys.push(k);
         }
     }
-    let present: Vec<&String> = rows
+    let mut present: Vec<&String> = rows
         .iter()
         .filter(|r| cells.iter().any(|c| &c.runtime == *r))
         .collect();
+    for c in cells {
+        if !present.contains(&&c.runtime) {
+            present.push(&c.runtime);
+        }
+    }
     let lw = keys.iter().map(|k| k.2.len()).max().unwrap_or(0).max(24);
     let width = 14;
-    let mut out = format!("\n{:<lw$}", "ops/s ± 95% CI");
+    let mut out = format!("\n{:<lw$}", "per second ± 95% CI");
     for r in &present {
         out.push_str(&format!(" {r:>width$}"));
     }

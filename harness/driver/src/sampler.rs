@@ -1,5 +1,5 @@
 //! The time-series sampler: while a cell process runs, record the CPU use and RSS of it and the processes it
-//! started (a reference server) and, apart, of its load generator (processes named `dyno-load-*`), at
+//! started (a reference server) and, apart, of its client process (a load generator: the processes its workload's `ClientSpec` names), at
 //! about 10 Hz, and the machine's per-core CPU use no faster than sysinfo's minimum CPU refresh interval;
 //! then write a CSV.
 
@@ -57,11 +57,11 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    /// Start sampling process `pid`.
-    pub fn start(pid: u32) -> Sampler {
+    /// Start sampling process `pid`, its client process (threads named `client_prefix`) apart.
+    pub fn start(pid: u32, client_prefix: Option<String>) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let thread = std::thread::spawn(move || sample(pid, &flag));
+        let thread = std::thread::spawn(move || sample(pid, client_prefix, &flag));
         Sampler { stop, thread }
     }
 
@@ -72,7 +72,7 @@ impl Sampler {
     }
 }
 
-fn sample(pid: u32, stop: &AtomicBool) -> Vec<Sample> {
+fn sample(pid: u32, client_prefix: Option<String>, stop: &AtomicBool) -> Vec<Sample> {
     let Ok(mut sys) = System::new_with_specifics(
         RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing().with_usage()),
     ) else {
@@ -86,10 +86,10 @@ fn sample(pid: u32, stop: &AtomicBool) -> Vec<Sample> {
     let mut next = start;
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
-        // The measured processes: the cell and what it started (a reference server such as nginx), not a
+        // The measured processes: the cell and what it started (a reference server), not a
         // load generator. CPU time straight from the kernel (/proc/<pid>/stat): sysinfo's accumulated
         // figure lagged far behind for single-threaded processes here.
-        let (tree, clients) = os::split_process_tree(pid, dyno_load::THREAD_PREFIX);
+        let (tree, clients) = os::split_process_tree(pid, client_prefix.as_deref());
         let cpu = cpu_of(&tree);
         if !cpu.contains_key(&pid) {
             break;
@@ -201,7 +201,8 @@ mod tests {
         let mut c = Command::new("perl");
         c.args(["-e", "my $t = time + 2; while (time < $t) {}"]);
         let (fin, sampler) =
-            crate::child::run_watched(c, Duration::from_secs(30), Sampler::start).unwrap();
+            crate::child::run_watched(c, Duration::from_secs(30), |pid| Sampler::start(pid, None))
+                .unwrap();
         assert!(fin.failure().is_none());
         let series = sampler.stop();
         let sum = summarize(&series);

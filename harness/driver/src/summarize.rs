@@ -1,6 +1,7 @@
 //! From what a cell process measured to what a cell result says: per-repeat figures, the mean with its
 //! 95% CI, merged latency percentiles, and the reasons a figure may be noisy.
 
+use dyno_core::metrics::Declarations;
 use dyno_core::os::Usage;
 use dyno_core::record::{decode_histogram, encode_histogram, new_histogram};
 use dyno_core::schema::{CellOutput, Percentiles, Repeat, Summary};
@@ -9,15 +10,12 @@ use dyno_core::stats::{Estimate, NOISY_CV};
 /// Share of one core that other processes may use during a cell before it is flagged noisy.
 pub const OTHER_CPU_NOISE_CORES: f64 = 0.10;
 
-/// Share of its cores a workload's load generator may keep busy before the cell is flagged: above it, the
-/// figure may be the generator's limit rather than the row's. Read from the repeat metric `generator_busy`.
-pub const GENERATOR_SATURATED: f64 = 0.90;
-
 /// The per-repeat figures, the summary, and the merged histogram (base64) of a finished cell.
 pub fn summarize(
     out: &CellOutput,
     process: &Usage,
     other_cpu_cores: Option<f64>,
+    declared: &Declarations,
 ) -> Result<(Vec<Repeat>, Summary, Option<String>), String> {
     if out.repeats.is_empty() {
         return Err("the cell reported no repeats".into());
@@ -89,17 +87,16 @@ pub fn summarize(
     if !any_latency {
         noise.push("no latency recorded".into());
     }
-    let busy: Vec<f64> = repeats
-        .iter()
-        .filter_map(|r| r.metrics.get("generator_busy").copied())
-        .collect();
-    if let Some(max) = busy.iter().copied().reduce(f64::max)
-        && max > GENERATOR_SATURATED
-    {
-        noise.push(format!(
-            "the load generator kept {:.0}% of its cores busy: the figure may be its limit",
-            max * 100.0
-        ));
+    // The workload's declared health figures (e.g. a saturated load generator), judged on the worst
+    // repeat.
+    for m in &declared.metrics {
+        let worst = repeats
+            .iter()
+            .filter_map(|r| r.metrics.get(&m.name).copied())
+            .reduce(f64::max);
+        if let Some(flag) = worst.and_then(|w| m.health_flag(w)) {
+            noise.push(flag);
+        }
     }
     // With a client process (a load generator), the OS figure for the cell process includes it once it
     // is reaped; the measured process's own high-water mark is read inside it, at each window's end.
@@ -191,6 +188,7 @@ mod tests {
                 ..Usage::default()
             },
             Some(0.0),
+            &Declarations::default(),
         )
         .unwrap();
         assert_eq!(reps[0].throughput_ops_s, 1000.0);
@@ -207,7 +205,8 @@ mod tests {
     #[test]
     fn noise_and_errors_are_flagged_not_hidden() {
         let o = out(vec![raw(1000, &[1], 5), raw(3000, &[1], 0)]);
-        let (_, s, _) = summarize(&o, &Usage::default(), Some(0.5)).unwrap();
+        let (_, s, _) =
+            summarize(&o, &Usage::default(), Some(0.5), &Declarations::default()).unwrap();
         assert_eq!(s.errors, 5);
         let all = s.noise.join("; ");
         assert!(
@@ -220,7 +219,39 @@ mod tests {
 
     #[test]
     fn an_empty_repeat_is_a_failure() {
-        assert!(summarize(&out(vec![raw(0, &[], 0)]), &Usage::default(), None).is_err());
-        assert!(summarize(&out(vec![]), &Usage::default(), None).is_err());
+        let none = Declarations::default();
+        assert!(summarize(&out(vec![raw(0, &[], 0)]), &Usage::default(), None, &none).is_err());
+        assert!(summarize(&out(vec![]), &Usage::default(), None, &none).is_err());
+    }
+
+    #[test]
+    fn a_declared_health_figure_flags_the_worst_repeat_only_above_its_limit() {
+        use dyno_core::metrics::{Better, Metric, Role, SHARE};
+        let busy = Metric::figure("client_busy", SHARE, Better::Lower, "")
+            .with_role(Role::Health { max: 0.9 })
+            .with_flag("the client kept {value} busy");
+        let declared = Declarations {
+            metrics: vec![busy.spec()],
+            ..Default::default()
+        };
+        let with = |v: f64| {
+            let mut r = raw(1000, &[1], 0);
+            r.metrics.insert("client_busy".into(), v);
+            r
+        };
+        let o = out(vec![with(0.5), with(0.95)]);
+        let (_, s, _) = summarize(&o, &Usage::default(), None, &declared).unwrap();
+        assert!(
+            s.noise.iter().any(|n| n == "the client kept 95% busy"),
+            "{:?}",
+            s.noise
+        );
+        let o = out(vec![with(0.5), with(0.6)]);
+        let (_, s, _) = summarize(&o, &Usage::default(), None, &declared).unwrap();
+        assert!(
+            !s.noise.iter().any(|n| n.contains("client")),
+            "{:?}",
+            s.noise
+        );
     }
 }

@@ -269,7 +269,7 @@ mod tests {
             "ops/s",
             &[
                 Bar {
-                    label: "tokio".into(),
+                    label: "row-a".into(),
                     value: 10.0,
                     ci: Some((9.0, 11.0)),
                 },
@@ -290,16 +290,18 @@ mod tests {
         for v in 1..10_000u64 {
             h.record(v * 100).unwrap();
         }
-        let l = latency_curves("Latency", &[("tokio".into(), h)]);
+        let l = latency_curves("Latency", &[("row-a".into(), h)]);
         assert!(
-            l.contains("percentile") && l.contains("99%") && l.contains("<path")
-                || l.contains("<polyline")
+            l.contains("percentile")
+                && l.contains("99%")
+                && (l.contains("<path") || l.contains("<polyline")),
+            "{l}"
         );
         let s = sweep(
             "Sweep",
             "consumers",
             "ops/s",
-            &[("tokio".into(), vec![(4.0, 1.0), (64.0, 2.0), (1024.0, 1.5)])],
+            &[("row-a".into(), vec![(4.0, 1.0), (64.0, 2.0), (1024.0, 1.5)])],
         );
         assert!(
             s.contains("consumers") && !s.contains("chart failed"),

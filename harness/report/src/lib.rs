@@ -12,13 +12,16 @@ pub mod flame;
 mod pages;
 
 use anyhow::{Context, Result};
+use dyno_core::metrics::Declarations;
+use dyno_core::rundir::{OverheadDoc, ReferenceDoc, RunDir};
 use dyno_core::schema::{CellResult, Manifest};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Where generated pages live inside the book's `src/` (hand-written chapters sit beside it).
 pub const GENERATED: &str = "generated";
 
-/// A loaded results run.
+/// A loaded results run: everything the pages need, read once, so [`generate`] does no IO.
 #[derive(Debug, Clone)]
 pub struct Run {
     pub dir: PathBuf,
@@ -27,30 +30,21 @@ pub struct Run {
     pub cells: Vec<CellResult>,
     /// Cell files that could not be trusted, with why; shown in the book, never silently dropped.
     pub problems: Vec<String>,
+    /// The cells' artifacts (histograms, time series, folded stacks) by path relative to the run,
+    /// decompressed; an artifact that could not be read is absent.
+    pub artifacts: BTreeMap<String, String>,
+    /// Each workload's reference bench result, where the run has one.
+    pub references: BTreeMap<String, Result<ReferenceDoc, String>>,
+    /// What observing the cells cost them, where the run measured it.
+    pub overhead: Option<Result<OverheadDoc, String>>,
 }
 
 impl Run {
-    /// Load `dir/manifest.json` and every `dir/cells/*.json`.
-    pub fn load(dir: &Path) -> Result<Run> {
-        let path = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let manifest: Manifest = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a dyno manifest", path.display()))?;
-        let mut cells = Vec::new();
-        let mut problems = Vec::new();
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join("cells"))
-            .with_context(|| format!("cannot read {}/cells", dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        paths.sort();
-        for p in paths {
-            match CellResult::read(&p) {
-                Ok(c) => cells.push(c),
-                Err(e) => problems.push(e),
-            }
-        }
+    /// Load a run: its manifest (schema checked), every cell file, and every artifact, reference bench
+    /// and overhead measurement the pages show.
+    pub fn load(dir: &RunDir) -> Result<Run> {
+        let manifest = dir.manifest()?;
+        let (mut cells, mut problems) = dir.cells()?;
         let order = |c: &CellResult| {
             manifest
                 .settings
@@ -68,11 +62,34 @@ impl Run {
                 ));
             }
         }
+        let mut artifacts = BTreeMap::new();
+        for c in &cells {
+            let a = &c.artifacts;
+            for rel in [&a.histogram, &a.timeseries_csv, &a.folded_stacks]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(text) = dir.artifact(rel).and_then(|b| text(rel, b)) {
+                    artifacts.insert(rel.clone(), text);
+                }
+            }
+        }
+        let mut references = BTreeMap::new();
+        for c in &cells {
+            if !references.contains_key(&c.workload)
+                && let Some(r) = dir.reference(&c.workload)
+            {
+                references.insert(c.workload.clone(), r);
+            }
+        }
         Ok(Run {
-            dir: dir.to_path_buf(),
+            dir: dir.path().to_path_buf(),
+            overhead: dir.overhead(),
             manifest,
             cells,
             problems,
+            artifacts,
+            references,
         })
     }
 
@@ -87,20 +104,16 @@ impl Run {
         w
     }
 
-    /// Row ids in the book's order (the canonical rows first, then any others).
+    /// Row ids in the book's order: the run's registry order (manifest), then any others in
+    /// first-appearance order (runs from before the manifest recorded it: the planned order).
     pub fn rows(&self) -> Vec<String> {
-        const ORDER: [&str; 6] = [
-            "tokio",
-            "tokio-tpc",
-            "async-std",
-            "smol",
-            "glommio",
-            "threads",
-        ];
-        let mut r: Vec<String> = ORDER
+        let mut r: Vec<String> = self
+            .manifest
+            .settings
+            .rows
             .iter()
-            .filter(|id| self.cells.iter().any(|c| c.runtime == **id))
-            .map(|s| s.to_string())
+            .filter(|id| self.cells.iter().any(|c| &c.runtime == *id))
+            .cloned()
             .collect();
         for c in &self.cells {
             if !r.contains(&c.runtime) {
@@ -110,20 +123,37 @@ impl Run {
         r
     }
 
-    /// Read an artifact of this run (e.g. a histogram), by its path relative to the run directory;
-    /// `.gz` artifacts are decompressed.
+    /// The row the others are compared with: the run's `baseline_row`, else its first row.
+    pub fn baseline_row(&self) -> Option<String> {
+        self.manifest
+            .settings
+            .baseline_row
+            .clone()
+            .or_else(|| self.rows().into_iter().next())
+    }
+
+    /// What workload `w` declares (empty for a run from before declarations were recorded).
+    pub fn declared(&self, w: &str) -> Declarations {
+        self.manifest.workloads.get(w).cloned().unwrap_or_default()
+    }
+
+    /// An artifact of this run read at load (e.g. a histogram), by its path relative to the run.
     pub fn artifact(&self, rel: &str) -> Option<String> {
-        let bytes = std::fs::read(self.dir.join(rel)).ok()?;
-        if rel.ends_with(".gz") {
-            use std::io::Read;
-            let mut s = String::new();
-            flate2::read::GzDecoder::new(&bytes[..])
-                .read_to_string(&mut s)
-                .ok()?;
-            Some(s)
-        } else {
-            String::from_utf8(bytes).ok()
-        }
+        self.artifacts.get(rel).cloned()
+    }
+}
+
+/// An artifact's text; `.gz` artifacts are decompressed.
+fn text(rel: &str, bytes: Vec<u8>) -> Option<String> {
+    if rel.ends_with(".gz") {
+        use std::io::Read;
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut s)
+            .ok()?;
+        Some(s)
+    } else {
+        String::from_utf8(bytes).ok()
     }
 }
 
@@ -143,8 +173,8 @@ impl Page {
     }
 }
 
-/// Every page, chart and export for `run`, compared with `baseline` when given. Pure: no IO but reading
-/// the run's own artifacts through [`Run::artifact`].
+/// Every page, chart and export for `run`, compared with `baseline` when given. Pure: the run was read
+/// when it was loaded.
 pub fn generate(run: &Run, baseline: Option<&Run>) -> Vec<Page> {
     let mut out = Vec::new();
     let workloads = run.workloads();

@@ -4,6 +4,7 @@ use crate::charts::{self, Bar};
 use crate::{GENERATED, Page, Run};
 use dyno_core::Params;
 use dyno_core::human::{bytes, ns, si};
+use dyno_core::metrics::Role;
 use dyno_core::params::ParamValue;
 use dyno_core::record::decode_histogram;
 use dyno_core::schema::{CellResult, ProfilerChoice, Status};
@@ -314,12 +315,14 @@ pub fn workload(run: &Run, w: &str) -> Vec<Page> {
                     false,
                 ),
             );
+            let client_name = run.declared(w).client.map(|c| c.name);
             if series.iter().any(|(_, pts)| pts.iter().any(|p| p.3 > 0.0)) {
+                let who = client_name.as_deref().unwrap_or("client process");
                 chart(
                     "generator-cpu-over-time",
-                    "load generator CPU over time",
+                    &format!("{who} CPU over time"),
                     charts::lines(
-                        &format!("{w}: load generator CPU over time, {label}"),
+                        &format!("{w}: {who} CPU over time, {label}"),
                         x,
                         "cores busy",
                         &client,
@@ -387,7 +390,8 @@ fn timeseries(run: &Run, rows: &[String], cells: &[&CellResult]) -> Vec<(String,
     out
 }
 
-/// Flamegraphs per row and differential flamegraphs of each row against `tokio`, from folded stacks.
+/// Flamegraphs per row and differential flamegraphs of each row against the run's baseline row, from
+/// folded stacks.
 fn flamegraphs(
     run: &Run,
     rows: &[String],
@@ -477,32 +481,30 @@ fn flamegraphs(
     for u in &unprofiled {
         let _ = writeln!(s, "- not profiled: {u}");
     }
-    if let Some((_, base_folded, _)) = folded.iter().find(|(r, _, _)| r.as_str() == "tokio") {
-        let others: Vec<_> = folded
-            .iter()
-            .filter(|(r, _, _)| r.as_str() != "tokio")
-            .collect();
+    let baseline = run.baseline_row().unwrap_or_default();
+    if let Some((_, base_folded, _)) = folded.iter().find(|(r, _, _)| **r == baseline) {
+        let others: Vec<_> = folded.iter().filter(|(r, _, _)| **r != baseline).collect();
         if !others.is_empty() {
             let _ = writeln!(
                 s,
-                "### Differential flamegraphs against tokio\n\nShape is the row's profile; red frames take a larger share \
-                 of the samples than on tokio, blue a smaller one (inferno's differential, normalized).\n"
+                "### Differential flamegraphs against {baseline}\n\nShape is the row's profile; red frames take a larger share \
+                 of the samples than on {baseline}, blue a smaller one (inferno's differential, normalized).\n"
             );
         }
         for (r, f, _) in others {
-            let path = format!("flames/{base}-{r}-vs-tokio.svg");
-            match crate::flame::differential(base_folded, f, &format!("{r} against tokio")) {
+            let path = format!("flames/{base}-{r}-vs-{baseline}.svg");
+            match crate::flame::differential(base_folded, f, &format!("{r} against {baseline}")) {
                 Ok(svg) => {
                     let _ = writeln!(
                         s,
-                        "#### {r} against tokio\n\n<object data=\"{path}\" type=\"image/svg+xml\" width=\"100%\"></object>\n"
+                        "#### {r} against {baseline}\n\n<object data=\"{path}\" type=\"image/svg+xml\" width=\"100%\"></object>\n"
                     );
                     pages.push(Page::text(format!("{GENERATED}/{path}"), svg));
                 }
                 Err(e) => {
                     let _ = writeln!(
                         s,
-                        "#### {r} against tokio\n\ndifferential flamegraph failed: {e}\n"
+                        "#### {r} against {baseline}\n\ndifferential flamegraph failed: {e}\n"
                     );
                 }
             }
@@ -613,7 +615,7 @@ fn sweeps(run: &Run, w: &str, pages: &mut Vec<Page>) -> String {
                     charts::sweep(&t, p, "p99 latency (ms)", &p99),
                 ));
             }
-            s.push_str(&sustainable(run, &group));
+            s.push_str(&sustainable(run, w, &group));
         }
     }
     s
@@ -622,33 +624,19 @@ fn sweeps(run: &Run, w: &str, pages: &mut Vec<Page>) -> String {
 /// The workload's reference bench, if the run has one (`references/<workload>.json`, written by
 /// `cargo xtask bench`): its own markdown, or why it was skipped.
 fn references(run: &Run, w: &str) -> String {
-    let path = run.dir.join("references").join(format!("{w}.json"));
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return String::new();
-    };
-    let v: serde_json::Value = match serde_json::from_str(&text) {
-        Ok(v) => v,
-        Err(e) => {
-            return format!("## Reference tools\n\n`references/{w}.json` is unreadable: {e}\n\n");
-        }
-    };
-    if let Some(why) = v["skipped"].as_str() {
-        return format!("## Reference tools\n\nSkipped: {why}.\n\n");
-    }
-    match v["markdown"].as_str() {
-        Some(md) => format!(
-            "## Reference tools\n\nFrom `references/{w}.json` (commit {}).\n\n{md}\n",
-            v["commit"].as_str().unwrap_or("unknown")
-        ),
+    match run.references.get(w) {
         None => String::new(),
+        Some(Err(e)) => format!("## Reference tools\n\n{e}\n\n"),
+        Some(Ok(doc)) => match (&doc.skipped, &doc.markdown) {
+            (Some(why), _) => format!("## Reference tools\n\nSkipped: {why}.\n\n"),
+            (None, Some(md)) => format!(
+                "## Reference tools\n\nFrom `references/{w}.json` (commit {}).\n\n{md}\n",
+                doc.commit.as_deref().unwrap_or("unknown")
+            ),
+            (None, None) => String::new(),
+        },
     }
 }
-
-/// The p99 latency an offered rate may reach and still count as sustained.
-pub const SLO_P99_NS: u64 = 10_000_000;
-
-/// Share of the offered rate that must be achieved for a rate to count as sustained.
-pub const SUSTAINED_SHARE: f64 = 0.95;
 
 /// Mean of a workload metric over a cell's repeats.
 fn metric(c: &CellResult, name: &str) -> Option<f64> {
@@ -660,22 +648,33 @@ fn metric(c: &CellResult, name: &str) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-/// For open-loop cells (those reporting an `offered_rate` metric): each row's highest offered rate that
-/// was sustained: p99 within the SLO, at least 95% of the offered rate achieved, no errors.
-fn sustainable(run: &Run, group: &[&CellResult]) -> String {
-    if !group.iter().any(|c| metric(c, "offered_rate").is_some()) {
+/// For open-loop cells of a workload that declares an SLO and its offered and achieved rates: each row's
+/// highest offered rate that was sustained (p99 within the SLO, its share of the offered rate achieved,
+/// no errors).
+fn sustainable(run: &Run, w: &str, group: &[&CellResult]) -> String {
+    let d = run.declared(w);
+    let (Some(slo), Some(offered_m), Some(achieved_m)) = (
+        d.slo,
+        d.with_role(|r| *r == Role::OfferedRate),
+        d.with_role(|r| *r == Role::AchievedRate),
+    ) else {
+        return String::new();
+    };
+    let (offered_n, achieved_n) = (offered_m.name.as_str(), achieved_m.name.as_str());
+    if !group.iter().any(|c| metric(c, offered_n).is_some()) {
         return String::new();
     }
     let mut s = format!(
-        "**Max sustainable throughput** (highest offered rate with p99 ≤ {}, ≥ {:.0}% of it achieved, no errors):\n\n| row | max sustainable (req/s) | p99 there | first rate that failed |\n|---|---:|---:|---|\n",
-        ns(SLO_P99_NS),
-        SUSTAINED_SHARE * 100.0
+        "**Max sustainable throughput** (highest offered rate with p99 ≤ {}, ≥ {:.0}% of it achieved, no errors):\n\n| row | max sustainable ({}) | p99 there | first rate that failed |\n|---|---:|---:|---|\n",
+        ns(slo.p99_ns),
+        slo.achieved_share * 100.0,
+        offered_m.unit
     );
     for r in run.rows() {
         let mut cells: Vec<(f64, &CellResult)> = group
             .iter()
             .filter(|c| c.runtime == r)
-            .filter_map(|c| metric(c, "offered_rate").map(|o| (o, *c)))
+            .filter_map(|c| metric(c, offered_n).map(|o| (o, *c)))
             .collect();
         if cells.is_empty() {
             continue;
@@ -687,8 +686,8 @@ fn sustainable(run: &Run, group: &[&CellResult]) -> String {
             let ok = match (&c.summary, c.status) {
                 (Some(m), Status::Ok) => {
                     m.errors == 0
-                        && m.latency_ns.p99 <= SLO_P99_NS
-                        && metric(c, "achieved_rate").unwrap_or(0.0) >= SUSTAINED_SHARE * offered
+                        && m.latency_ns.p99 <= slo.p99_ns
+                        && metric(c, achieved_n).unwrap_or(0.0) >= slo.achieved_share * offered
                 }
                 _ => false,
             };
@@ -700,7 +699,7 @@ fn sustainable(run: &Run, group: &[&CellResult]) -> String {
                         "{} (p99 {}, achieved {})",
                         si(offered),
                         ns(m.latency_ns.p99),
-                        si(metric(c, "achieved_rate").unwrap_or(0.0))
+                        si(metric(c, achieved_n).unwrap_or(0.0))
                     ),
                     None => format!("{} ({})", si(offered), reason(c)),
                 });
@@ -876,15 +875,10 @@ pub fn methodology(run: &Run) -> Page {
 /// What the sampler and the profiler cost the cells (`overhead.json`, written by `dyno overhead` in
 /// `cargo xtask bench`), if the run has it.
 fn observer_overhead(run: &Run) -> String {
-    let Ok(text) = std::fs::read_to_string(run.dir.join("overhead.json")) else {
-        return String::new();
-    };
-    match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(v) => match v["markdown"].as_str() {
-            Some(md) => format!("\n## What observing costs\n\n{md}\n"),
-            None => "\n## What observing costs\n\n`overhead.json` has no markdown.\n".into(),
-        },
-        Err(e) => format!("\n## What observing costs\n\n`overhead.json` is unreadable: {e}\n"),
+    match &run.overhead {
+        None => String::new(),
+        Some(Ok(o)) => format!("\n## What observing costs\n\n{}\n", o.markdown),
+        Some(Err(e)) => format!("\n## What observing costs\n\n{e}\n"),
     }
 }
 

@@ -2,11 +2,15 @@
 //! failed by an injected panic): snapshot tests of the generated pages, a test that the book builds with
 //! no broken internal link, and the built pages opened in headless Chromium where it is installed.
 
+use dyno_core::rundir::RunDir;
 use dyno_report::{Run, build_book, generate, write_pages};
 use std::path::{Path, PathBuf};
 
 fn fixture() -> Run {
-    Run::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run")).unwrap()
+    Run::load(&RunDir::at(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run"),
+    ))
+    .unwrap()
 }
 
 fn page(pages: &[dyno_report::Page], path: &str) -> String {
@@ -100,7 +104,7 @@ fn a_sampled_load_generator_gets_its_own_cpu_chart() {
             std::fs::copy(&p, to).unwrap();
         }
     }
-    let run = Run::load(&dst).unwrap();
+    let run = Run::load(&RunDir::at(&dst)).unwrap();
     assert!(run.problems.is_empty(), "{:?}", run.problems);
     assert!(has_chart(&run));
     let pages = generate(&run, None);

@@ -4,6 +4,7 @@
 use crate::self_profile::SelfProfiler;
 use crate::{ROWS, RowVisitor, row_infos, visit_row};
 use clap::{Parser, Subcommand};
+use dyno_core::metrics::MEASURED_DURATION;
 use dyno_core::os::{Usage, confine_process};
 use dyno_core::params::{Override, Profile};
 use dyno_core::record::{Collector, Window, encode_histogram};
@@ -36,8 +37,8 @@ enum Cmd {
     },
     /// Expand a profile and overrides into the cells to run (JSON), or explain why not (exit 2).
     Plan {
-        #[arg(long, value_enum)]
-        profile: ProfileArg,
+        #[arg(long)]
+        profile: Profile,
         /// NAME=VALUE[,VALUE...]
         #[arg(long = "set")]
         set: Vec<String>,
@@ -49,12 +50,6 @@ enum Cmd {
         #[command(flatten)]
         req: CellRequest,
     },
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum ProfileArg {
-    Quick,
-    Full,
 }
 
 /// The `main` of a workload's cell binary.
@@ -70,10 +65,6 @@ pub fn cell_main<W: Workload>() -> ExitCode {
             print_json(&rows)
         }
         Cmd::Plan { profile, set } => {
-            let profile = match profile {
-                ProfileArg::Quick => Profile::Quick,
-                ProfileArg::Full => Profile::Full,
-            };
             let overrides: Result<Vec<Override>, String> = set.iter().map(|s| s.parse()).collect();
             match overrides.and_then(|o| W::spec().plan(profile, &o, W::validate)) {
                 Ok(cells) => print_json(&cells),
@@ -172,6 +163,17 @@ fn run_cell<W: Workload>(
     if !positive || !non_negative || req.repeats == 0 {
         return Err("duration must be > 0, warm-up >= 0 and repeats >= 1".into());
     }
+    let declared = W::spec().declared.metrics;
+    let run = |ctx: &RepeatCtx, params: &Params| {
+        let figures = run(ctx, params)?;
+        match figures.undeclared(&declared)[..] {
+            [] => Ok(figures),
+            ref names => Err(format!(
+                "the workload reported figures its spec does not declare: {} (declare them in spec().declared.metrics)",
+                names.join(", ")
+            )),
+        }
+    };
     let split = W::split_cores(&req.cores)?;
     // The row's threads inherit this; a client process pins itself to its own cores.
     confine_process(&split.row)?;
@@ -268,8 +270,13 @@ fn measure_repeat(
             Ok::<_, String>((used, rates))
         })
         .map_err(|e| format!("cannot start the window watcher: {e}"))?;
-    let mut metrics = run(&ctx, params)?;
+    let figures = run(&ctx, params)?;
     drop(ctx);
+    let duration_s = figures
+        .get(&MEASURED_DURATION)
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .unwrap_or(window.duration().as_secs_f64());
+    let mut metrics = figures.into_map();
     let (window_usage, runtime_rates) = watcher
         .join()
         .map_err(|_| "the window watcher panicked".to_string())?
@@ -278,11 +285,6 @@ fn measure_repeat(
         metrics.entry(name).or_insert(rate);
     }
     let rec = collector.finish();
-    let duration_s = metrics
-        .get(dyno_core::workload::MEASURED_DURATION)
-        .copied()
-        .filter(|d| d.is_finite() && *d > 0.0)
-        .unwrap_or(window.duration().as_secs_f64());
     Ok(RawRepeat {
         ops: rec.ops,
         errors: rec.errors,

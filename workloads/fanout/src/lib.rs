@@ -17,8 +17,11 @@ pub use channels::{
     TokioBroadcast,
 };
 
+use dyno_core::metrics::Declarations;
 use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
-use dyno_core::{Params, Probe, RepeatCtx, RepeatOutput, Row, Shard, Window, Workload};
+use dyno_core::{
+    Better, Metric, Params, Probe, RepeatCtx, RepeatOutput, Row, Shard, Window, Workload,
+};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -60,6 +63,35 @@ impl FanoutParams {
     }
 }
 
+/// Messages the producer sent inside the measured window.
+pub const SENT_IN_WINDOW: Metric = Metric::figure(
+    "messages_sent_in_window",
+    "messages",
+    Better::Neither,
+    "messages the producer sent inside the measured window",
+);
+/// Messages the producer sent over the whole repeat (warm-up and drain included).
+pub const SENT_TOTAL: Metric = Metric::figure(
+    "messages_sent_total",
+    "messages",
+    Better::Neither,
+    "messages the producer sent over the whole repeat",
+);
+/// The producer's send rate in the window.
+pub const SEND_RATE: Metric = Metric::figure(
+    "send_rate_msgs_s",
+    "messages/s",
+    Better::Higher,
+    "messages sent per second inside the window",
+);
+/// Messages a lagging tokio broadcast receiver was told it missed.
+pub const LAGGED: Metric = Metric::figure(
+    "lagged_total",
+    "messages",
+    Better::Lower,
+    "messages a lagging broadcast receiver was told it missed",
+);
+
 impl Workload for Fanout {
     fn spec() -> WorkloadSpec {
         let base = |shape: &str, channels: &[&str], consumers: &[u64], work: &[u64]| {
@@ -75,7 +107,6 @@ impl Workload for Fanout {
         WorkloadSpec {
             name: "fanout".into(),
             about: "one producer, N consumers: broadcast to all, or a bounded work queue with backpressure".into(),
-            ops_unit: "message deliveries".into(),
             params: vec![
                 ParamSpec::choice("shape", "broadcast: every consumer gets every message; queue: each message to one consumer", &["broadcast", "queue"]),
                 ParamSpec::choice(
@@ -97,6 +128,14 @@ impl Workload for Fanout {
                 base("queue", &QUEUE_CHANNELS, &[4, 64, 1024], &[0]),
                 base("queue", &QUEUE_CHANNELS, &[64], &[2000]),
             ],
+            declared: Declarations {
+                ops_unit: "message deliveries".into(),
+                metrics: [SENT_IN_WINDOW, SENT_TOTAL, SEND_RATE, LAGGED]
+                    .iter()
+                    .map(Metric::spec)
+                    .collect(),
+                ..Default::default()
+            },
         }
     }
 
@@ -224,14 +263,14 @@ impl Report {
 
     fn metrics(&self, window: Duration) -> RepeatOutput {
         let mut m = RepeatOutput::new();
-        m.insert("messages_sent_in_window".into(), self.sent.in_window as f64);
-        m.insert("messages_sent_total".into(), self.sent.total as f64);
-        m.insert(
-            "send_rate_msgs_s".into(),
+        m.set(&SENT_IN_WINDOW, self.sent.in_window as f64);
+        m.set(&SENT_TOTAL, self.sent.total as f64);
+        m.set(
+            &SEND_RATE,
             self.sent.in_window as f64 / window.as_secs_f64(),
         );
-        m.insert(
-            "lagged_total".into(),
+        m.set(
+            &LAGGED,
             self.consumers.iter().map(|c| c.lagged).sum::<u64>() as f64,
         );
         m

@@ -7,15 +7,18 @@
 //! responses the generator received.
 
 pub mod check;
+pub mod figures;
 pub mod generator;
 pub mod nginx;
 pub mod server;
 
+use dyno_core::metrics::{ClientSpec, Declarations, MEASURED_DURATION, Metric, Slo};
 use dyno_core::os::{current_rss, raise_nofile};
 use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
 use dyno_core::{CoreSplit, Params, RepeatCtx, RepeatOutput, Row, Workload};
 use dyno_load::LoadConfig;
 use dyno_net::NetRow;
+use figures::*;
 use server::{ShardReport, Shared};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -33,6 +36,13 @@ const SPAWN_MARGIN: Duration = Duration::from_millis(100);
 /// A request that takes longer than this (or twice its endpoint's intended delay plus a second) is a
 /// `timeout` error.
 const MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The open-loop service-level objective: a rate counts as sustained with p99 within 10 ms and 95% of
+/// it achieved (the report's max-sustainable-rate table).
+pub const SLO: Slo = Slo {
+    p99_ns: 10_000_000,
+    achieved_share: 0.95,
+};
 
 /// Load generators a cell can use.
 pub const GENERATORS: [&str; 2] = ["dyno", "wrk"];
@@ -121,7 +131,6 @@ impl Workload for Http {
         WorkloadSpec {
             name: "http".into(),
             about: "hyper HTTP/1.1 server on the row, dyno's load generator in its own process on other cores".into(),
-            ops_unit: "requests".into(),
             params: vec![
                 ParamSpec::choice(
                     "endpoint",
@@ -157,6 +166,15 @@ impl Workload for Http {
                 cells("plaintext", &[C10K_CONNECTIONS], &[C10K_RATE]),
                 with_generator("plaintext", &[64], &[0], "wrk"),
             ],
+            declared: Declarations {
+                ops_unit: "requests".into(),
+                metrics: figures::ALL.iter().map(Metric::spec).collect(),
+                client: Some(ClientSpec {
+                    name: "load generator".into(),
+                    thread_prefix: dyno_load::THREAD_PREFIX.into(),
+                }),
+                slo: Some(SLO),
+            },
         }
     }
 
@@ -360,38 +378,36 @@ pub fn record(
         .record_external(report.requests, &hist, &report.errors);
 
     let mut out = RepeatOutput::new();
-    let mut put = |k: &str, v: f64| {
-        out.insert(k.to_string(), v);
-    };
-    put("server_requests", served.served as f64);
-    put("generator_responses", report.responses_total as f64);
-    put("connections_accepted", served.accepted as f64);
-    put("accept_errors", served.accept_errors as f64);
-    put("connection_errors", served.conn_errors as f64);
-    put("spawn_failed", served.spawn_failed as f64);
-    put("achieved_rate", report.achieved_rate);
+    let mut put = |m: &Metric, v: f64| out.set(m, v);
+    put(&SERVER_REQUESTS, served.served as f64);
+    put(&GENERATOR_RESPONSES, report.responses_total as f64);
+    put(&CONNECTIONS_ACCEPTED, served.accepted as f64);
+    put(&ACCEPT_ERRORS, served.accept_errors as f64);
+    put(&CONNECTION_ERRORS, served.conn_errors as f64);
+    put(&SPAWN_FAILED, served.spawn_failed as f64);
+    put(&ACHIEVED_RATE, report.achieved_rate);
     if let Some(off) = report.offered_rate {
-        put("offered_rate", off);
-        put("late_share", report.late_share.unwrap_or(0.0));
+        put(&OFFERED_RATE, off);
+        put(&LATE_SHARE, report.late_share.unwrap_or(0.0));
     }
     if p.generator == "wrk" {
         // wrk counts over its own period (its -d plus start-up and its 100 ms stop check).
-        put(dyno_core::workload::MEASURED_DURATION, report.duration_s);
+        put(&MEASURED_DURATION, report.duration_s);
     }
-    put("generator_cpu_s", m.out.cpu_s);
+    put(&GENERATOR_CPU, m.out.cpu_s);
     // Share of the client cores the generator kept busy over its run (1.0: saturated).
     put(
-        "generator_busy",
+        &GENERATOR_BUSY,
         m.out.cpu_s / (m.run_s * ctx.client_cores.len().max(1) as f64),
     );
     if let Some(idle) = m.rss_idle {
-        put("rss_idle_bytes", idle as f64);
+        put(&RSS_IDLE, idle as f64);
         if let (Some(rss), Some(open)) = (m.rss_loaded, m.open) {
-            put("rss_loaded_bytes", rss as f64);
-            put("open_connections", open as f64);
+            put(&RSS_LOADED, rss as f64);
+            put(&OPEN_CONNECTIONS, open as f64);
             if open > 0 {
                 put(
-                    "rss_per_connection_bytes",
+                    &RSS_PER_CONNECTION,
                     rss.saturating_sub(idle) as f64 / open as f64,
                 );
             }

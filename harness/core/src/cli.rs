@@ -1,0 +1,91 @@
+//! Command-line values every dyno binary parses the same way: durations and core lists, with errors that
+//! say what is accepted.
+
+pub fn parse_seconds_or_zero(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (t, 1.0)
+    };
+    let v: f64 = num.trim().parse().map_err(|_| {
+        format!("{s:?} is not a duration; accepted: seconds like 3, 0.5, 2s or 500ms")
+    })?;
+    let v = v * scale;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!(
+            "{s:?} is not a duration; accepted: a non-negative number of seconds"
+        ));
+    }
+    Ok(v)
+}
+
+pub fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v = parse_seconds_or_zero(s)?;
+    if v <= 0.0 {
+        return Err(format!("{s:?} must be greater than zero"));
+    }
+    Ok(v)
+}
+
+/// A list of logical CPU ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoreList(pub Vec<usize>);
+
+pub fn parse_cores(s: &str) -> Result<CoreList, String> {
+    let bad = || {
+        format!(
+            "{s:?} is not a core list; accepted: comma-separated ids or ranges, e.g. 0,1 or 0-3"
+        )
+    };
+    let mut cores = Vec::new();
+    for part in s.split(',') {
+        match part.trim().split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if a > b {
+                    return Err(bad());
+                }
+                cores.extend(a..=b);
+            }
+            None => cores.push(part.trim().parse().map_err(|_| bad())?),
+        }
+    }
+    let mut seen = cores.clone();
+    seen.sort();
+    seen.dedup();
+    if seen.len() != cores.len() {
+        return Err(format!("{s:?} names a core twice"));
+    }
+    Ok(CoreList(cores))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units_and_reject_nonsense() {
+        assert_eq!(parse_seconds("3").unwrap(), 3.0);
+        assert_eq!(parse_seconds("500ms").unwrap(), 0.5);
+        assert_eq!(parse_seconds("2s").unwrap(), 2.0);
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("abc").is_err());
+        assert!(parse_seconds("nan").is_err());
+        assert_eq!(parse_seconds_or_zero("0").unwrap(), 0.0);
+    }
+
+    #[test]
+    fn core_lists_parse_ranges_and_reject_duplicates() {
+        assert_eq!(parse_cores("0,1").unwrap().0, vec![0, 1]);
+        assert_eq!(parse_cores("0-3").unwrap().0, vec![0, 1, 2, 3]);
+        assert!(parse_cores("1,1").is_err());
+        assert!(parse_cores("3-1").is_err());
+        assert!(parse_cores("x").is_err());
+        assert!(parse_cores("").is_err());
+    }
+}

@@ -1,0 +1,241 @@
+//! Declared workload figures: every figure a workload reports beside its operations is declared in its
+//! spec with a unit, which way is better and a role. The driver's noise flags, its summary and every
+//! report section read these declarations, never a figure's name.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Which way a figure is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    Higher,
+    Lower,
+    /// A count or a setting: neither way is better.
+    Neither,
+}
+
+/// What a figure is to the harness.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Role {
+    /// A figure shown in the workload's table.
+    Figure,
+    /// The rate offered to the system under test (an open loop): the x of the sustainable-rate analysis.
+    OfferedRate,
+    /// The rate the system achieved at that offer.
+    AchievedRate,
+    /// A memory figure, in bytes.
+    Memory,
+    /// The health of the measuring setup (e.g. a saturated load generator): a repeat above `max` makes
+    /// the driver flag the cell with the metric's `flag`.
+    Health { max: f64 },
+}
+
+/// A figure as a workload declares it, in a constant (`pub const X: Metric = Metric { .. }`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Metric {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub better: Better,
+    pub role: Role,
+    pub help: &'static str,
+    /// For a [`Role::Health`] figure: the noise flag, with `{value}` replaced by the worst repeat's value.
+    pub flag: &'static str,
+}
+
+impl Metric {
+    /// A plain figure.
+    pub const fn figure(
+        name: &'static str,
+        unit: &'static str,
+        better: Better,
+        help: &'static str,
+    ) -> Metric {
+        Metric {
+            name,
+            unit,
+            better,
+            role: Role::Figure,
+            help,
+            flag: "",
+        }
+    }
+
+    /// The same figure with another role.
+    pub const fn with_role(self, role: Role) -> Metric {
+        Metric { role, ..self }
+    }
+
+    /// The same figure with a noise flag (for a [`Role::Health`] figure).
+    pub const fn with_flag(self, flag: &'static str) -> Metric {
+        Metric { flag, ..self }
+    }
+
+    /// The declaration as stored in the spec and the manifest.
+    pub fn spec(&self) -> MetricSpec {
+        MetricSpec {
+            name: self.name.into(),
+            unit: self.unit.into(),
+            better: self.better,
+            role: self.role,
+            help: self.help.into(),
+            flag: self.flag.into(),
+        }
+    }
+}
+
+/// A declared figure, as stored in a workload's spec and in the run's manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSpec {
+    pub name: String,
+    pub unit: String,
+    pub better: Better,
+    pub role: Role,
+    pub help: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub flag: String,
+}
+
+/// Unit of a figure that is a share (0..1): shown as a percentage.
+pub const SHARE: &str = "share";
+
+impl MetricSpec {
+    /// `value` in this figure's unit, for people.
+    pub fn show(&self, value: f64) -> String {
+        match self.unit.as_str() {
+            SHARE => format!("{:.0}%", value * 100.0),
+            "bytes" => crate::human::bytes(value.max(0.0) as u64),
+            _ => crate::human::si(value),
+        }
+    }
+
+    /// The noise flag for a repeat's value, when this is a health figure above its limit.
+    pub fn health_flag(&self, worst: f64) -> Option<String> {
+        match self.role {
+            Role::Health { max } if worst > max => {
+                Some(self.flag.replace("{value}", &self.show(worst)))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The repeat metric a workload sets when its operations were counted over another period than the
+/// window (an external tool with its own clock, e.g. wrk): the repeat's throughput divides by it.
+pub const MEASURED_DURATION: Metric = Metric::figure(
+    "measured_duration_s",
+    "s",
+    Better::Neither,
+    "the period the operations were counted over, when a tool with its own clock counted them",
+);
+
+/// What one repeat reports beyond what its probes recorded: declared figures by name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures(BTreeMap<String, f64>);
+
+impl Figures {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set a declared figure.
+    pub fn set(&mut self, m: &Metric, v: f64) {
+        self.0.insert(m.name.to_string(), v);
+    }
+
+    /// A figure, if set.
+    pub fn get(&self, m: &Metric) -> Option<f64> {
+        self.0.get(m.name).copied()
+    }
+
+    /// The names of the figures set that `declared` does not declare (the harness's own aside).
+    pub fn undeclared(&self, declared: &[MetricSpec]) -> Vec<String> {
+        self.0
+            .keys()
+            .filter(|k| *k != MEASURED_DURATION.name && !declared.iter().any(|d| &d.name == *k))
+            .cloned()
+            .collect()
+    }
+
+    /// The figures by name, as the result files store them.
+    pub fn into_map(self) -> BTreeMap<String, f64> {
+        self.0
+    }
+}
+
+/// A client process a workload starts beside the measured one (e.g. a load generator), as the driver's
+/// sampler and profiler must know it: they find its threads by name and keep them apart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientSpec {
+    /// What it is, for people ("load generator").
+    pub name: String,
+    /// The prefix of its threads' names.
+    pub thread_prefix: String,
+}
+
+/// A service-level objective for open-loop cells: the report finds each row's highest offered rate
+/// that met it (any workload that declares an [`Role::OfferedRate`] and an [`Role::AchievedRate`] figure).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Slo {
+    /// The p99 latency a sustained rate may reach, in ns.
+    pub p99_ns: u64,
+    /// The share of the offered rate that must be achieved.
+    pub achieved_share: f64,
+}
+
+/// What a workload declares for the harness and the report: its unit of work, figures, client and SLO.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Declarations {
+    /// What one operation is, e.g. "message deliveries".
+    pub ops_unit: String,
+    #[serde(default)]
+    pub metrics: Vec<MetricSpec>,
+    #[serde(default)]
+    pub client: Option<ClientSpec>,
+    #[serde(default)]
+    pub slo: Option<Slo>,
+}
+
+impl Declarations {
+    /// The declared figure of this name.
+    pub fn metric(&self, name: &str) -> Option<&MetricSpec> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+
+    /// The first declared figure with this role.
+    pub fn with_role(&self, pred: impl Fn(&Role) -> bool) -> Option<&MetricSpec> {
+        self.metrics.iter().find(|m| pred(&m.role))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BUSY: Metric = Metric::figure("busy", SHARE, Better::Lower, "busy share")
+        .with_role(Role::Health { max: 0.9 })
+        .with_flag("the client kept {value} of its cores busy");
+
+    #[test]
+    fn a_health_figure_flags_only_above_its_limit() {
+        let s = BUSY.spec();
+        assert_eq!(s.health_flag(0.5), None);
+        assert_eq!(
+            s.health_flag(0.95).as_deref(),
+            Some("the client kept 95% of its cores busy")
+        );
+        let plain = Metric::figure("n", "count", Better::Neither, "").spec();
+        assert_eq!(plain.health_flag(1e9), None);
+    }
+
+    #[test]
+    fn undeclared_figures_are_named_and_the_harness_own_is_allowed() {
+        let mut f = Figures::new();
+        f.set(&BUSY, 0.1);
+        f.set(&MEASURED_DURATION, 1.0);
+        f.set(&Metric::figure("stray", "count", Better::Neither, ""), 1.0);
+        assert_eq!(f.undeclared(&[BUSY.spec()]), vec!["stray".to_string()]);
+        assert_eq!(f.get(&BUSY), Some(0.1));
+    }
+}

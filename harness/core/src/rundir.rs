@@ -1,0 +1,367 @@
+//! The results directory and a run's directory: the one place that knows their layout (`runs/<id>/`,
+//! `latest`, the committed `reference*` runs, `manifest.json`, `cells/`, artifacts, `references/`,
+//! `overhead.json`) and the only reader of manifests and cell files. Every error names its path.
+
+use crate::schema::{CellResult, Manifest, SCHEMA, write_atomic};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Why a run directory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RunDirError {
+    /// No such run; `accepted` lists the runs there are.
+    #[error("no run {name:?} under {}; accepted: {accepted}", .root.display())]
+    NoRun {
+        name: String,
+        root: PathBuf,
+        accepted: String,
+    },
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not a dyno {what}: {why}", .path.display())]
+    Invalid {
+        path: PathBuf,
+        what: &'static str,
+        why: String,
+    },
+}
+
+impl RunDirError {
+    /// Whether the user named a run that is not there (a usage error) rather than an IO failure.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, RunDirError::NoRun { .. })
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, RunDirError> {
+    std::fs::read(path).map_err(|source| RunDirError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), RunDirError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| RunDirError::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    write_atomic(path, bytes).map_err(|source| RunDirError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A results directory: `runs/<id>/`, `latest`, and committed runs `reference` and `reference-<name>`.
+#[derive(Debug, Clone)]
+pub struct Results {
+    root: PathBuf,
+}
+
+impl Results {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Results { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn runs(&self) -> PathBuf {
+        self.root.join("runs")
+    }
+
+    /// The run ids under `runs/`, sorted.
+    pub fn run_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = std::fs::read_dir(self.runs())
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// The committed runs: `reference` and `reference-<name>`.
+    pub fn references(&self) -> Vec<String> {
+        let mut out: Vec<String> = std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n == "reference" || n.starts_with("reference-"))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The id `latest` names, if any run has been started.
+    pub fn latest(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.root.join("latest")).ok()?;
+        Some(text.trim().to_string()).filter(|s| !s.is_empty())
+    }
+
+    /// Point `latest` at run `id`.
+    pub fn set_latest(&self, id: &str) -> Result<(), RunDirError> {
+        write(&self.root.join("latest"), format!("{id}\n").as_bytes())
+    }
+
+    /// The directory of a new run `id` (not created yet).
+    pub fn new_run(&self, id: &str) -> RunDir {
+        RunDir::at(self.runs().join(id))
+    }
+
+    /// Whether a run `id` exists under `runs/`.
+    pub fn has_run(&self, id: &str) -> bool {
+        self.runs().join(id).exists()
+    }
+
+    /// The run named `name`: `latest`, a committed `reference`/`reference-<name>` run, or an id under
+    /// `runs/`. It must hold a manifest; otherwise the error lists what is accepted.
+    pub fn open(&self, name: &str) -> Result<RunDir, RunDirError> {
+        let dir = match name {
+            n if n == "reference" || n.starts_with("reference-") => Some(self.root.join(n)),
+            "latest" => self.latest().map(|id| self.runs().join(id)),
+            n if n.contains('/') || n.is_empty() => None,
+            n => Some(self.runs().join(n)),
+        };
+        match dir {
+            Some(d) if d.join("manifest.json").exists() => Ok(RunDir::at(d)),
+            _ => {
+                let mut ids = self.run_ids();
+                if self.latest().is_some() {
+                    ids.push("latest".into());
+                }
+                ids.extend(self.references());
+                Err(RunDirError::NoRun {
+                    name: name.to_string(),
+                    root: self.root.clone(),
+                    accepted: if ids.is_empty() {
+                        "none (no runs yet: run `cargo xtask bench`)".into()
+                    } else {
+                        ids.join(", ")
+                    },
+                })
+            }
+        }
+    }
+}
+
+/// The typed result of a workload's reference bench (`references/<workload>.json`): what the report
+/// renders, or why the bench was skipped. Benches add their own data beside these fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceDoc {
+    /// The bench's name.
+    #[serde(default)]
+    pub benchmark: String,
+    /// The commit it ran at.
+    #[serde(default)]
+    pub commit: Option<String>,
+    /// Why it did not run.
+    #[serde(default)]
+    pub skipped: Option<String>,
+    /// Its findings for the book.
+    #[serde(default)]
+    pub markdown: Option<String>,
+    /// The bench's own figures.
+    #[serde(flatten)]
+    pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A measurement of what observing the cells costs them (`overhead.json`), as the report renders it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OverheadDoc {
+    pub markdown: String,
+    #[serde(flatten)]
+    pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One run's directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunDir {
+    dir: PathBuf,
+}
+
+impl RunDir {
+    pub fn at(dir: impl Into<PathBuf>) -> Self {
+        RunDir { dir: dir.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where a file of the run lives, by its path relative to the run directory.
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    fn manifest_path(&self) -> PathBuf {
+        self.dir.join("manifest.json")
+    }
+
+    /// The manifest, checked against this dyno's schema.
+    pub fn manifest(&self) -> Result<Manifest, RunDirError> {
+        let path = self.manifest_path();
+        let m: Manifest =
+            serde_json::from_slice(&read(&path)?).map_err(|e| RunDirError::Invalid {
+                path: path.clone(),
+                what: "manifest",
+                why: e.to_string(),
+            })?;
+        if m.schema != SCHEMA {
+            return Err(RunDirError::Invalid {
+                path,
+                what: "manifest",
+                why: format!("schema {} (this dyno reads {SCHEMA})", m.schema),
+            });
+        }
+        Ok(m)
+    }
+
+    /// Write the manifest (atomically; creates the run and its `cells/` directory).
+    pub fn write_manifest(&self, m: &Manifest) -> Result<(), RunDirError> {
+        let cells = self.dir.join("cells");
+        std::fs::create_dir_all(&cells).map_err(|source| RunDirError::Write {
+            path: cells,
+            source,
+        })?;
+        let json = serde_json::to_vec_pretty(m).expect("a manifest serializes");
+        write(&self.manifest_path(), &json)
+    }
+
+    /// Where cell `id`'s result lives.
+    pub fn cell_path(&self, id: &str) -> PathBuf {
+        self.dir.join("cells").join(format!("{id}.json"))
+    }
+
+    /// Cell `id`'s result: `None` when it has none yet, `Err` (naming the file) when it cannot be trusted.
+    pub fn cell(&self, id: &str) -> Option<Result<CellResult, String>> {
+        let path = self.cell_path(id);
+        path.exists().then(|| CellResult::read(&path))
+    }
+
+    /// Write a cell's result, atomically.
+    pub fn write_cell(&self, c: &CellResult) -> Result<(), RunDirError> {
+        let json = serde_json::to_vec_pretty(c).expect("a cell result serializes");
+        write(&self.cell_path(&c.cell_id), &json)
+    }
+
+    /// Every cell result file, sorted by file name, and the files that could not be trusted (with why).
+    pub fn cells(&self) -> Result<(Vec<CellResult>, Vec<String>), RunDirError> {
+        let dir = self.dir.join("cells");
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|source| RunDirError::Read {
+                path: dir.clone(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        let (mut cells, mut problems) = (Vec::new(), Vec::new());
+        for p in paths {
+            match CellResult::read(&p) {
+                Ok(c) => cells.push(c),
+                Err(e) => problems.push(e),
+            }
+        }
+        Ok((cells, problems))
+    }
+
+    /// Write an artifact (a path relative to the run directory), atomically.
+    pub fn write_artifact(&self, rel: &str, bytes: &[u8]) -> Result<(), RunDirError> {
+        write(&self.dir.join(rel), bytes)
+    }
+
+    /// An artifact's bytes, if it is there.
+    pub fn artifact(&self, rel: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.dir.join(rel)).ok()
+    }
+
+    /// Where workload `w`'s reference bench result lives.
+    pub fn reference_path(&self, w: &str) -> PathBuf {
+        self.dir.join("references").join(format!("{w}.json"))
+    }
+
+    /// Workload `w`'s reference bench result, if the run has one.
+    pub fn reference(&self, w: &str) -> Option<Result<ReferenceDoc, String>> {
+        let path = self.reference_path(w);
+        let bytes = std::fs::read(&path).ok()?;
+        Some(
+            serde_json::from_slice(&bytes)
+                .map_err(|e| format!("`references/{w}.json` is unreadable: {e}")),
+        )
+    }
+
+    /// Where the observer-overhead measurement lives.
+    pub fn overhead_path(&self) -> PathBuf {
+        self.dir.join("overhead.json")
+    }
+
+    /// The observer-overhead measurement, if the run has one.
+    pub fn overhead(&self) -> Option<Result<OverheadDoc, String>> {
+        let bytes = std::fs::read(self.overhead_path()).ok()?;
+        Some(
+            serde_json::from_slice(&bytes)
+                .map_err(|e| format!("`overhead.json` is unreadable: {e}")),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_run_lists_what_is_accepted_and_a_path_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let r = Results::new(d.path());
+        let e = r.open("nope").unwrap_err();
+        assert!(e.is_usage());
+        assert!(e.to_string().contains("none (no runs yet"), "{e}");
+        std::fs::create_dir_all(d.path().join("runs/a")).unwrap();
+        std::fs::write(d.path().join("runs/a/manifest.json"), "{}").unwrap();
+        r.set_latest("a").unwrap();
+        assert_eq!(r.open("latest").unwrap().path(), d.path().join("runs/a"));
+        let e = r.open("../runs/a").unwrap_err().to_string();
+        assert!(e.contains("accepted: a, latest"), "{e}");
+    }
+
+    #[test]
+    fn a_manifest_of_another_schema_or_shape_is_refused_naming_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        let run = RunDir::at(d.path());
+        let e = run.manifest().unwrap_err().to_string();
+        assert!(e.contains("manifest.json"), "{e}");
+        std::fs::write(d.path().join("manifest.json"), "{\"schema\": 1}").unwrap();
+        let e = run.manifest().unwrap_err().to_string();
+        assert!(e.contains("is not a dyno manifest"), "{e}");
+    }
+
+    #[test]
+    fn reference_docs_keep_their_own_data() {
+        let d = tempfile::tempdir().unwrap();
+        let run = RunDir::at(d.path());
+        assert!(run.reference("w").is_none());
+        std::fs::create_dir_all(d.path().join("references")).unwrap();
+        std::fs::write(
+            run.reference_path("w"),
+            r#"{"benchmark":"b","markdown":"md","ratio":1.5}"#,
+        )
+        .unwrap();
+        let doc = run.reference("w").unwrap().unwrap();
+        assert_eq!(doc.markdown.as_deref(), Some("md"));
+        assert_eq!(doc.data["ratio"], 1.5);
+        std::fs::write(run.reference_path("w"), "[").unwrap();
+        assert!(run.reference("w").unwrap().is_err());
+    }
+}
