@@ -85,7 +85,18 @@ fn a_sampled_load_generator_gets_its_own_cpu_chart() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run");
     let dst = tmp.path().join("run");
     std::fs::create_dir_all(dst.join("cells")).unwrap();
-    std::fs::copy(src.join("manifest.json"), dst.join("manifest.json")).unwrap();
+    // The workload declares its client process: the chart is named after it.
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(src.join("manifest.json")).unwrap()).unwrap();
+    let workload = manifest["settings"]["cells"][0]["workload"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    manifest["workloads"] = serde_json::json!({ workload: {
+        "ops_unit": "ops",
+        "client": { "name": "load generator", "thread_prefix": "client-" }
+    }});
+    std::fs::write(dst.join("manifest.json"), manifest.to_string()).unwrap();
     for e in std::fs::read_dir(src.join("cells")).unwrap() {
         let p = e.unwrap().path();
         let to = dst.join("cells").join(p.file_name().unwrap());
