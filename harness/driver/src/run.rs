@@ -769,3 +769,195 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     e.write_all(bytes).expect("writing to a Vec cannot fail");
     e.finish().expect("finishing a Vec cannot fail")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dyno_core::schema::{Git, Host, RawRepeat, Toolchain};
+    use std::cell::RefCell;
+
+    fn fairness() -> Fairness {
+        Fairness {
+            cores: vec![0],
+            client_cores: vec![],
+            workers: 1,
+            io: "epoll".into(),
+            model: "m".into(),
+            pinned: false,
+            notes: vec![],
+        }
+    }
+
+    /// A plan of three cells (ok, skipped, timed out) of workload `w` on row `r`, in a temp directory.
+    fn plan(dir: &Path) -> (Plan, Results) {
+        let results = Results::new(dir);
+        let cells: Vec<PlannedCell> = ["ok", "skip", "hang"]
+            .iter()
+            .map(|k| {
+                let mut params = Params::default();
+                params.0.insert("k".into(), (*k).into());
+                PlannedCell {
+                    cell_id: cell_id("w", "r", &params),
+                    workload: "w".into(),
+                    runtime: "r".into(),
+                    params,
+                }
+            })
+            .collect();
+        let manifest = Manifest {
+            schema: SCHEMA,
+            run_id: "t".into(),
+            profile: "quick".into(),
+            started: now_rfc3339(),
+            finished: None,
+            git: Git {
+                commit: "c".into(),
+                dirty: false,
+            },
+            host: Host {
+                cpu_model: "cpu".into(),
+                cores: 1,
+                memory_bytes: 1,
+                kernel: "k".into(),
+                os: "os".into(),
+            },
+            toolchain: Toolchain { rustc: "r".into() },
+            cells_planned: cells.len(),
+            settings: RunSettings {
+                base_profile: Profile::Quick,
+                warmup_s: 0.1,
+                duration_s: 1.0,
+                repeats: 1,
+                cores: vec![0],
+                cell_timeout_s: 5.0,
+                cells,
+                sampler: false,
+                profile: false,
+                profiler: Default::default(),
+                rows: vec!["r".into()],
+                baseline_row: Some("r".into()),
+            },
+            workloads: [(
+                "w".to_string(),
+                Declarations {
+                    ops_unit: "things".into(),
+                    ..Default::default()
+                },
+            )]
+            .into(),
+        };
+        let run = results.new_run("t");
+        run.write_manifest(&manifest).unwrap();
+        let plan = Plan {
+            run,
+            manifest,
+            bins: BTreeMap::new(),
+            fairness: [("r".to_string(), fairness())].into(),
+            profiler: None,
+        };
+        (plan, results)
+    }
+
+    /// Answers by the cell's `k` parameter and remembers which cells it ran.
+    #[derive(Default)]
+    struct Fake(RefCell<Vec<String>>);
+
+    impl CellRunner for Fake {
+        fn run(&self, _: &Plan, cell: &PlannedCell, args: &[String]) -> Result<Ran> {
+            assert!(args.contains(&cell.runtime), "{args:?}");
+            self.0.borrow_mut().push(cell.cell_id.clone());
+            let out = |skipped: Option<&str>, repeats| {
+                serde_json::to_vec(&CellOutput {
+                    fairness: fairness(),
+                    repeats,
+                    skipped: skipped.map(str::to_string),
+                })
+                .unwrap()
+            };
+            let repeat = RawRepeat {
+                ops: 1000,
+                errors: BTreeMap::new(),
+                duration_s: 1.0,
+                window_usage: Usage {
+                    cpu_user_s: 0.5,
+                    ..Usage::default()
+                },
+                histogram: None,
+                metrics: BTreeMap::new(),
+            };
+            let (failure, output) = match cell.params.word("k") {
+                "ok" => (None, Ok(out(None, vec![repeat]))),
+                "skip" => (None, Ok(out(Some("tool not installed"), vec![]))),
+                _ => (
+                    Some("timed out after 5 s and was killed".to_string()),
+                    Err("the cell wrote no output".to_string()),
+                ),
+            };
+            Ok(Ran {
+                usage: Usage::default(),
+                wall_s: 1.0,
+                failure,
+                stderr_tail: "last words".into(),
+                output,
+                other_cpu_cores: None,
+                series: None,
+            })
+        }
+    }
+
+    #[test]
+    fn cells_end_ok_skipped_or_failed_and_each_result_is_written() {
+        let d = tempfile::tempdir().unwrap();
+        let (plan, results) = plan(d.path());
+        let fake = Fake::default();
+        let done = execute(&plan, &results, &fake).unwrap();
+        let status: Vec<Status> = done.iter().map(|c| c.status).collect();
+        assert_eq!(status, [Status::Ok, Status::Skipped, Status::Failed]);
+        assert_eq!(
+            done[0].summary.as_ref().unwrap().throughput_ops_s.mean,
+            1000.0
+        );
+        assert_eq!(done[0].ops_unit, "things");
+        assert_eq!(done[1].error.as_deref(), Some("tool not installed"));
+        assert_eq!(done[1].stderr_tail, None);
+        assert!(done[2].error.as_deref().unwrap().starts_with("timed out"));
+        assert_eq!(done[2].stderr_tail.as_deref(), Some("last words"));
+        for c in &done {
+            assert_eq!(plan.run.cell(&c.cell_id).unwrap().unwrap(), *c);
+        }
+        assert!(plan.run.manifest().unwrap().finished.is_some());
+        assert_eq!(results.latest().as_deref(), Some("t"));
+    }
+
+    #[test]
+    fn resume_runs_only_missing_or_untrusted_cells() {
+        let d = tempfile::tempdir().unwrap();
+        let (plan, results) = plan(d.path());
+        execute(&plan, &results, &Fake::default()).unwrap();
+        let ids: Vec<String> = plan
+            .manifest
+            .settings
+            .cells
+            .iter()
+            .map(|c| c.cell_id.clone())
+            .collect();
+        // One result lost, one truncated: only those two run again.
+        std::fs::remove_file(plan.run.cell_path(&ids[0])).unwrap();
+        std::fs::write(plan.run.cell_path(&ids[2]), "{\"schema\":").unwrap();
+        let again = Fake::default();
+        let done = execute(&plan, &results, &again).unwrap();
+        assert_eq!(*again.0.borrow(), vec![ids[0].clone(), ids[2].clone()]);
+        assert_eq!(done.len(), 3);
+        assert_eq!(done[1].status, Status::Skipped);
+    }
+
+    #[test]
+    fn the_summary_table_uses_each_workload_unit_and_the_run_row_order() {
+        let d = tempfile::tempdir().unwrap();
+        let (plan, results) = plan(d.path());
+        let done = execute(&plan, &results, &Fake::default()).unwrap();
+        let t = summary_table(&done, &["r".into()], &plan.manifest.workloads);
+        assert!(t.contains("w (things) k=ok"), "{t}");
+        assert!(t.contains("skipped") && t.contains("failed"), "{t}");
+    }
+}
