@@ -155,8 +155,8 @@ impl Results {
     }
 }
 
-/// The typed result of a workload's reference bench (`references/<workload>.json`): what the report
-/// renders, or why the bench was skipped. Benches add their own data beside these fields.
+/// The typed result of a workload's reference bench (`references/<workload>.json`): its findings as the
+/// report renders them, or why the bench was skipped. Benches add their own figures beside these fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReferenceDoc {
     /// The bench's name.
@@ -168,12 +168,36 @@ pub struct ReferenceDoc {
     /// Why it did not run.
     #[serde(default)]
     pub skipped: Option<String>,
-    /// Its findings for the book.
-    #[serde(default)]
+    /// Its findings for the book, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+    /// Findings as markdown, from benches that predate typed findings (the committed reference run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub markdown: Option<String>,
     /// The bench's own figures.
     #[serde(flatten)]
     pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One finding of a reference bench: a paragraph, or a table whose first column names what was measured
+/// and whose other columns are figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Finding {
+    /// A paragraph (inline markdown: emphasis and code).
+    Text { text: String },
+    /// A table; every row has one cell per column.
+    Table {
+        columns: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
+}
+
+impl Finding {
+    /// A paragraph.
+    pub fn text(text: impl Into<String>) -> Finding {
+        Finding::Text { text: text.into() }
+    }
 }
 
 /// A measurement of what observing the cells costs them (`overhead.json`), as the report renders it.

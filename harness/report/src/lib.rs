@@ -2,7 +2,8 @@
 //!
 //! [`generate`] is pure: it turns a [`Run`] (and optionally a baseline run to compare against) into
 //! [`Page`]s (markdown, SVG charts made with plotters, CSV and Bencher Metric Format exports) and does no IO,
-//! like hyperfine's exporters. [`write_pages`] puts them under `mdbook/src/generated/` (plus the generated
+//! like hyperfine's exporters. Each page is a list of sections (`sections`), each a small unit that renders
+//! one part of the run (a parameter set, a sweep, a workload, the whole run). [`write_pages`] puts them under `mdbook/src/generated/` (plus the generated
 //! `SUMMARY.md`), and [`build_book`] builds the book in-process with the mdbook library.
 
 mod charts;
@@ -10,6 +11,7 @@ pub mod compare;
 mod export;
 pub mod flame;
 mod pages;
+mod sections;
 
 use anyhow::{Context, Result};
 use dyno_core::metrics::Declarations;
@@ -178,11 +180,11 @@ impl Page {
 pub fn generate(run: &Run, baseline: Option<&Run>) -> Vec<Page> {
     let mut out = Vec::new();
     let workloads = run.workloads();
-    out.push(pages::overview(run));
+    out.extend(pages::overview(run));
     for w in &workloads {
         out.extend(pages::workload(run, w));
     }
-    out.push(pages::methodology(run));
+    out.extend(pages::methodology(run));
     if let Some(b) = baseline {
         out.push(Page::text(
             format!("{GENERATED}/compare.md"),

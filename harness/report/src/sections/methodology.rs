@@ -1,0 +1,219 @@
+//! The methodology page: machine, toolchain, revision and settings; each row's fairness facts; what
+//! observing cost; the noise flags raised; the downloads.
+
+use super::{Out, Part, Section};
+use dyno_core::human::bytes;
+use dyno_core::schema::ProfilerChoice;
+use std::fmt::Write;
+
+/// The run's machine, toolchain, commit and per-cell settings, and how cells are measured.
+pub struct Settings;
+
+impl Section for Settings {
+    fn render(&self, part: &Part<'_>, out: &mut Out) {
+        let m = &part.run.manifest;
+        let st = &m.settings;
+        let s = &mut out.md;
+        let _ = writeln!(s, "# Methodology\n");
+        let _ = writeln!(s, "| | |\n|---|---|");
+        let _ = writeln!(s, "| run | `{}` ({} profile) |", m.run_id, m.profile);
+        let _ = writeln!(
+            s,
+            "| started / finished | {} / {} |",
+            m.started,
+            m.finished.as_deref().unwrap_or("not finished")
+        );
+        let _ = writeln!(
+            s,
+            "| commit | `{}`{} |",
+            m.git.commit,
+            if m.git.dirty {
+                " (uncommitted changes)"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            s,
+            "| machine | {}, {} logical cores, {} RAM |",
+            m.host.cpu_model,
+            m.host.cores,
+            bytes(m.host.memory_bytes)
+        );
+        let _ = writeln!(s, "| kernel / OS | {} / {} |", m.host.kernel, m.host.os);
+        let _ = writeln!(s, "| rustc | {} |", m.toolchain.rustc);
+        let _ = writeln!(
+            s,
+            "| per cell | warm-up {} s, then {} repeat(s) of a {} s measured window; timeout {} s |",
+            st.warmup_s, st.repeats, st.duration_s, st.cell_timeout_s
+        );
+        let _ = writeln!(s, "| cores | {:?} |", st.cores);
+        let _ = writeln!(
+            s,
+            "| observability | time series every 100 ms: {}; one extra profiled repeat per cell ({}, 99 Hz): {} |\n",
+            if st.sampler { "on" } else { "off" },
+            match st.profiler {
+                ProfilerChoice::Auto => "perf where installed, else pprof",
+                ProfilerChoice::Perf => "perf",
+                ProfilerChoice::Pprof => "pprof",
+            },
+            if st.profile { "on" } else { "off" }
+        );
+        let _ = writeln!(
+            s,
+            "Every cell runs in its own process confined to the cores above. Warm-up is not measured; each repeat \
+             restarts the runtime. Throughput is the mean over repeats with a Student-t 95% interval. CPU time and \
+             context switches cover the measured window only; peak RSS is the cell process's high-water mark. \
+             What each figure means is in [Metrics](../metrics.md).\n"
+        );
+    }
+}
+
+/// Each row's model, workers, cores, pinning, I/O backend and notes, as its first cell recorded them.
+pub struct Fairness;
+
+impl Section for Fairness {
+    fn render(&self, part: &Part<'_>, out: &mut Out) {
+        let s = &mut out.md;
+        let _ = writeln!(s, "## Rows and fairness\n");
+        let _ = writeln!(
+            s,
+            "| row | model | workers | cores | pinned | I/O | notes |\n|---|---|---:|---|---|---|---|"
+        );
+        for r in &part.rows {
+            if let Some(c) = part.cells.iter().find(|c| &c.runtime == r) {
+                let f = &c.fairness;
+                let _ = writeln!(
+                    s,
+                    "| {r} | {} | {} | {:?} | {} | {} | {} |",
+                    f.model,
+                    f.workers,
+                    f.cores,
+                    if f.pinned { "yes" } else { "no" },
+                    f.io,
+                    f.notes.join("; ")
+                );
+            }
+        }
+    }
+}
+
+/// What the sampler and the profiler cost the cells (`overhead.json`, written by `dyno overhead` in
+/// `cargo xtask bench`), if the run measured it.
+pub struct Overhead;
+
+impl Section for Overhead {
+    fn render(&self, part: &Part<'_>, out: &mut Out) {
+        match &part.run.overhead {
+            None => {}
+            Some(Ok(o)) => {
+                let _ = write!(out.md, "\n## What observing costs\n\n{}\n", o.markdown);
+            }
+            Some(Err(e)) => {
+                let _ = write!(out.md, "\n## What observing costs\n\n{e}\n");
+            }
+        }
+    }
+}
+
+/// Every cell whose repeats raised a noise flag, with the flags.
+pub struct Noise;
+
+impl Section for Noise {
+    fn render(&self, part: &Part<'_>, out: &mut Out) {
+        let s = &mut out.md;
+        let _ = writeln!(s, "\n## Noise flags\n");
+        let noisy: Vec<_> = part
+            .cells
+            .iter()
+            .filter_map(|c| {
+                c.summary
+                    .as_ref()
+                    .filter(|m| !m.noise.is_empty())
+                    .map(|m| (c, m))
+            })
+            .collect();
+        if noisy.is_empty() {
+            let _ = writeln!(s, "No cell was flagged.");
+        }
+        for (c, m) in noisy {
+            let _ = writeln!(s, "- `{}`: {}", c.cell_id, m.noise.join("; "));
+        }
+    }
+}
+
+/// Links to the exports.
+pub struct Downloads;
+
+impl Section for Downloads {
+    fn render(&self, _: &Part<'_>, out: &mut Out) {
+        let _ = writeln!(
+            out.md,
+            "\n## Downloads\n\n- [summary.csv](exports/summary.csv)\n- [bencher.json](exports/bencher.json) (Bencher Metric Format)"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sections::fixture;
+
+    fn all(run: &crate::Run) -> Part<'_> {
+        Part::new(run, "", run.cells.iter().collect())
+    }
+
+    #[test]
+    fn fairness_has_a_line_per_row_in_the_runs_order() {
+        let mut run = fixture::run();
+        let mut order = fixture::rows(&run).to_vec();
+        order.reverse();
+        run.manifest.settings.rows = order.clone();
+        let md = fixture::render(&Fairness, &all(&run)).md;
+        let rows: Vec<&str> = md
+            .lines()
+            .skip(4)
+            .map(|l| l.split(" | ").next().unwrap().trim_start_matches("| "))
+            .collect();
+        assert_eq!(rows, order, "{md}");
+    }
+
+    #[test]
+    fn noise_flags_name_their_cells() {
+        let mut run = fixture::run();
+        for m in run.cells.iter_mut().filter_map(|c| c.summary.as_mut()) {
+            m.noise.clear();
+        }
+        assert!(
+            fixture::render(&Noise, &all(&run))
+                .md
+                .contains("No cell was flagged.")
+        );
+        let c = run.cells.iter_mut().find(|c| c.summary.is_some()).unwrap();
+        c.summary.as_mut().unwrap().noise = vec!["test flag".into()];
+        let id = c.cell_id.clone();
+        let md = fixture::render(&Noise, &all(&run)).md;
+        assert!(md.contains(&format!("- `{id}`: test flag")), "{md}");
+        assert!(!md.contains("No cell was flagged."));
+    }
+
+    #[test]
+    fn overhead_shows_the_measurement_or_why_it_is_unreadable() {
+        let mut run = fixture::run();
+        assert!(fixture::render(&Overhead, &all(&run)).md.is_empty());
+        run.overhead = Some(Ok(dyno_core::rundir::OverheadDoc {
+            markdown: "the table".into(),
+            ..Default::default()
+        }));
+        assert_eq!(
+            fixture::render(&Overhead, &all(&run)).md,
+            "\n## What observing costs\n\nthe table\n"
+        );
+        run.overhead = Some(Err("`overhead.json` is unreadable".into()));
+        assert!(
+            fixture::render(&Overhead, &all(&run))
+                .md
+                .contains("is unreadable")
+        );
+    }
+}
