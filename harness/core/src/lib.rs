@@ -23,6 +23,7 @@ pub mod row;
 pub mod rundir;
 pub mod runtime_metrics;
 pub mod schema;
+pub mod skip;
 pub mod stats;
 pub mod workload;
 

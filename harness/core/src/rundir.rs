@@ -198,6 +198,39 @@ impl Finding {
     pub fn text(text: impl Into<String>) -> Finding {
         Finding::Text { text: text.into() }
     }
+
+    /// As markdown: a paragraph, or a table with its figure columns right-aligned.
+    pub fn markdown(&self) -> String {
+        match self {
+            Finding::Text { text } => format!("{text}\n\n"),
+            Finding::Table { columns, rows } => {
+                let line = |cells: &[String]| {
+                    let cells: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
+                    format!("| {} |\n", cells.join(" | "))
+                };
+                let rule: Vec<&str> = (0..columns.len())
+                    .map(|i| if i == 0 { "---" } else { "---:" })
+                    .collect();
+                let mut s = line(columns);
+                s.push_str(&format!("|{}|\n", rule.join("|")));
+                for r in rows {
+                    s.push_str(&line(r));
+                }
+                s.push('\n');
+                s
+            }
+        }
+    }
+}
+
+impl ReferenceDoc {
+    /// The findings as markdown; a result from before typed findings gives the markdown it wrote.
+    pub fn findings_markdown(&self) -> Option<String> {
+        if self.findings.is_empty() {
+            return self.markdown.clone();
+        }
+        Some(self.findings.iter().map(Finding::markdown).collect())
+    }
 }
 
 /// A measurement of what observing the cells costs them (`overhead.json`), as the report renders it.

@@ -369,8 +369,9 @@ fn a_cpu_burning_cell_under_pprof_shows_its_hot_function_even_on_glommio() {
 fn a_cpu_burning_cell_shows_one_busy_core_and_its_hot_function_even_on_glommio() {
     let tmp = tempfile::tempdir().unwrap();
     if !perf_installed() {
-        eprintln!(
-            "SKIPPED: perf is not installed (Debian package linux-perf); pprof is tested apart"
+        dyno_core::skip::skip(
+            "a_cpu_burning_cell_shows_one_busy_core_and_its_hot_function (perf)",
+            "perf is not installed (Debian package linux-perf); pprof is tested apart",
         );
         let o = dyno(
             &tmp.path().join("results"),

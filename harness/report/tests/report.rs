@@ -227,10 +227,10 @@ fn headless(chrome: &Path, profile: &Path) -> std::process::Command {
 #[test]
 fn the_built_overview_renders_in_headless_chromium() {
     let Some(chrome) = chromium() else {
-        eprintln!(
-            "SKIPPED: chromium is not installed (scripts/install-references.sh or .ci/run installs it)"
+        return dyno_core::skip::skip(
+            "the_built_overview_renders_in_headless_chromium",
+            "chromium is not installed (scripts/install-references.sh or .ci/run installs it)",
         );
-        return;
     };
     let (tmp, index) = built_book();
     let book = index.parent().unwrap();

@@ -9,6 +9,7 @@
 
 use dyno_core::RowConfig;
 use dyno_core::os::{allowed_cores, confine_process};
+use dyno_core::rundir::{Finding, ReferenceDoc};
 use dyno_http::Server;
 use dyno_load::LoadConfig;
 use dyno_net::NetRow;
@@ -17,6 +18,9 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+
+/// The name the result file gives this bench.
+const BENCHMARK: &str = "http-reference";
 
 #[derive(Serialize)]
 struct Measure {
@@ -129,7 +133,11 @@ fn skipped(o: &Opts, why: &str) {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let doc = serde_json::json!({ "benchmark": "http-reference", "skipped": why });
+        let doc = ReferenceDoc {
+            benchmark: BENCHMARK.into(),
+            skipped: Some(why.into()),
+            ..Default::default()
+        };
         let _ = dyno_core::schema::write_atomic(path, &serde_json::to_vec_pretty(&doc).unwrap());
     }
 }
@@ -169,15 +177,19 @@ impl NetRowVisitor for RowRun<'_> {
     }
 }
 
-/// The `/delay?ms=1` latency check on every row (see `dyno_http::check`), as markdown and JSON.
-fn latency_checks(server_core: usize, client_core: usize, o: &Opts) -> (String, serde_json::Value) {
-    let mut md = format!(
+/// The `/delay?ms=1` latency check on every row (see `dyno_http::check`), as findings and JSON.
+fn latency_checks(
+    server_core: usize,
+    client_core: usize,
+    o: &Opts,
+) -> (Vec<Finding>, serde_json::Value) {
+    let intro = format!(
         "**Latency check**: `/delay?ms=1`, one connection, closed loop, {} s; the p50 should be the row's real \
          1 ms sleep (timed on the row: timers round up) plus the unloaded round trip (p50 of `/plaintext` \
-         under the same load). Target: within 5%.\n\n\
-         | row | real sleep p50 | round trip p50 | /delay p50 | error |\n|---|---:|---:|---:|---:|\n",
+         under the same load). Target: within 5%.",
         o.secs
     );
+    let mut rows = Vec::new();
     let mut all = Vec::new();
     for row in dyno_rows::ROWS {
         struct Check(usize, usize, f64);
@@ -191,20 +203,46 @@ fn latency_checks(server_core: usize, client_core: usize, o: &Opts) -> (String, 
         {
             Ok(c) => {
                 let us = |n: u64| format!("{:.1} µs", n as f64 / 1e3);
-                md.push_str(&format!(
-                    "| {row} | {} | {} | {} | {:+.1}% |\n",
+                rows.push(vec![
+                    row.to_string(),
                     us(c.sleep_p50_ns),
                     us(c.round_trip_p50_ns),
                     us(c.delay_p50_ns),
-                    c.relative_error * 100.0
-                ));
+                    format!("{:+.1}%", c.relative_error * 100.0),
+                ]);
                 all.push(serde_json::to_value(&c).expect("serializes"));
             }
-            Err(e) => md.push_str(&format!("| {row} | failed: {e} | | | |\n")),
+            Err(e) => rows.push(vec![
+                row.to_string(),
+                format!("failed: {e}"),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]),
         }
     }
-    md.push('\n');
-    (md, serde_json::Value::Array(all))
+    let columns = [
+        "row",
+        "real sleep p50",
+        "round trip p50",
+        "/delay p50",
+        "error",
+    ];
+    let table = Finding::Table {
+        columns: columns.map(String::from).to_vec(),
+        rows,
+    };
+    (
+        vec![Finding::text(intro), table],
+        serde_json::Value::Array(all),
+    )
+}
+
+/// Print findings as the book shows them.
+fn print(findings: &[Finding]) {
+    for f in findings {
+        print!("{}", f.markdown());
+    }
 }
 
 fn main() {
@@ -217,37 +255,43 @@ fn main() {
         );
     }
     let (server_core, client_core) = (cores[0], cores[1]);
-    let (latency_md, latency) = latency_checks(server_core, client_core, &o);
-    println!("{latency_md}");
-    let (md, mut doc) = match (dyno_http::generator::wrk_path(), dyno_http::nginx::path()) {
+    let (latency, latency_data) = latency_checks(server_core, client_core, &o);
+    print(&latency);
+    let (mut findings, data) = match (dyno_http::generator::wrk_path(), dyno_http::nginx::path()) {
         (Some(wrk_bin), Some(_)) => tools(&o, &wrk_bin, server_core, client_core),
         _ => (
-            "nginx and wrk: skipped: they are not installed; scripts/install-references.sh installs them.\n\n"
-                .to_string(),
-            serde_json::json!({}),
+            vec![Finding::text(
+                "nginx and wrk: skipped: they are not installed; scripts/install-references.sh installs them.",
+            )],
+            serde_json::Map::new(),
         ),
     };
+    findings.extend(latency);
     let commit = Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    doc["benchmark"] = "http-reference".into();
-    doc["commit"] = commit.into();
-    doc["server_core"] = server_core.into();
-    doc["client_core"] = client_core.into();
-    doc["latency_check"] = latency;
-    doc["markdown"] = format!("{md}\n{latency_md}").into();
+    let mut doc = ReferenceDoc {
+        benchmark: BENCHMARK.into(),
+        commit: Some(commit),
+        findings,
+        data,
+        ..Default::default()
+    };
+    doc.data.insert("server_core".into(), server_core.into());
+    doc.data.insert("client_core".into(), client_core.into());
+    doc.data.insert("latency_check".into(), latency_data);
     write(&o, &doc);
 }
 
-/// nginx under both generators, every row under both: markdown and JSON.
+/// nginx under both generators, every row under both: findings and the measures.
 fn tools(
     o: &Opts,
     wrk_bin: &Path,
     server_core: usize,
     client_core: usize,
-) -> (String, serde_json::Value) {
+) -> (Vec<Finding>, serde_json::Map<String, serde_json::Value>) {
     let port = dyno_net::reserve_port([127, 0, 0, 1].into())
         .expect("a free port")
         .1
@@ -323,14 +367,15 @@ fn tools(
         .map(|r| (*r, mean(&pick(r, "dyno"))))
         .filter(|(_, v)| v.is_finite())
         .max_by(|a, b| a.1.total_cmp(&b.1));
-    let mut md = format!(
+    let mut findings = vec![Finding::text(format!(
         "Measured in one run, `GET /plaintext`, {} keep-alive connections, {} s per measure. Servers on core \
          {server_core}, generators (dyno load and wrk, one thread each) on core {client_core}. nginx runs as one \
-         process (master_process off) with a static `return 200`.\n\n\
-         **dyno load / wrk against nginx: {:.3}** (per round, alternating which goes first: {}; {} rounds; \
-         wrk {:.0} req/s, dyno load {:.0} req/s).\n\n",
-        o.connections,
-        o.secs,
+         process (master_process off) with a static `return 200`.",
+        o.connections, o.secs,
+    ))];
+    findings.push(Finding::text(format!(
+        "**dyno load / wrk against nginx: {:.3}** (per round, alternating which goes first: {}; {} rounds; \
+         wrk {:.0} req/s, dyno load {:.0} req/s).",
         mean(&ratios),
         ratios
             .iter()
@@ -340,37 +385,76 @@ fn tools(
         o.rounds,
         mean(&pick("nginx", "wrk")),
         nginx_ours,
-    );
+    )));
     if let Some((row, v)) = best {
-        md.push_str(&format!(
-            "**Best row / nginx: {row} {:.3}** (both under dyno load).\n\n",
+        findings.push(Finding::text(format!(
+            "**Best row / nginx: {row} {:.3}** (both under dyno load).",
             v / nginx_ours
-        ));
+        )));
     }
-    md.push_str("| server | dyno load (req/s) | wrk (req/s) | dyno load / wrk | server / nginx (dyno load) |\n|---|---:|---:|---:|---:|\n");
-    for server in std::iter::once("nginx").chain(dyno_rows::ROWS.iter().copied()) {
-        let (a, b) = (mean(&pick(server, "dyno")), mean(&pick(server, "wrk")));
-        md.push_str(&format!(
-            "| {server} | {a:.0} | {b:.0} | {:.3} | {:.3} |\n",
-            a / b,
-            a / nginx_ours
-        ));
-    }
-    println!("{md}");
-    let doc = serde_json::json!({
-        "connections": o.connections,
-        "secs": o.secs,
-        "rounds": o.rounds,
-        "ours_over_wrk_on_nginx": mean(&ratios),
-        "ours_over_wrk_on_nginx_rounds": ratios,
-        "best_row_over_nginx": best.map(|(r, v)| serde_json::json!({"row": r, "ratio": v / nginx_ours})),
-        "measures": all,
+    let columns = [
+        "server",
+        "dyno load (req/s)",
+        "wrk (req/s)",
+        "dyno load / wrk",
+        "server / nginx (dyno load)",
+    ];
+    let rows = std::iter::once("nginx")
+        .chain(dyno_rows::ROWS.iter().copied())
+        .map(|server| {
+            let (a, b) = (mean(&pick(server, "dyno")), mean(&pick(server, "wrk")));
+            vec![
+                server.to_string(),
+                format!("{a:.0}"),
+                format!("{b:.0}"),
+                format!("{:.3}", a / b),
+                format!("{:.3}", a / nginx_ours),
+            ]
+        })
+        .collect();
+    findings.push(Finding::Table {
+        columns: columns.map(String::from).to_vec(),
+        rows,
     });
-    (md, doc)
+    print(&findings);
+    let data = ToolsData {
+        connections: o.connections,
+        secs: o.secs,
+        rounds: o.rounds,
+        ours_over_wrk_on_nginx: mean(&ratios),
+        ours_over_wrk_on_nginx_rounds: ratios,
+        best_row_over_nginx: best.map(|(row, v)| BestRow {
+            row: row.to_string(),
+            ratio: v / nginx_ours,
+        }),
+        measures: all,
+    };
+    match serde_json::to_value(data) {
+        Ok(serde_json::Value::Object(map)) => (findings, map),
+        _ => unreachable!("a struct serializes to a JSON object"),
+    }
+}
+
+/// The figures behind the nginx and wrk findings, kept in the result file.
+#[derive(Serialize)]
+struct ToolsData {
+    connections: usize,
+    secs: f64,
+    rounds: usize,
+    ours_over_wrk_on_nginx: f64,
+    ours_over_wrk_on_nginx_rounds: Vec<f64>,
+    best_row_over_nginx: Option<BestRow>,
+    measures: Vec<Measure>,
+}
+
+#[derive(Serialize)]
+struct BestRow {
+    row: String,
+    ratio: f64,
 }
 
 /// Write the result file (the --out path, or a new file under results/benches).
-fn write(o: &Opts, doc: &serde_json::Value) {
+fn write(o: &Opts, doc: &ReferenceDoc) {
     let path = o.out.clone().unwrap_or_else(|| {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -2,6 +2,7 @@
 //! are recorded as skipped, with the reason, where not; bad combinations are usage errors.
 
 use dyno_core::schema::CellOutput;
+use dyno_core::skip::skip;
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_dyno-cell-http");
@@ -48,8 +49,10 @@ fn installed(tool: &str) -> bool {
 #[test]
 fn nginx_runs_as_a_reference_row_or_is_skipped_with_the_reason() {
     if cores().is_none() {
-        eprintln!("needs 2 cores");
-        return;
+        return skip(
+            "nginx_runs_as_a_reference_row",
+            "needs 2 cores (server and generator apart)",
+        );
     }
     let out = cell("nginx", "dyno", None);
     if installed("nginx") {
@@ -78,8 +81,10 @@ fn nginx_runs_as_a_reference_row_or_is_skipped_with_the_reason() {
 #[test]
 fn wrk_cross_checks_a_row_or_is_skipped_with_the_reason() {
     if cores().is_none() {
-        eprintln!("needs 2 cores");
-        return;
+        return skip(
+            "wrk_cross_checks_a_row",
+            "needs 2 cores (server and generator apart)",
+        );
     }
     let out = cell("tokio", "wrk", None);
     if installed("wrk") {

@@ -2,7 +2,6 @@
 //! findings, or why it was skipped.
 
 use super::{Out, Part, Section};
-use dyno_core::rundir::{Finding, ReferenceDoc};
 use std::fmt::Write;
 
 /// "Reference tools": the bench's paragraphs and tables.
@@ -20,7 +19,7 @@ impl Section for References {
             Some(Ok(doc)) => {
                 if let Some(why) = &doc.skipped {
                     let _ = write!(s, "## Reference tools\n\nSkipped: {why}.\n\n");
-                } else if let Some(body) = body(doc) {
+                } else if let Some(body) = doc.findings_markdown() {
                     let _ = write!(
                         s,
                         "## Reference tools\n\nFrom `references/{w}.json` (commit {}).\n\n{body}\n",
@@ -32,44 +31,11 @@ impl Section for References {
     }
 }
 
-/// The findings as markdown (a bench from before typed findings wrote its own).
-fn body(doc: &ReferenceDoc) -> Option<String> {
-    if doc.findings.is_empty() {
-        return doc.markdown.clone();
-    }
-    let mut s = String::new();
-    for f in &doc.findings {
-        match f {
-            Finding::Text { text } => {
-                let _ = write!(s, "{text}\n\n");
-            }
-            Finding::Table { columns, rows } => {
-                let cell = |c: &String| c.replace('|', "\\|");
-                let line = |cells: &[String]| {
-                    format!(
-                        "| {} |\n",
-                        cells.iter().map(cell).collect::<Vec<_>>().join(" | ")
-                    )
-                };
-                s.push_str(&line(columns));
-                let rule: Vec<&str> = (0..columns.len())
-                    .map(|i| if i == 0 { "---" } else { "---:" })
-                    .collect();
-                let _ = writeln!(s, "|{}|", rule.join("|"));
-                for r in rows {
-                    s.push_str(&line(r));
-                }
-                s.push('\n');
-            }
-        }
-    }
-    Some(s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sections::fixture;
+    use dyno_core::rundir::{Finding, ReferenceDoc};
 
     /// The section for the fixture's workload given its reference doc, with the workload's name as `W`.
     fn render(doc: Option<Result<ReferenceDoc, String>>) -> String {
