@@ -11,6 +11,7 @@
 
 use anyhow::{Context, Result, bail};
 use dyno_core::rundir::{Results, RunDir};
+use dyno_core::workspace::Workspace;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -108,48 +109,19 @@ fn cargo() -> Result<Command> {
     Ok(c)
 }
 
-fn metadata() -> Result<serde_json::Value> {
-    let out = cargo()?
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .output()?;
-    if !out.status.success() {
-        bail!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(serde_json::from_slice(&out.stdout)?)
+/// The workspace as `cargo metadata` describes it.
+fn workspace() -> Result<Workspace> {
+    Ok(Workspace::read(Some(&workspace_root()?))?)
 }
 
-/// Workloads (by the name in their `dyno-cell-<name>` binary) whose crate has a `reference` bench, with
-/// their package names.
+/// Workloads whose crate has a `reference` bench, with their package names.
 fn reference_benches() -> Result<Vec<(String, String)>> {
-    let v = metadata()?;
-    let mut out = Vec::new();
-    for p in v["packages"].as_array().into_iter().flatten() {
-        let targets = p["targets"].as_array().into_iter().flatten();
-        let mut workload = None;
-        let mut has_reference = false;
-        for t in targets {
-            let name = t["name"].as_str().unwrap_or("");
-            let kinds: Vec<&str> = t["kind"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|k| k.as_str())
-                .collect();
-            if kinds.contains(&"bin")
-                && let Some(w) = name.strip_prefix("dyno-cell-")
-            {
-                workload = Some(w.to_string());
-            }
-            has_reference |= kinds.contains(&"bench") && name == "reference";
-        }
-        if let (Some(w), true) = (workload, has_reference) {
-            out.push((w, p["name"].as_str().unwrap_or("").to_string()));
-        }
-    }
-    Ok(out)
+    Ok(workspace()?
+        .workloads()
+        .into_iter()
+        .filter(|w| w.benches.iter().any(|b| b == "reference"))
+        .map(|w| (w.name, w.package))
+        .collect())
 }
 
 /// Run each measured workload's `reference` bench (reference tools such as nginx and wrk, measured in one
@@ -233,12 +205,7 @@ fn run_overhead(dyno_bin: &Path, run: &str, quick: bool) -> Result<()> {
 }
 
 fn target_dir() -> Result<PathBuf> {
-    let v = metadata()?;
-    Ok(PathBuf::from(
-        v["target_directory"]
-            .as_str()
-            .context("no target_directory in cargo metadata")?,
-    ))
+    Ok(workspace()?.target_directory)
 }
 
 /// Build the driver and every workload's cell binary in release; return the path of `dyno`.
@@ -253,7 +220,8 @@ fn build_dyno() -> Result<PathBuf> {
             "--exclude",
             "xtask",
         ])
-        .status()?;
+        .status()
+        .context("cannot run cargo build")?;
     if !status.success() {
         bail!("the release build failed");
     }
@@ -356,7 +324,9 @@ fn new_workload(root: &Path, name: &str) -> Result<()> {
     ];
     for (path, template) in files {
         let p = dir.join(path);
-        std::fs::create_dir_all(p.parent().expect("files have a parent"))?;
+        let parent = p.parent().expect("files have a parent");
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
         std::fs::write(&p, render(template, name, &ident, &ty))
             .with_context(|| format!("cannot write {}", p.display()))?;
     }

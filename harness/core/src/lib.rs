@@ -26,6 +26,7 @@ pub mod schema;
 pub mod skip;
 pub mod stats;
 pub mod workload;
+pub mod workspace;
 
 pub use metrics::{Better, Figures, Metric, Role};
 pub use params::{ParamValue, Params};

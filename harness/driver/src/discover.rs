@@ -7,12 +7,11 @@ use anyhow::{Context, Result, bail};
 use dyno_core::Params;
 use dyno_core::params::WorkloadSpec;
 use dyno_core::schema::RowInfo;
-use serde::Deserialize;
+use dyno_core::workspace::Workspace;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Prefix of every cell binary.
-pub const CELL_PREFIX: &str = "dyno-cell-";
+pub use dyno_core::workspace::CELL_PREFIX;
 
 /// A workload found in the workspace.
 #[derive(Debug, Clone)]
@@ -22,65 +21,19 @@ pub struct WorkloadBin {
     pub bin: PathBuf,
 }
 
-#[derive(Deserialize)]
-struct Metadata {
-    workspace_root: PathBuf,
-    packages: Vec<Package>,
-}
-
-#[derive(Deserialize)]
-struct Package {
-    name: String,
-    manifest_path: PathBuf,
-    targets: Vec<Target>,
-}
-
-#[derive(Deserialize)]
-struct Target {
-    name: String,
-    kind: Vec<String>,
-}
-
 /// The workspace root and its workloads (sorted by name), with binaries expected in `bin_dir`.
 pub fn workloads(bin_dir: &Path) -> Result<(PathBuf, Vec<WorkloadBin>)> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(&cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .output()
-        .with_context(|| format!("cannot run `{cargo} metadata` to find the workloads"))?;
-    if !out.status.success() {
-        bail!(
-            "`cargo metadata` failed (run dyno from the dyno workspace): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let meta: Metadata =
-        serde_json::from_slice(&out.stdout).context("cannot read `cargo metadata` output")?;
-    let dir = meta.workspace_root.join("workloads");
-    let mut found: Vec<WorkloadBin> = meta
-        .packages
+    let ws = Workspace::read(None).context("cannot find the workloads")?;
+    let found = ws
+        .workloads()
         .into_iter()
-        .filter(|p| p.manifest_path.starts_with(&dir))
-        .flat_map(|p| {
-            let package = p.name.clone();
-            p.targets.into_iter().filter_map(move |t| {
-                let name = t.name.strip_prefix(CELL_PREFIX)?.to_string();
-                t.kind.iter().any(|k| k == "bin").then(|| WorkloadBin {
-                    bin: bin_dir.join(&t.name),
-                    name,
-                    package: package.clone(),
-                })
-            })
+        .map(|w| WorkloadBin {
+            bin: bin_dir.join(&w.bin),
+            name: w.name,
+            package: w.package,
         })
         .collect();
-    found.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok((meta.workspace_root, found))
+    Ok((ws.root, found))
 }
 
 impl WorkloadBin {

@@ -168,7 +168,12 @@ fn run_profiled(
     let output: CellOutput = std::fs::read(out)
         .map_err(|e| e.to_string())
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-        .map_err(|e| format!("the profiled repeat wrote no usable output: {e}"))?;
+        .map_err(|e| {
+            format!(
+                "the profiled repeat wrote no usable output at {}: {e}",
+                out.display()
+            )
+        })?;
     let rep = output
         .repeats
         .first()
