@@ -64,7 +64,12 @@ impl Window {
         t_ns >= self.end_ns
     }
 
-    /// The instant the measured window opens.
+    /// The warm-up: from the window's creation to its opening.
+    pub fn warmup(&self) -> Duration {
+        Duration::from_nanos(self.start_ns)
+    }
+
+    /// When the measured window opens.
     pub fn start(&self) -> Instant {
         self.std_epoch + Duration::from_nanos(self.start_ns)
     }

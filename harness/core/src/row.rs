@@ -86,6 +86,10 @@ pub trait Row: Sized + 'static {
     /// Handle to a spawned task; awaiting it yields the task's output (a panic in the task propagates).
     type Task<T: Send + 'static>: Future<Output = T> + Send + 'static;
 
+    /// Where [`Row::spawn_blocking`] runs a closure (which threads, how many, pinned or not), for the
+    /// fairness notes of workloads that offload work.
+    const BLOCKING_POOL: &'static str;
+
     /// What this row does for the given cores, for the result's fairness block.
     fn fairness(cfg: &RowConfig) -> Fairness;
 

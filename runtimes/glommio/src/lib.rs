@@ -64,6 +64,7 @@ pub struct Glommio;
 
 impl Row for Glommio {
     const ID: &'static str = "glommio";
+    const BLOCKING_POOL: &'static str = "glommio's per-executor blocking pool: one thread per shard, bound to the shard's own core (glommio's default for Placement::Fixed)";
     type Task<T: Send + 'static> = Bound<T>;
 
     fn fairness(cfg: &RowConfig) -> Fairness {

@@ -37,6 +37,8 @@ pub struct Threads;
 
 impl Row for Threads {
     const ID: &'static str = "threads";
+    const BLOCKING_POOL: &'static str =
+        "a new std thread per call (the blocking model has no pool), floating over the row's cores";
     type Task<T: Send + 'static> = ThreadTask<T>;
 
     fn fairness(cfg: &RowConfig) -> Fairness {

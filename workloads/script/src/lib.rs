@@ -1,0 +1,372 @@
+//! The `script` workload: sandboxed JavaScript (QuickJS through rquickjs) evaluated per operation on
+//! every row, and the question whether a sandbox starves the event loop.
+//!
+//! Each operation evaluates one shipped script (`script`: a JSON transform, a pricing rule set, a
+//! template render) on the next of a fixed set of inputs, and checks its output against a reference
+//! evaluation made before the row started. `context` says where the sandbox comes from ([`Strategy`]),
+//! `placement` whether the evaluation runs on the async worker (`inline`) or on the row's blocking pool
+//! (`offload`, the row's `spawn_blocking`). Beside the evaluating tasks, every shard runs a ticker that
+//! sleeps 1 ms at a time and records how late it wakes: the tick lateness figures. The same ticker runs
+//! alone before the workers start, giving the row's idle timer lateness as a baseline.
+
+pub mod sandbox;
+pub mod scripts;
+pub mod strategy;
+
+pub use sandbox::{ErrorKind, Limits, Output, Sandbox, Script, ScriptError};
+pub use strategy::{Strategy, evaluate, with_pooled};
+
+use dyno_core::metrics::Declarations;
+use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
+use dyno_core::record::new_histogram;
+use dyno_core::{
+    Better, Metric, Params, RepeatCtx, RepeatOutput, Role, Row, Shard, Window, Workload,
+};
+use hdrhistogram::Histogram;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The script workload.
+pub struct ScriptWorkload;
+
+/// Where an evaluation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// On the async worker that runs the task.
+    Inline,
+    /// On the row's blocking pool (`Row::spawn_blocking`).
+    Offload,
+}
+
+/// Script parameters, read from a validated [`Params`].
+#[derive(Debug, Clone)]
+pub struct ScriptParams {
+    pub script: &'static scripts::Shipped,
+    pub strategy: Strategy,
+    pub placement: Placement,
+    pub tasks_per_core: usize,
+}
+
+impl ScriptParams {
+    pub fn from(p: &Params) -> Result<Self, String> {
+        let script = scripts::shipped(p.word("script"))
+            .ok_or_else(|| format!("unknown script {}", p.word("script")))?;
+        let strategy = Strategy::parse(p.word("context"))
+            .ok_or_else(|| format!("unknown context {}", p.word("context")))?;
+        let placement = match p.word("placement") {
+            "inline" => Placement::Inline,
+            _ => Placement::Offload,
+        };
+        Ok(ScriptParams {
+            script,
+            strategy,
+            placement,
+            tasks_per_core: p.int("tasks_per_core") as usize,
+        })
+    }
+}
+
+/// Inputs per repeat: operations cycle through them, each with its reference output.
+pub const INPUTS: u64 = 64;
+/// The ticker's period.
+pub const TICK: Duration = Duration::from_millis(1);
+/// Ticks the ticker runs alone, before the workers start, for the idle baseline.
+pub const IDLE_TICKS: u32 = 50;
+/// Warm sandboxes made (with the script compiled) to measure the resident memory one costs.
+pub const RSS_SANDBOXES: usize = 32;
+
+/// Tick lateness, median.
+pub const TICK_P50: Metric = Metric::figure(
+    "tick_lateness_p50_us",
+    "µs",
+    Better::Lower,
+    "how late a task sleeping 1 ms on the same shard wakes while scripts run (median)",
+);
+/// Tick lateness, 99th percentile.
+pub const TICK_P99: Metric = Metric::figure(
+    "tick_lateness_p99_us",
+    "µs",
+    Better::Lower,
+    "how late a task sleeping 1 ms on the same shard wakes while scripts run (p99)",
+);
+/// Tick lateness, worst.
+pub const TICK_MAX: Metric = Metric::figure(
+    "tick_lateness_max_us",
+    "µs",
+    Better::Lower,
+    "how late a task sleeping 1 ms on the same shard wakes while scripts run (worst)",
+);
+/// Tick lateness with no script running (the row's timer resolution).
+pub const TICK_IDLE_P99: Metric = Metric::figure(
+    "tick_lateness_idle_p99_us",
+    "µs",
+    Better::Neither,
+    "the same ticker before any script runs (p99): the row's own timer lateness, the baseline",
+);
+/// Resident memory one warm sandbox adds.
+pub const RSS_PER_SANDBOX: Metric = Metric::figure(
+    "rss_per_pooled_runtime_bytes",
+    "bytes",
+    Better::Lower,
+    "resident memory one warm pooled runtime with its context and the compiled script adds (RSS with 32 against none)",
+)
+.with_role(Role::Memory);
+/// QuickJS's own allocation for one warm sandbox.
+pub const QJS_PER_SANDBOX: Metric = Metric::figure(
+    "quickjs_bytes_per_runtime",
+    "bytes",
+    Better::Lower,
+    "bytes QuickJS reports allocated by one warm runtime with the compiled script",
+)
+.with_role(Role::Memory);
+/// Ticks recorded in the window.
+pub const TICKS: Metric = Metric::figure(
+    "ticks_in_window",
+    "ticks",
+    Better::Neither,
+    "ticks recorded in the measured window over all shards",
+);
+
+impl Workload for ScriptWorkload {
+    fn spec() -> WorkloadSpec {
+        let base = |contexts: &[&str], placements: &[&str]| {
+            group([
+                ("script", words(&["pricing"])),
+                ("context", words(contexts)),
+                ("placement", words(placements)),
+                ("tasks_per_core", ints(&[4])),
+            ])
+        };
+        let all_scripts = |contexts: &[&str], placements: &[&str]| {
+            group([
+                ("script", words(&["transform", "pricing", "template"])),
+                ("context", words(contexts)),
+                ("placement", words(placements)),
+                ("tasks_per_core", ints(&[4])),
+            ])
+        };
+        let names: Vec<&str> = scripts::SHIPPED.iter().map(|s| s.name).collect();
+        WorkloadSpec {
+            name: "script".into(),
+            about: "sandboxed JavaScript (QuickJS via rquickjs) per operation: fresh, pooled or precompiled sandboxes, inline or offloaded, with a 1 ms ticker measuring event-loop starvation".into(),
+            params: vec![
+                ParamSpec::choice("script", "shipped script: a JSON transform, pricing rules, a template render", &names),
+                ParamSpec::choice(
+                    "context",
+                    "fresh: new runtime and context per evaluation; pooled: the thread's warm runtime, its frozen context reused; precompiled: the same with main compiled once",
+                    &Strategy::NAMES,
+                ),
+                ParamSpec::choice("placement", "inline: on the async worker; offload: on the row's spawn_blocking pool", &["inline", "offload"]),
+                ParamSpec::int("tasks_per_core", "evaluating tasks per core of the row, each one evaluation at a time", 1, 10_000, "tasks"),
+            ],
+            quick: vec![
+                base(&["fresh", "pooled", "precompiled"], &["inline"]),
+                base(&["pooled"], &["offload"]),
+            ],
+            full: vec![
+                all_scripts(&["fresh", "pooled", "precompiled"], &["inline", "offload"]),
+            ],
+            declared: Declarations {
+                ops_unit: "evaluations".into(),
+                metrics: [
+                    TICK_P50,
+                    TICK_P99,
+                    TICK_MAX,
+                    TICK_IDLE_P99,
+                    TICKS,
+                    RSS_PER_SANDBOX,
+                    QJS_PER_SANDBOX,
+                ]
+                .iter()
+                .map(Metric::spec)
+                .collect(),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn fairness_notes<R: Row>() -> Vec<String> {
+        vec![
+            format!("offload placement: {}", R::BLOCKING_POOL),
+            "one QuickJS runtime per thread that evaluates (worker, shard or blocking thread), never shared".into(),
+        ]
+    }
+
+    fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String> {
+        let p = ScriptParams::from(params)?;
+        let limits = Limits::default();
+        let script = Script::new(p.script.name, p.script.source);
+        let inputs: Vec<String> = (0..INPUTS)
+            .map(|i| (p.script.input)(i).to_string())
+            .collect();
+        let expected = inputs
+            .iter()
+            .map(|i| {
+                evaluate(Strategy::Fresh, &limits, &script, i)
+                    .map(|o| o.json)
+                    .map_err(|e| format!("reference evaluation of {}: {e}", script.name))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (rss_per, qjs_per) = sandbox_memory(&limits, &script, &inputs[0])?;
+        let job = Arc::new(Job {
+            p: p.clone(),
+            limits,
+            script,
+            inputs,
+            expected,
+        });
+        let (w, collector) = (ctx.window, ctx.collector.clone());
+        let tasks = p.tasks_per_core * ctx.row.workers();
+        let shards = R::run(&ctx.row, move |shard: Shard| {
+            let job = job.clone();
+            let collector = collector.clone();
+            async move {
+                let idle = R::spawn(ticker::<R>(w, Some(IDLE_TICKS))).await;
+                let now = w.now_ns();
+                if w.contains(now) || w.is_over(now) {
+                    return (idle, new_histogram(), Some(late_start(&w)));
+                }
+                let ticks = R::spawn(ticker::<R>(w, None));
+                let workers: Vec<_> = shard
+                    .owned(tasks)
+                    .map(|i| {
+                        let mut probe = collector.probe();
+                        let job = job.clone();
+                        R::spawn(async move { worker::<R>(&job, w, &mut probe, i as u64).await })
+                    })
+                    .collect();
+                let mut failed = None;
+                for t in workers {
+                    if let Err(e) = t.await {
+                        failed.get_or_insert(e);
+                    }
+                }
+                (idle, ticks.await, failed)
+            }
+        })
+        .map_err(|e| e.to_string())?;
+        let (mut idle, mut busy) = (new_histogram(), new_histogram());
+        for (i, b, failed) in shards {
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            idle.add(&i).map_err(|e| e.to_string())?;
+            busy.add(&b).map_err(|e| e.to_string())?;
+        }
+        if busy.is_empty() {
+            return Err("the ticker recorded no tick in the window".into());
+        }
+        let us = |ns: u64| ns as f64 / 1e3;
+        let mut m = RepeatOutput::new();
+        m.set(&TICK_P50, us(busy.value_at_quantile(0.5)));
+        m.set(&TICK_P99, us(busy.value_at_quantile(0.99)));
+        m.set(&TICK_MAX, us(busy.max()));
+        m.set(&TICK_IDLE_P99, us(idle.value_at_quantile(0.99)));
+        m.set(&TICKS, busy.len() as f64);
+        m.set(&RSS_PER_SANDBOX, rss_per);
+        m.set(&QJS_PER_SANDBOX, qjs_per);
+        Ok(m)
+    }
+}
+
+/// What every evaluating task shares.
+struct Job {
+    p: ScriptParams,
+    limits: Limits,
+    script: Script,
+    inputs: Vec<String>,
+    expected: Vec<String>,
+}
+
+/// Evaluate until the window closes, each operation on the next input, its output checked; latency of
+/// operations started in the window recorded.
+async fn worker<R: Row>(
+    job: &Arc<Job>,
+    w: Window,
+    probe: &mut dyno_core::Probe,
+    first: u64,
+) -> Result<(), String> {
+    let n = job.inputs.len() as u64;
+    let mut i = first;
+    loop {
+        let t0 = w.now_ns();
+        if w.is_over(t0) {
+            return Ok(());
+        }
+        let k = (i % n) as usize;
+        i += 1;
+        let out = match job.p.placement {
+            Placement::Inline => evaluate(job.p.strategy, &job.limits, &job.script, &job.inputs[k]),
+            Placement::Offload => {
+                let job = job.clone();
+                R::spawn_blocking(move || {
+                    evaluate(job.p.strategy, &job.limits, &job.script, &job.inputs[k])
+                })
+                .await
+            }
+        }
+        .map_err(|e| format!("{} on input {k}: {e}", job.script.name))?;
+        if out.json != job.expected[k] {
+            return Err(format!(
+                "{} on input {k} returned {} instead of the reference {}",
+                job.script.name, out.json, job.expected[k]
+            ));
+        }
+        if w.contains(t0) {
+            if probe.records_latency() {
+                probe.record(w.now_ns().saturating_sub(t0));
+            } else {
+                probe.count(1);
+            }
+        }
+        if job.p.placement == Placement::Inline {
+            R::yield_now().await;
+        }
+    }
+}
+
+/// Sleep [`TICK`] at a time and record how late each wake is: `count` ticks, or (with `None`) until the
+/// window closes, recording the ticks inside it.
+async fn ticker<R: Row>(w: Window, count: Option<u32>) -> Histogram<u64> {
+    let mut h = new_histogram();
+    let mut n = 0u32;
+    loop {
+        let t0 = w.now_ns();
+        if count.is_none() && w.is_over(t0) || count.is_some_and(|c| n >= c) {
+            return h;
+        }
+        R::sleep(TICK).await;
+        let late = w.now_ns().saturating_sub(t0 + TICK.as_nanos() as u64);
+        if count.is_some() || w.contains(t0) {
+            h.saturating_record(late.max(1));
+        }
+        n += 1;
+    }
+}
+
+/// The error when setup (reference outputs, the memory measurement, the idle ticks) outlasted the
+/// warm-up, so the window opened before the evaluating tasks started.
+fn late_start(w: &Window) -> String {
+    format!(
+        "setup and the {IDLE_TICKS} idle ticks took longer than the warm-up ({:?}): the window opened before the evaluating tasks started; give a longer warm-up",
+        w.warmup()
+    )
+}
+
+/// Resident memory and QuickJS's own allocation per warm sandbox (script compiled), measured on this
+/// thread as RSS with [`RSS_SANDBOXES`] of them against none.
+fn sandbox_memory(limits: &Limits, script: &Script, input: &str) -> Result<(f64, f64), String> {
+    let before = dyno_core::os::current_rss().ok_or("cannot read this process's RSS")?;
+    let mut kept = Vec::with_capacity(RSS_SANDBOXES);
+    let mut qjs = 0u64;
+    for _ in 0..RSS_SANDBOXES {
+        let mut s = Sandbox::new(limits).map_err(|e| e.to_string())?;
+        s.eval_compiled(script, input).map_err(|e| e.to_string())?;
+        qjs += s.memory_used();
+        kept.push(s);
+    }
+    let after = dyno_core::os::current_rss().ok_or("cannot read this process's RSS")?;
+    drop(kept);
+    let n = RSS_SANDBOXES as f64;
+    Ok((after.saturating_sub(before) as f64 / n, qjs as f64 / n))
+}

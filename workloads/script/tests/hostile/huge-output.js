@@ -1,0 +1,2 @@
+// expect: output-too-large
+function main(input) { return "y".repeat(4 << 20); }

@@ -1,0 +1,2 @@
+// expect: timeout
+function main(input) { for (;;) {} }

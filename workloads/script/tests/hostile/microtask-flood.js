@@ -1,0 +1,2 @@
+// expect: timeout
+function main(input) { function again() { Promise.resolve().then(again); } again(); return 1; }

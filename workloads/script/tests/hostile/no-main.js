@@ -1,0 +1,2 @@
+// expect: syntax
+const answer = 42;

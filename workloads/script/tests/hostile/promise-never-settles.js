@@ -1,0 +1,2 @@
+// expect: exception
+function main(input) { return new Promise(() => {}); }

@@ -1,0 +1,2 @@
+// expect: timeout
+function main(input) { return /^(a+)+$/.test("a".repeat(40) + "b"); }

@@ -1,0 +1,2 @@
+// expect: memory
+function main(input) { let s = "x"; for (;;) s = s + s; }

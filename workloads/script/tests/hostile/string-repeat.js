@@ -1,0 +1,2 @@
+// expect: memory
+function main(input) { const s = "x".repeat(1 << 28); return s.length; }

@@ -1,0 +1,2 @@
+// expect: syntax
+function main(input) { return 1 +; }

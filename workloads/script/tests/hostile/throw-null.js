@@ -1,0 +1,2 @@
+// expect: exception
+function main(input) { throw null; }

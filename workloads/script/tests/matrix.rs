@@ -1,0 +1,85 @@
+//! The script workload on every runtime row: every strategy and placement runs its checked evaluations
+//! and reports tick lateness, and deep recursion ends in a stack error (never a crash) on the row's
+//! workers and on its blocking pool.
+
+use dyno_core::params::Profile;
+use dyno_core::{Collector, Params, RepeatCtx, Row, RowConfig, Window, Workload};
+use dyno_script::{ErrorKind, Limits, Script, ScriptWorkload, Strategy, TICK_P99, evaluate};
+use std::time::Duration;
+
+fn cores() -> RowConfig {
+    let cores = dyno_core::os::allowed_cores();
+    RowConfig {
+        cores: cores.iter().copied().cycle().take(2).collect(),
+    }
+}
+
+fn every_strategy_and_placement_runs<R: Row>() {
+    let base: Params = ScriptWorkload::spec()
+        .plan(Profile::Quick, &[], |_| Ok(()))
+        .unwrap()
+        .remove(0);
+    for context in Strategy::NAMES {
+        for placement in ["inline", "offload"] {
+            let mut p = base.clone();
+            p.0.insert("context".into(), context.into());
+            p.0.insert("placement".into(), placement.into());
+            p.0.insert("tasks_per_core".into(), 2u64.into());
+            let collector = Collector::new(true);
+            let ctx = RepeatCtx::new(
+                cores(),
+                vec![],
+                // A warm-up long enough for the setup of an unoptimised build.
+                Window::starting_in(Duration::from_millis(1500), Duration::from_millis(100)),
+                collector.clone(),
+            );
+            let out = ScriptWorkload::run::<R>(&ctx, &p)
+                .unwrap_or_else(|e| panic!("{} {context} {placement}: {e}", R::ID));
+            drop(ctx);
+            let rec = collector.finish();
+            assert!(
+                rec.ops > 0,
+                "{} {context} {placement}: no evaluation in the window",
+                R::ID
+            );
+            assert!(out.get(&TICK_P99).is_some_and(|v| v >= 0.0));
+            assert!(
+                out.undeclared(&ScriptWorkload::spec().declared.metrics)
+                    .is_empty()
+            );
+        }
+    }
+}
+
+fn deep_recursion_is_a_stack_error_on_every_thread<R: Row>() {
+    let script = Script::new("deep", include_str!("hostile/deep-recursion.js"));
+    let kinds = R::run(&cores(), move |_| {
+        let script = script.clone();
+        async move {
+            let limits = Limits::default();
+            let mut kinds = Vec::new();
+            for st in [Strategy::Fresh, Strategy::Pooled, Strategy::Precompiled] {
+                kinds.push(
+                    evaluate(st, &limits, &script, "null")
+                        .map(|_| ())
+                        .map_err(|e| e.kind),
+                );
+                let (s, l) = (script.clone(), limits.clone());
+                kinds.push(
+                    R::spawn_blocking(move || {
+                        evaluate(st, &l, &s, "null").map(|_| ()).map_err(|e| e.kind)
+                    })
+                    .await,
+                );
+            }
+            kinds
+        }
+    })
+    .unwrap();
+    for k in kinds.into_iter().flatten() {
+        assert_eq!(k, Err(ErrorKind::Stack), "{}", R::ID);
+    }
+}
+
+dyno_rows::row_matrix_test!(every_strategy_and_placement_runs);
+dyno_rows::row_matrix_test!(deep_recursion_is_a_stack_error_on_every_thread);
