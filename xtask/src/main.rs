@@ -254,6 +254,11 @@ fn bench(args: &[String]) -> Result<ExitCode> {
         rest.splice(0..0, profile.iter());
     }
     let dyno_bin = build_dyno()?;
+    if rest.iter().any(|a| *a == "-h" || *a == "--help") {
+        // Help only: no run, so no reference bench, overhead or report of an earlier run either.
+        println!("{USAGE}\n\n`cargo xtask bench` passes these options on to `dyno run`:\n");
+        return dyno(&dyno_bin, "run", &["--help"]);
+    }
     let code = dyno(&dyno_bin, "run", &rest)?;
     if code != ExitCode::SUCCESS {
         return Ok(code);

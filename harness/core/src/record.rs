@@ -202,6 +202,14 @@ pub fn new_histogram() -> Histogram<u64> {
     h
 }
 
+/// Record `v` (at least 1) into a histogram of [`new_histogram`]: auto-resizing histograms grow to any
+/// value with `record`, while `saturating_record` would clamp to the current (tiny) range instead.
+pub fn record_value(h: &mut Histogram<u64>, v: u64) {
+    if h.record(v.max(1)).is_err() {
+        h.saturating_record(v.max(1));
+    }
+}
+
 /// One task's recording handle. Not shared: each task owns one, so recording takes no lock.
 pub struct Probe {
     inner: Arc<Inner>,
@@ -264,10 +272,7 @@ impl Probe {
         });
         let mut h = slot.lock().unwrap();
         for &v in &self.buf {
-            // Auto-resizing histograms grow to any value; saturating_record would clamp instead.
-            if h.record(v.max(1)).is_err() {
-                h.saturating_record(v.max(1));
-            }
+            record_value(&mut h, v);
         }
         self.buf.clear();
     }

@@ -18,7 +18,7 @@ pub use strategy::{Strategy, evaluate, with_pooled};
 
 use dyno_core::metrics::Declarations;
 use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
-use dyno_core::record::new_histogram;
+use dyno_core::record::{new_histogram, record_value};
 use dyno_core::{
     Better, Metric, Params, RepeatCtx, RepeatOutput, Role, Row, Shard, Window, Workload,
 };
@@ -137,11 +137,11 @@ impl Workload for ScriptWorkload {
                 ("tasks_per_core", ints(&[4])),
             ])
         };
-        let all_scripts = |contexts: &[&str], placements: &[&str]| {
+        let other_scripts = |contexts: &[&str]| {
             group([
-                ("script", words(&["transform", "pricing", "template"])),
+                ("script", words(&["transform", "template"])),
                 ("context", words(contexts)),
-                ("placement", words(placements)),
+                ("placement", words(&["inline"])),
                 ("tasks_per_core", ints(&[4])),
             ])
         };
@@ -164,7 +164,8 @@ impl Workload for ScriptWorkload {
                 base(&["pooled"], &["offload"]),
             ],
             full: vec![
-                all_scripts(&["fresh", "pooled", "precompiled"], &["inline", "offload"]),
+                base(&["fresh", "pooled", "precompiled"], &["inline", "offload"]),
+                other_scripts(&["fresh", "pooled", "precompiled"]),
             ],
             declared: Declarations {
                 ops_unit: "evaluations".into(),
@@ -327,7 +328,7 @@ async fn worker<R: Row>(
 
 /// Sleep [`TICK`] at a time and record how late each wake is: `count` ticks, or (with `None`) until the
 /// window closes, recording the ticks inside it.
-async fn ticker<R: Row>(w: Window, count: Option<u32>) -> Histogram<u64> {
+pub async fn ticker<R: Row>(w: Window, count: Option<u32>) -> Histogram<u64> {
     let mut h = new_histogram();
     let mut n = 0u32;
     loop {
@@ -338,7 +339,7 @@ async fn ticker<R: Row>(w: Window, count: Option<u32>) -> Histogram<u64> {
         R::sleep(TICK).await;
         let late = w.now_ns().saturating_sub(t0 + TICK.as_nanos() as u64);
         if count.is_some() || w.contains(t0) {
-            h.saturating_record(late.max(1));
+            record_value(&mut h, late);
         }
         n += 1;
     }
