@@ -187,7 +187,16 @@ impl Workload for ScriptWorkload {
     }
 
     fn fairness_notes<R: Row>() -> Vec<String> {
+        let l = Limits::default();
         vec![
+            format!(
+                "sandbox limits: memory {} MiB, stack {} KiB, deadline {:?}, {} microtasks, output {} KiB",
+                l.memory_bytes >> 20,
+                l.stack_bytes >> 10,
+                l.deadline,
+                l.max_jobs,
+                l.max_output_bytes >> 10
+            ),
             format!("offload placement: {}", R::BLOCKING_POOL),
             "one QuickJS runtime per thread that evaluates (worker, shard or blocking thread), never shared".into(),
         ]

@@ -89,8 +89,9 @@ impl Section for Figures {
         s.push_str("\n|---|");
         s.push_str(&"---:|".repeat(shown.len()));
         s.push('\n');
+        let declared = part.run.declared(part.workload);
         for n in names {
-            let _ = write!(s, "| {n} |");
+            let _ = write!(s, "| {} |", label(n, declared.metric(n)));
             for r in &shown {
                 let v = part
                     .cells
@@ -103,6 +104,20 @@ impl Section for Figures {
         }
         s.push_str("\n</details>\n\n");
     }
+}
+
+/// A figure's name, with its declared unit and which way is better.
+fn label(name: &str, spec: Option<&dyno_core::metrics::MetricSpec>) -> String {
+    use dyno_core::metrics::Better;
+    let Some(m) = spec else {
+        return name.to_string();
+    };
+    let better = match m.better {
+        Better::Higher => ", higher is better",
+        Better::Lower => ", lower is better",
+        Better::Neither => "",
+    };
+    format!("{name} ({}{better})", m.unit)
 }
 
 /// A figure: small whole numbers as they are, others with SI prefixes.
@@ -162,6 +177,35 @@ mod tests {
             md.contains(&format!("| figure | {first} | {second} |")),
             "{md}"
         );
+    }
+
+    #[test]
+    fn declared_figures_carry_their_unit_and_direction() {
+        let mut run = fixture::run();
+        let part = fixture::first_set(&run);
+        let workload = part.workload.to_string();
+        let m = dyno_core::Metric::figure(
+            "test_declared",
+            "widgets",
+            dyno_core::Better::Lower,
+            "a figure declared by the test",
+        )
+        .spec();
+        run.manifest
+            .workloads
+            .entry(workload.clone())
+            .or_default()
+            .metrics
+            .push(m.clone());
+        for c in run.cells.iter_mut().filter(|c| c.workload == workload) {
+            for r in c.repeats.iter_mut() {
+                r.metrics.insert(m.name.clone(), 3.0);
+            }
+        }
+        let part = fixture::first_set(&run);
+        let md = fixture::render(&Figures, &part).md;
+        let want = "| test_declared (widgets, lower is better) | 3 |";
+        assert!(md.lines().any(|l| l.starts_with(&want)), "{want} in {md}");
     }
 
     #[test]
