@@ -205,7 +205,7 @@ mod tests {
         let part = fixture::first_set(&run);
         let md = fixture::render(&Figures, &part).md;
         let want = "| test_declared (widgets, lower is better) | 3 |";
-        assert!(md.lines().any(|l| l.starts_with(&want)), "{want} in {md}");
+        assert!(md.lines().any(|l| l.starts_with(want)), "{want} in {md}");
     }
 
     #[test]
