@@ -153,7 +153,7 @@ impl Workload for ScriptWorkload {
                 ParamSpec::choice("script", "shipped script: a JSON transform, pricing rules, a template render", &names),
                 ParamSpec::choice(
                     "context",
-                    "fresh: new runtime and context per evaluation; pooled: the thread's warm runtime, its frozen context reused; precompiled: the same with main compiled once",
+                    "fresh: new runtime and context per evaluation; pooled: the thread's warm runtime, its frozen context reused; precompiled: the same with the source compiled once into a function, run afresh per evaluation",
                     &Strategy::NAMES,
                 ),
                 ParamSpec::choice("placement", "inline: on the async worker; offload: on the row's spawn_blocking pool", &["inline", "offload"]),

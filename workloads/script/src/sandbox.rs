@@ -15,11 +15,12 @@
 //! - **microtasks**: the host runs pending jobs only while settling the result, at most `max_jobs`;
 //! - **output**: the result's JSON length.
 //!
-//! The context is reused between evaluations (the pooled strategy) and stays clean: every intrinsic
+//! The context is reused between evaluations (pooled and precompiled) and stays clean: every intrinsic
 //! reachable from the global object is frozen before the first evaluation, the global object too, and
-//! each evaluation runs the source through a strict direct `eval` inside a trusted runner, so its
-//! declarations live in that evaluation's own scope. A sandbox whose evaluation ended in a timeout,
-//! memory, stack or microtask error, or left jobs pending, is marked dirty and never evaluates again.
+//! each evaluation runs the source through a strict direct `eval` inside a trusted runner (or calls a
+//! function compiled once from it), so its declarations live in that evaluation's own scope. A sandbox
+//! whose evaluation ended in a timeout, a memory or stack error, or a microtask error is marked dirty and
+//! never evaluates again. A single-use sandbox (fresh) is not frozen: nothing it changes outlives it.
 
 use rquickjs::context::intrinsic;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Persistent, Runtime, Value};
@@ -224,25 +225,33 @@ const LOCKDOWN: &str = r#"
 })()
 "#;
 
-/// The trusted runner: a strict direct `eval` of the source, so the script's declarations live in this
-/// call's scope and vanish with it; returns the script's `main`.
-const COMPILER: &str = r#"
+/// The trusted runners, made before the lockdown and kept out of the script's reach:
+///
+/// - `compile(source)`: a strict direct `eval` of the source, so the script's declarations live in this
+///   call's scope and vanish with it; returns the script's `main`.
+/// - `precompile(source)`: compiles the source once into a function whose body is the source; each call of
+///   that function runs the script's top level afresh and returns its `main`. The source is checked first
+///   to parse alone as a strict script ([`Sandbox::parses_alone`]), so it cannot close the function it is
+///   wrapped in and leave declarations outside it.
+const RUNNERS: &str = r#"
 (function () {
   "use strict";
-  return function compile(__dyno_source) {
-    const __dyno_main = eval(__dyno_source + "\n;typeof main === 'function' ? main : undefined");
-    if (typeof __dyno_main !== "function") {
-      throw new SyntaxError("the script declares no function main(input)");
-    }
-    return __dyno_main;
+  const compile = function compile(__dyno_source) {
+    return eval(__dyno_source + "\n;typeof main === 'function' ? main : undefined");
   };
+  const precompile = function precompile(__dyno_source) {
+    return eval("(function () {\n" + __dyno_source + "\n;return typeof main === 'function' ? main : undefined;\n})");
+  };
+  return [compile, precompile];
 })()
 "#;
 
 /// One QuickJS runtime and its context, with limits, evaluating scripts one at a time.
 pub struct Sandbox {
     // Values held in the runtime are dropped before it (fields drop in declaration order).
-    compiler: Persistent<Function<'static>>,
+    compile: Persistent<Function<'static>>,
+    precompile: Persistent<Function<'static>>,
+    /// The source compiled by `precompile` and the function it gave.
     compiled: Option<(Arc<str>, Persistent<Function<'static>>)>,
     ctx: Context,
     rt: Runtime,
@@ -297,7 +306,7 @@ impl Sandbox {
         .map_err(setup)?;
         let log: Rc<RefCell<(Vec<String>, usize)>> = Rc::default();
         let max_lines = limits.max_log_lines;
-        let compiler = ctx.with(|ctx| -> Result<_, ScriptError> {
+        let (compile, precompile) = ctx.with(|ctx| -> Result<_, ScriptError> {
             let sink = log.clone();
             let log_fn = Function::new(ctx.clone(), move |line: rquickjs::Coerced<String>| {
                 let mut l = sink.borrow_mut();
@@ -308,20 +317,27 @@ impl Sandbox {
             })
             .map_err(setup)?;
             ctx.globals().set("log", log_fn).map_err(setup)?;
-            let compiler: Function = ctx
-                .eval(COMPILER)
+            let runners: Vec<Function> = ctx
+                .eval(RUNNERS)
                 .catch(&ctx)
-                .map_err(|e| err(ErrorKind::Exception, format!("sandbox runner: {e}")))?;
+                .map_err(|e| err(ErrorKind::Exception, format!("sandbox runners: {e}")))?;
+            let [compile, precompile]: [Function; 2] = runners
+                .try_into()
+                .map_err(|_| err(ErrorKind::Exception, "sandbox runners: not two functions"))?;
             if reused {
                 let _: u32 = ctx
                     .eval(LOCKDOWN)
                     .catch(&ctx)
                     .map_err(|e| err(ErrorKind::Exception, format!("sandbox lockdown: {e}")))?;
             }
-            Ok(Persistent::save(&ctx, compiler))
+            Ok((
+                Persistent::save(&ctx, compile),
+                Persistent::save(&ctx, precompile),
+            ))
         })?;
         Ok(Sandbox {
-            compiler,
+            compile,
+            precompile,
             compiled: None,
             ctx,
             rt,
@@ -348,8 +364,8 @@ impl Sandbox {
         self.run(script, input, false)
     }
 
-    /// Evaluate with `script` compiled once per sandbox: the first call compiles it (its top level runs
-    /// then, once), later calls with the same source only call the kept `main`.
+    /// Evaluate with `script` compiled once per sandbox into a function of its source: later calls with
+    /// the same source skip parsing and compiling, and each still runs the script's top level afresh.
     pub fn eval_compiled(&mut self, script: &Script, input: &str) -> Result<Output, ScriptError> {
         self.run(script, input, true)
     }
@@ -397,26 +413,45 @@ impl Sandbox {
         input: &str,
         keep: bool,
     ) -> Result<String, ScriptError> {
-        let main = match &self.compiled {
-            Some((src, f)) if keep && Arc::ptr_eq(src, &script.source) => {
-                f.clone().restore(ctx).map_err(|e| self.classify(ctx, e))?
-            }
-            _ => {
-                let compiler = self
-                    .compiler
-                    .clone()
-                    .restore(ctx)
-                    .map_err(|e| self.classify(ctx, e))?;
-                let main: Function = compiler
-                    .call((script.source.as_ref(),))
-                    .map_err(|e| self.classify(ctx, e))?;
-                if keep {
-                    self.compiled =
-                        Some((script.source.clone(), Persistent::save(ctx, main.clone())));
+        let main: Value = if keep {
+            let wrapper = match &self.compiled {
+                Some((src, f)) if Arc::ptr_eq(src, &script.source) => {
+                    f.clone().restore(ctx).map_err(|e| self.classify(ctx, e))?
                 }
-                main
-            }
+                _ => {
+                    self.parses_alone(ctx, &script.source)?;
+                    let precompile = self
+                        .precompile
+                        .clone()
+                        .restore(ctx)
+                        .map_err(|e| self.classify(ctx, e))?;
+                    let wrapper: Function = precompile
+                        .call((script.source.as_ref(),))
+                        .map_err(|e| self.classify(ctx, e))?;
+                    self.compiled = Some((
+                        script.source.clone(),
+                        Persistent::save(ctx, wrapper.clone()),
+                    ));
+                    wrapper
+                }
+            };
+            wrapper.call(()).map_err(|e| self.classify(ctx, e))?
+        } else {
+            let compile = self
+                .compile
+                .clone()
+                .restore(ctx)
+                .map_err(|e| self.classify(ctx, e))?;
+            compile
+                .call((script.source.as_ref(),))
+                .map_err(|e| self.classify(ctx, e))?
         };
+        let main = main.into_function().ok_or_else(|| {
+            err(
+                ErrorKind::Syntax,
+                "SyntaxError: the script declares no function main(input)",
+            )
+        })?;
         let input = ctx.json_parse(input).map_err(|e| {
             err(
                 ErrorKind::Exception,
@@ -478,6 +513,33 @@ impl Sandbox {
             )),
             Some(r) => r.map_err(|e| self.classify(ctx, e)),
         }
+    }
+
+    /// Whether `source` parses on its own as a strict script (compiled, not run): then it is a balanced
+    /// list of statements that cannot close a function it is wrapped in.
+    fn parses_alone(&self, ctx: &Ctx<'_>, source: &str) -> Result<(), ScriptError> {
+        use rquickjs::qjs;
+        let text = std::ffi::CString::new(format!("{source}\n;0"))
+            .map_err(|_| err(ErrorKind::Syntax, "the source contains a NUL byte"))?;
+        let flags =
+            qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_STRICT | qjs::JS_EVAL_FLAG_COMPILE_ONLY;
+        // SAFETY: the context is live for `ctx`'s lifetime; `text` is NUL-terminated as QuickJS's parser
+        // requires and outlives the call; the returned value is either the exception marker or a
+        // compiled function that `Value::from_raw` takes ownership of and frees on drop.
+        unsafe {
+            let v = qjs::JS_Eval(
+                ctx.as_raw().as_ptr(),
+                text.as_ptr(),
+                text.as_bytes().len() as _,
+                c"script".as_ptr(),
+                flags as _,
+            );
+            if qjs::JS_IsException(v) {
+                return Err(self.classify(ctx, rquickjs::Error::Exception));
+            }
+            drop(Value::from_raw(ctx.clone(), v));
+        }
+        Ok(())
     }
 
     /// Type a QuickJS error: the deadline, then the engine's memory and stack errors by their message,

@@ -1,6 +1,6 @@
 //! How an evaluation gets its sandbox: `fresh` (a new runtime and context each time), `pooled` (the
 //! thread's warm sandbox, a clean reused context) or `precompiled` (the thread's warm sandbox with the
-//! script's `main` compiled once). Warm sandboxes live in a per-thread pool: a QuickJS runtime is
+//! source compiled once into a function that each evaluation runs afresh). Warm sandboxes live in a per-thread pool: a QuickJS runtime is
 //! single-threaded, so each worker, shard or blocking thread owns its own and none is shared.
 
 use crate::sandbox::{Limits, Output, Sandbox, Script, ScriptError};

@@ -68,21 +68,32 @@ fn every_hostile_script_ends_in_its_typed_error_and_the_host_keeps_serving() {
             .unwrap_or_else(|| panic!("{} starts with `// expect: <kind>`", f.display()))
             .trim()
             .to_string();
-        let t = Instant::now();
-        let got = evaluate(Strategy::Pooled, &limits, &script, "{}");
-        let took = t.elapsed();
-        let e = got.expect_err(&format!("{} must fail", f.display()));
-        assert_eq!(e.kind.name(), want, "{}: {e}", f.display());
-        assert!(!e.message.is_empty() && !e.message.contains('\n'));
-        // Bounded time: the deadline plus the time to unwind and free.
-        assert!(
-            took < limits.deadline * 20,
-            "{} took {took:?} (deadline {:?})",
-            f.display(),
-            limits.deadline
-        );
-        seen.insert(e.kind);
-        assert_healthy(&limits);
+        let fresh_ok = script
+            .source
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("// fresh: ok"));
+        for st in [Strategy::Pooled, Strategy::Precompiled, Strategy::Fresh] {
+            let t = Instant::now();
+            let got = evaluate(st, &limits, &script, "{}");
+            let took = t.elapsed();
+            if st == Strategy::Fresh && fresh_ok {
+                assert!(got.is_ok(), "{} (fresh): {got:?}", f.display());
+                continue;
+            }
+            let e = got.expect_err(&format!("{} must fail ({st:?})", f.display()));
+            assert_eq!(e.kind.name(), want, "{} ({st:?}): {e}", f.display());
+            assert!(!e.message.is_empty() && !e.message.contains('\n'));
+            // Bounded time: the deadline plus the time to unwind and free.
+            assert!(
+                took < limits.deadline * 20,
+                "{} ({st:?}) took {took:?} (deadline {:?})",
+                f.display(),
+                limits.deadline
+            );
+            seen.insert(e.kind);
+            assert_healthy(&limits);
+        }
     }
     assert_eq!(
         seen.len(),
@@ -154,39 +165,49 @@ fn a_pooled_context_shows_no_state_of_an_earlier_evaluation() {
         w.json,
         r#"["RegExp statics","sloppy global","Symbol registry"]"#
     );
-    // The same holds for a precompiled script: its own top level runs once, in its own scope.
+    // The same holds for a precompiled writer.
     let w = evaluate(Strategy::Precompiled, &limits, &writer, "null").unwrap();
     let r = evaluate(Strategy::Pooled, &limits, &reader, "null").unwrap();
     assert_eq!(r.json, "[]", "after a precompiled writer ({})", w.json);
 }
 
 #[test]
-fn precompiled_runs_the_top_level_once_and_pooled_every_time() {
+fn every_evaluation_runs_the_top_level_afresh() {
     let limits = Limits::default();
     let counter = Script::new(
         "counter",
         "let n = 0; function main() { n += 1; return n; }",
     );
-    let pooled: Vec<String> = (0..3)
-        .map(|_| {
-            evaluate(Strategy::Pooled, &limits, &counter, "null")
-                .unwrap()
-                .json
-        })
-        .collect();
-    assert_eq!(pooled, ["1", "1", "1"]);
-    let compiled: Vec<String> = (0..3)
-        .map(|_| {
-            evaluate(Strategy::Precompiled, &limits, &counter, "null")
-                .unwrap()
-                .json
-        })
-        .collect();
-    assert_eq!(
-        compiled,
-        ["1", "2", "3"],
-        "precompiled keeps the script's own top-level scope"
-    );
+    for st in [Strategy::Fresh, Strategy::Pooled, Strategy::Precompiled] {
+        let got: Vec<String> = (0..3)
+            .map(|_| evaluate(st, &limits, &counter, "null").unwrap().json)
+            .collect();
+        assert_eq!(got, ["1", "1", "1"], "{st:?}");
+    }
+}
+
+#[test]
+fn a_source_that_closes_the_precompiled_wrapper_is_a_syntax_error() {
+    let limits = Limits::default();
+    // Each would keep state across evaluations, or leak a declaration, if it escaped the function its
+    // source is compiled into.
+    let escapes = [
+        "}); let leaked = 1; (function () {",
+        "} ? (() => { let n = 0; return function () { return function main() { return ++n; }; }; })() : function () {",
+        "return 1; }, (function () { let n = 0; return () => ++n; })(), function () {",
+        "function main() { return 1; } })\n(function () {",
+        "/* */ }); var leaked = 1; (function () { //",
+    ];
+    for src in escapes {
+        let s = Script::new("escape", src);
+        for st in [Strategy::Pooled, Strategy::Precompiled] {
+            let e = evaluate(st, &limits, &s, "null").expect_err(src);
+            assert_eq!(e.kind, ErrorKind::Syntax, "{st:?} {src}: {e}");
+        }
+    }
+    let probe = Script::new("probe", "function main() { return typeof leaked; }");
+    let out = evaluate(Strategy::Pooled, &limits, &probe, "null").unwrap();
+    assert_eq!(out.json, r#""undefined""#);
 }
 
 #[test]
