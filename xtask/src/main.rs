@@ -15,7 +15,8 @@ use dyno_core::workspace::Workspace;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [dyno run options...]
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--micro] [dyno run options...]
+         (--micro alone: only the workloads' criterion micro-benchmarks, into the latest run)
        cargo xtask report [--run RUN_ID|reference|latest]
        cargo xtask compare RUN_A RUN_B
        cargo xtask new-workload NAME";
@@ -245,7 +246,11 @@ fn dyno(dyno: &Path, sub: &str, args: &[impl AsRef<std::ffi::OsStr>]) -> Result<
 
 fn bench(args: &[String]) -> Result<ExitCode> {
     let quick = args.iter().any(|a| a == "--quick");
-    let mut rest: Vec<&String> = args.iter().filter(|a| *a != "--quick").collect();
+    let micro = args.iter().any(|a| a == "--micro");
+    let mut rest: Vec<&String> = args
+        .iter()
+        .filter(|a| *a != "--quick" && *a != "--micro")
+        .collect();
     if quick && rest.iter().any(|a| a.starts_with("--profile")) {
         return Err(Usage("--quick and --profile exclude each other".into()).into());
     }
@@ -259,6 +264,17 @@ fn bench(args: &[String]) -> Result<ExitCode> {
         println!("{USAGE}\n\n`cargo xtask bench` passes these options on to `dyno run`:\n");
         return dyno(&dyno_bin, "run", &["--help"]);
     }
+    if micro {
+        // Only the micro-benchmarks, attached to the latest run, whose book is rebuilt.
+        if rest.len() > usize::from(quick) * 2 {
+            return Err(Usage(
+                "--micro takes no `dyno run` options; it attaches to the latest run".into(),
+            )
+            .into());
+        }
+        run_micro("latest", quick)?;
+        return dyno(&dyno_bin, "report", &["--run", "latest"]);
+    }
     let code = dyno(&dyno_bin, "run", &rest)?;
     if code != ExitCode::SUCCESS {
         return Ok(code);
@@ -270,7 +286,77 @@ fn bench(args: &[String]) -> Result<ExitCode> {
     };
     run_references(run, quick)?;
     run_overhead(&dyno_bin, run, quick)?;
+    if !quick {
+        run_micro(run, quick)?;
+    }
     dyno(&dyno_bin, "report", &["--run", run])
+}
+
+/// Prefix of a workload's criterion micro-benchmark targets (`benches/micro*.rs`).
+const MICRO_PREFIX: &str = "micro";
+
+/// Run each measured workload's criterion micro-benchmarks (bench targets named `micro*`) and import
+/// their estimates into `<run>/micro/<workload>.json`. A bench that fails is named in the file and the
+/// run stands.
+fn run_micro(run: &str, quick: bool) -> Result<()> {
+    let (dir, measured) = measured_workloads(run)?;
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(workspace_root()?)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    for w in workspace()?.workloads() {
+        let benches: Vec<&String> = w
+            .benches
+            .iter()
+            .filter(|b| b.starts_with(MICRO_PREFIX))
+            .collect();
+        if benches.is_empty() || !measured.contains(&w.name) {
+            continue;
+        }
+        let home = target_dir()?.join("dyno-micro").join(&w.name);
+        if home.exists() {
+            std::fs::remove_dir_all(&home)
+                .with_context(|| format!("cannot clear {}", home.display()))?;
+        }
+        let mut skipped = Vec::new();
+        for b in benches {
+            eprintln!(
+                "micro-benchmarks of {}: {b}{}...",
+                w.name,
+                if quick { " (--quick)" } else { "" }
+            );
+            let mut c = cargo()?;
+            c.args(["bench", "-p", &w.package, "--bench", b, "--"])
+                .env("CRITERION_HOME", &home);
+            if quick {
+                c.arg("--quick");
+            }
+            match c.status() {
+                Ok(s) if s.success() => {}
+                Ok(s) => skipped.push(format!("`{b}` failed ({s})")),
+                Err(e) => skipped.push(format!("`{b}` could not start ({e})")),
+            }
+        }
+        let benches =
+            dyno_core::rundir::MicroDoc::read_criterion(&home).map_err(anyhow::Error::msg)?;
+        let doc = dyno_core::rundir::MicroDoc {
+            commit: commit.clone(),
+            quick,
+            benches,
+            skipped,
+        };
+        dir.write_micro(&w.name, &doc).map_err(anyhow::Error::msg)?;
+        eprintln!(
+            "micro-benchmarks of {}: {} imported into {}",
+            w.name,
+            doc.benches.len(),
+            dir.micro_path(&w.name).display()
+        );
+    }
+    Ok(())
 }
 
 /// `my-thing` -> (`my_thing`, `MyThing`).

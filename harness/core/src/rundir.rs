@@ -179,6 +179,86 @@ pub struct ReferenceDoc {
     pub data: serde_json::Map<String, serde_json::Value>,
 }
 
+/// A workload's micro-benchmark results (`micro/<workload>.json`, imported by `cargo xtask bench
+/// --micro` from criterion's output): one line per benchmark.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MicroDoc {
+    /// The commit the benches ran at.
+    #[serde(default)]
+    pub commit: Option<String>,
+    /// Whether criterion ran with `--quick` (fewer samples, wider intervals).
+    #[serde(default)]
+    pub quick: bool,
+    pub benches: Vec<MicroBench>,
+    /// Parts that did not run, and why (e.g. the instruction-count benches without valgrind).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+}
+
+/// One criterion benchmark: its id and the mean time per iteration with criterion's 95% interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MicroBench {
+    /// criterion's full id (`group/function/value`).
+    pub id: String,
+    pub mean_ns: f64,
+    pub low_ns: f64,
+    pub high_ns: f64,
+}
+
+impl MicroDoc {
+    /// Every benchmark under a criterion output directory (`CRITERION_HOME`): each
+    /// `<...>/new/benchmark.json` with its `estimates.json`, sorted by id. Errors name the file.
+    pub fn read_criterion(home: &Path) -> Result<Vec<MicroBench>, String> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    if p.file_name().is_some_and(|n| n == "new") {
+                        out.push(p);
+                    } else {
+                        walk(&p, out);
+                    }
+                }
+            }
+        }
+        let mut dirs = Vec::new();
+        walk(home, &mut dirs);
+        let read = |p: PathBuf| -> Result<serde_json::Value, String> {
+            let b = std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            serde_json::from_slice(&b)
+                .map_err(|e| format!("{} is not criterion's JSON: {e}", p.display()))
+        };
+        let mut out = Vec::new();
+        for d in dirs {
+            let (b, e) = (d.join("benchmark.json"), d.join("estimates.json"));
+            if !b.exists() || !e.exists() {
+                continue;
+            }
+            let (bj, ej) = (read(b.clone())?, read(e.clone())?);
+            let id = bj["full_id"]
+                .as_str()
+                .ok_or_else(|| format!("{} has no full_id", b.display()))?
+                .to_string();
+            let mean = &ej["mean"];
+            let num = |v: &serde_json::Value, what: &str| {
+                v.as_f64()
+                    .ok_or_else(|| format!("{} has no {what}", e.display()))
+            };
+            out.push(MicroBench {
+                id,
+                mean_ns: num(&mean["point_estimate"], "mean")?,
+                low_ns: num(&mean["confidence_interval"]["lower_bound"], "lower bound")?,
+                high_ns: num(&mean["confidence_interval"]["upper_bound"], "upper bound")?,
+            });
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+}
+
 /// One finding of a reference bench: a paragraph, or a table whose first column names what was measured
 /// and whose other columns are figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -359,6 +439,30 @@ impl RunDir {
         )
     }
 
+    /// Where workload `w`'s micro-benchmark results live.
+    pub fn micro_path(&self, w: &str) -> PathBuf {
+        self.dir.join("micro").join(format!("{w}.json"))
+    }
+
+    /// Write workload `w`'s micro-benchmark results (atomically: never a partial file).
+    pub fn write_micro(&self, w: &str, doc: &MicroDoc) -> Result<(), String> {
+        let path = self.micro_path(w);
+        let parent = path.parent().unwrap_or(&self.dir);
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        let bytes = serde_json::to_vec_pretty(doc).map_err(|e| e.to_string())?;
+        write_atomic(&path, &bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    /// Workload `w`'s micro-benchmark results, if the run has them.
+    pub fn micro(&self, w: &str) -> Option<Result<MicroDoc, String>> {
+        let bytes = std::fs::read(self.micro_path(w)).ok()?;
+        Some(
+            serde_json::from_slice(&bytes)
+                .map_err(|e| format!("`micro/{w}.json` is unreadable: {e}")),
+        )
+    }
+
     /// Where the observer-overhead measurement lives.
     pub fn overhead_path(&self) -> PathBuf {
         self.dir.join("overhead.json")
@@ -377,6 +481,38 @@ impl RunDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn criterion_output_is_read_with_its_interval_and_a_bad_file_is_named() {
+        let d = tempfile::tempdir().unwrap();
+        let new = d.path().join("getput-system/single/malloc/new");
+        std::fs::create_dir_all(&new).unwrap();
+        std::fs::write(
+            new.join("benchmark.json"),
+            r#"{"group_id":"getput-system","function_id":"single","value_str":"malloc","full_id":"getput-system/single/malloc"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            new.join("estimates.json"),
+            r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":19.5,"upper_bound":21.0},"point_estimate":20.1,"standard_error":0.3}}"#,
+        )
+        .unwrap();
+        // criterion's other directories (base, change, report) are not read.
+        std::fs::create_dir_all(d.path().join("getput-system/single/malloc/base")).unwrap();
+        let b = MicroDoc::read_criterion(d.path()).unwrap();
+        assert_eq!(
+            b,
+            vec![MicroBench {
+                id: "getput-system/single/malloc".into(),
+                mean_ns: 20.1,
+                low_ns: 19.5,
+                high_ns: 21.0
+            }]
+        );
+        std::fs::write(new.join("estimates.json"), "{").unwrap();
+        let e = MicroDoc::read_criterion(d.path()).unwrap_err();
+        assert!(e.contains("estimates.json"), "{e}");
+    }
 
     #[test]
     fn an_unknown_run_lists_what_is_accepted_and_a_path_is_refused() {

@@ -15,7 +15,7 @@ mod sections;
 
 use anyhow::{Context, Result};
 use dyno_core::metrics::Declarations;
-use dyno_core::rundir::{OverheadDoc, ReferenceDoc, RunDir};
+use dyno_core::rundir::{MicroDoc, OverheadDoc, ReferenceDoc, RunDir};
 use dyno_core::schema::{CellResult, Manifest};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,6 +37,8 @@ pub struct Run {
     pub artifacts: BTreeMap<String, String>,
     /// Each workload's reference bench result, where the run has one.
     pub references: BTreeMap<String, Result<ReferenceDoc, String>>,
+    /// Each workload's micro-benchmark results, where the run has them.
+    pub micro: BTreeMap<String, Result<MicroDoc, String>>,
     /// What observing the cells cost them, where the run measured it.
     pub overhead: Option<Result<OverheadDoc, String>>,
 }
@@ -84,8 +86,17 @@ impl Run {
                 references.insert(c.workload.clone(), r);
             }
         }
+        let mut micro = BTreeMap::new();
+        for c in &cells {
+            if !micro.contains_key(&c.workload)
+                && let Some(m) = dir.micro(&c.workload)
+            {
+                micro.insert(c.workload.clone(), m);
+            }
+        }
         Ok(Run {
             dir: dir.path().to_path_buf(),
+            micro,
             overhead: dir.overhead(),
             manifest,
             cells,

@@ -151,10 +151,20 @@ impl Workload for PoolWorkload {
                 ),
             ],
             quick: vec![
-                set(&["malloc"], &["buf-4k"], &["same"], &ALLOCATORS),
-                set(pools, &["buf-4k"], &["same"], &["system"]),
                 set(
-                    &["malloc", "thread-local"],
+                    &["malloc", "lockfree-object-pool", "thread-local"],
+                    &["buf-4k"],
+                    &["same"],
+                    &["system"],
+                ),
+                set(
+                    &["malloc"],
+                    &["buf-4k"],
+                    &["same"],
+                    &["mimalloc", "jemalloc"],
+                ),
+                set(
+                    &["thread-local"],
                     &["buf-4k"],
                     &["cross", "burst"],
                     &["system"],

@@ -7,6 +7,7 @@ mod bars;
 mod flames;
 mod latency;
 mod methodology;
+mod micro;
 mod overview;
 mod references;
 mod slo;
@@ -125,7 +126,7 @@ pub const PARAMETER_SET: &[&dyn Section] = &[
 pub const SWEEP: &[&dyn Section] = &[&sweeps::Throughput, &sweeps::P99, &slo::Sustainable];
 
 /// The end of a workload page.
-pub const WORKLOAD: &[&dyn Section] = &[&references::References];
+pub const WORKLOAD: &[&dyn Section] = &[&references::References, &micro::Micro];
 
 /// `methodology.md`, for the whole run.
 pub const METHODOLOGY: &[&dyn Section] = &[
