@@ -294,6 +294,37 @@ fn bench(args: &[String]) -> Result<ExitCode> {
 
 /// Prefix of a workload's criterion micro-benchmark targets (`benches/micro*.rs`).
 const MICRO_PREFIX: &str = "micro";
+/// Prefix of a workload's instruction-count benchmark targets (`benches/instructions*.rs`, gungraun).
+const INSTRUCTIONS_PREFIX: &str = "instructions";
+/// The gungraun runner version the benches' library is pinned to (`scripts/install-gungraun-runner.sh`).
+const GUNGRAUN_VERSION: &str = "0.20.0";
+
+/// Why the instruction-count benches cannot run here, if they cannot: valgrind or the pinned
+/// gungraun runner missing.
+fn instructions_unavailable() -> Option<String> {
+    let version = |prog: &str| {
+        Command::new(prog)
+            .arg("--version")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    if version("valgrind").is_none() {
+        return Some(
+            "instruction counts: valgrind is not installed (apt-get install valgrind)".into(),
+        );
+    }
+    match version("gungraun-runner") {
+        None => Some(format!(
+            "instruction counts: gungraun-runner is not on PATH (scripts/install-gungraun-runner.sh installs {GUNGRAUN_VERSION})"
+        )),
+        Some(v) if !v.contains(GUNGRAUN_VERSION) => Some(format!(
+            "instruction counts: gungraun-runner is {v:?}, the benches need {GUNGRAUN_VERSION} (scripts/install-gungraun-runner.sh)"
+        )),
+        Some(_) => None,
+    }
+}
 
 /// Run each measured workload's criterion micro-benchmarks (bench targets named `micro*`) and import
 /// their estimates into `<run>/micro/<workload>.json`. A bench that fails is named in the file and the
@@ -313,7 +344,8 @@ fn run_micro(run: &str, quick: bool) -> Result<()> {
             .iter()
             .filter(|b| b.starts_with(MICRO_PREFIX))
             .collect();
-        if benches.is_empty() || !measured.contains(&w.name) {
+        let has_counts = w.benches.iter().any(|b| b.starts_with(INSTRUCTIONS_PREFIX));
+        if (benches.is_empty() && !has_counts) || !measured.contains(&w.name) {
             continue;
         }
         let home = target_dir()?.join("dyno-micro").join(&w.name);
@@ -340,19 +372,55 @@ fn run_micro(run: &str, quick: bool) -> Result<()> {
                 Err(e) => skipped.push(format!("`{b}` could not start ({e})")),
             }
         }
+        let mut counts = Vec::new();
+        for b in w
+            .benches
+            .iter()
+            .filter(|b| b.starts_with(INSTRUCTIONS_PREFIX))
+        {
+            if let Some(why) = instructions_unavailable() {
+                eprintln!("note: {why}; skipped");
+                skipped.push(why);
+                continue;
+            }
+            eprintln!("instruction counts of {}: {b}...", w.name);
+            let out = cargo()?
+                .args([
+                    "bench",
+                    "-p",
+                    &w.package,
+                    "--bench",
+                    b,
+                    "--",
+                    "--output-format=json",
+                ])
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .with_context(|| format!("cannot run the {b} bench"))?;
+            if !out.status.success() {
+                skipped.push(format!("`{b}` failed ({})", out.status));
+                continue;
+            }
+            counts.extend(
+                dyno_core::rundir::MicroDoc::read_gungraun(&String::from_utf8_lossy(&out.stdout))
+                    .map_err(anyhow::Error::msg)?,
+            );
+        }
         let benches =
             dyno_core::rundir::MicroDoc::read_criterion(&home).map_err(anyhow::Error::msg)?;
         let doc = dyno_core::rundir::MicroDoc {
             commit: commit.clone(),
             quick,
             benches,
+            counts,
             skipped,
         };
         dir.write_micro(&w.name, &doc).map_err(anyhow::Error::msg)?;
         eprintln!(
-            "micro-benchmarks of {}: {} imported into {}",
+            "micro-benchmarks of {}: {} timings and {} instruction counts imported into {}",
             w.name,
             doc.benches.len(),
+            doc.counts.len(),
             dir.micro_path(&w.name).display()
         );
     }

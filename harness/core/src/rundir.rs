@@ -190,6 +190,9 @@ pub struct MicroDoc {
     #[serde(default)]
     pub quick: bool,
     pub benches: Vec<MicroBench>,
+    /// Instruction counts (gungraun/callgrind), one per benchmark run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counts: Vec<MicroCount>,
     /// Parts that did not run, and why (e.g. the instruction-count benches without valgrind).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<String>,
@@ -205,7 +208,48 @@ pub struct MicroBench {
     pub high_ns: f64,
 }
 
+/// One instruction-count benchmark (gungraun, under callgrind): its id and counts for one run of the
+/// benchmark function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MicroCount {
+    /// `group/function.id`.
+    pub id: String,
+    pub instructions: u64,
+    /// callgrind's estimate from instructions and cache hits (L1, LL, RAM).
+    pub estimated_cycles: u64,
+}
+
 impl MicroDoc {
+    /// The counts in gungraun's `--output-format=json` output (one JSON object per line; other lines
+    /// are ignored). A line that is a benchmark but lacks a count is an error naming the benchmark.
+    pub fn read_gungraun(stdout: &str) -> Result<Vec<MicroCount>, String> {
+        let mut out = Vec::new();
+        for line in stdout.lines().filter(|l| l.trim_start().starts_with('{')) {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| format!("gungraun printed a line that is not JSON ({e}): {line}"))?;
+            let (Some(group), Some(function)) = (v["group"].as_str(), v["function_name"].as_str())
+            else {
+                continue;
+            };
+            let id = match v["id"].as_str() {
+                Some(i) => format!("{group}/{function}.{i}"),
+                None => format!("{group}/{function}"),
+            };
+            let metric = |name: &str| {
+                v["profiles"][0]["data"]["parts"][0]["metrics"][name]["values"]["new"]
+                    .as_u64()
+                    .ok_or_else(|| format!("gungraun's result for {id} has no {name}"))
+            };
+            out.push(MicroCount {
+                instructions: metric("Ir")?,
+                estimated_cycles: metric("EstimatedCycles")?,
+                id,
+            });
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
     /// Every benchmark under a criterion output directory (`CRITERION_HOME`): each
     /// `<...>/new/benchmark.json` with its `estimates.json`, sorted by id. Errors name the file.
     pub fn read_criterion(home: &Path) -> Result<Vec<MicroBench>, String> {
@@ -481,6 +525,23 @@ impl RunDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gungraun_json_lines_give_instructions_and_cycles() {
+        let line = r#"{"group":"getput","function_name":"malloc","id":"warm","profiles":[{"data":{"parts":[{"metrics":{"Ir":{"values":{"new":505024,"old":null}},"EstimatedCycles":{"values":{"new":706175}}}}]}}]}"#;
+        let c = MicroDoc::read_gungraun(&format!("noise\n{line}\n")).unwrap();
+        assert_eq!(
+            c,
+            vec![MicroCount {
+                id: "getput/malloc.warm".into(),
+                instructions: 505024,
+                estimated_cycles: 706175
+            }]
+        );
+        let e = MicroDoc::read_gungraun(r#"{"group":"g","function_name":"f","profiles":[]}"#)
+            .unwrap_err();
+        assert!(e.contains("g/f") && e.contains("Ir"), "{e}");
+    }
 
     #[test]
     fn criterion_output_is_read_with_its_interval_and_a_bad_file_is_named() {

@@ -35,6 +35,17 @@ impl Section for Micro {
                     );
                 }
                 s.push('\n');
+                if !doc.counts.is_empty() {
+                    s.push_str("Instruction counts (gungraun, callgrind), one run of each benchmark function:\n\n| benchmark | instructions | estimated cycles |\n|---|---:|---:|\n");
+                    for c in &doc.counts {
+                        let _ = writeln!(
+                            s,
+                            "| {} | {} | {} |",
+                            c.id, c.instructions, c.estimated_cycles
+                        );
+                    }
+                    s.push('\n');
+                }
                 for why in &doc.skipped {
                     let _ = writeln!(s, "Not run: {why}.\n");
                 }
@@ -68,6 +79,11 @@ mod tests {
                     mean_ns: 20.0,
                     low_ns: 19.0,
                     high_ns: 21.0,
+                }],
+                counts: vec![dyno_core::rundir::MicroCount {
+                    id: "g/f.warm".into(),
+                    instructions: 1234,
+                    estimated_cycles: 5678,
                 }],
                 skipped: vec!["instruction counts: valgrind is missing".into()],
             }),
