@@ -77,6 +77,13 @@ pub enum RowError {
     },
 }
 
+/// A row's executor on the calling thread, driving one future at a time to completion: for harnesses
+/// that block on futures themselves (criterion's `AsyncExecutor`). The future should not spawn: tasks
+/// belong to [`Row::run`]'s shards.
+pub trait BlockOn {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output;
+}
+
 /// A runtime row. All functions are associated (no `self`): inside a shard, the row's context is ambient,
 /// as it is for `tokio::spawn` or `glommio::spawn_local`.
 pub trait Row: Sized + 'static {
@@ -89,6 +96,12 @@ pub trait Row: Sized + 'static {
     /// Where [`Row::spawn_blocking`] runs a closure (which threads, how many, pinned or not), for the
     /// fairness notes of workloads that offload work.
     const BLOCKING_POOL: &'static str;
+
+    /// The row's executor for [`BlockOn`], on the calling thread.
+    type Executor: BlockOn;
+
+    /// Make the row's executor on the calling thread.
+    fn executor() -> Result<Self::Executor, RowError>;
 
     /// What this row does for the given cores, for the result's fairness block.
     fn fairness(cfg: &RowConfig) -> Fairness;

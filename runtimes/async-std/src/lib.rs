@@ -17,6 +17,11 @@ impl Row for AsyncStd {
     const ID: &'static str = "async-std";
     const BLOCKING_POOL: &'static str = "async-std's `spawn_blocking`: the process-wide `blocking` crate pool (threads made on demand, up to 500, floating over the row's cores)";
     type Task<T: Send + 'static> = async_std::task::JoinHandle<T>;
+    type Executor = AsyncStdExecutor;
+
+    fn executor() -> Result<AsyncStdExecutor, RowError> {
+        Ok(AsyncStdExecutor)
+    }
 
     fn fairness(cfg: &RowConfig) -> Fairness {
         Fairness {
@@ -109,5 +114,14 @@ impl NetRow for AsyncStd {
 
     fn network_notes() -> Vec<String> {
         vec!["hyper through dyno's FuturesIo adapter over futures-io sockets (zeroes each read buffer: futures-io reads into initialised memory)".into()]
+    }
+}
+
+/// `async_std::task::block_on` on the calling thread.
+pub struct AsyncStdExecutor;
+
+impl dyno_core::row::BlockOn for AsyncStdExecutor {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        async_std::task::block_on(fut)
     }
 }

@@ -66,6 +66,17 @@ impl Row for Glommio {
     const ID: &'static str = "glommio";
     const BLOCKING_POOL: &'static str = "glommio's per-executor blocking pool: one thread per shard, bound to the shard's own core (glommio's default for Placement::Fixed)";
     type Task<T: Send + 'static> = Bound<T>;
+    type Executor = GlommioExecutor;
+
+    fn executor() -> Result<GlommioExecutor, RowError> {
+        glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+            .make()
+            .map(GlommioExecutor)
+            .map_err(|e| RowError::Start {
+                row: Self::ID,
+                reason: format!("cannot start a glommio executor ({e})"),
+            })
+    }
 
     fn fairness(cfg: &RowConfig) -> Fairness {
         Fairness {
@@ -153,5 +164,14 @@ impl NetRow for Glommio {
 
     fn network_notes() -> Vec<String> {
         vec!["glommio's io_uring TcpStream in SendWrapper, hyper through dyno's FuturesIo adapter (zeroes each read buffer); one SO_REUSEPORT listener per core".into()]
+    }
+}
+
+/// A glommio `LocalExecutor` on the calling thread, running one future to completion.
+pub struct GlommioExecutor(glommio::LocalExecutor);
+
+impl dyno_core::row::BlockOn for GlommioExecutor {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        self.0.run(fut)
     }
 }

@@ -202,6 +202,28 @@ mod tests {
 
     row_matrix_test!(primitives_work);
 
+    /// The row's executor drives a future with the row's own timer and yield to its value.
+    fn executor_blocks_on_a_future<R: Row>() {
+        use dyno_core::row::BlockOn;
+        let ex = R::executor().unwrap_or_else(|e| panic!("{}: {e}", R::ID));
+        let t = std::time::Instant::now();
+        let v = ex.block_on(async {
+            R::yield_now().await;
+            R::sleep(Duration::from_millis(2)).await;
+            42
+        });
+        assert_eq!(v, 42);
+        assert!(
+            t.elapsed() >= Duration::from_millis(2),
+            "{}: the sleep was skipped",
+            R::ID
+        );
+        // Reusable: criterion blocks on one future per sample.
+        assert_eq!(ex.block_on(async { 7 }), 7);
+    }
+
+    row_matrix_test!(executor_blocks_on_a_future);
+
     #[test]
     fn every_row_is_registered_and_unknown_ids_are_not() {
         struct NoWorkload;

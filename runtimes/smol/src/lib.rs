@@ -29,6 +29,11 @@ impl Row for Smol {
     const ID: &'static str = "smol";
     const BLOCKING_POOL: &'static str = "`blocking::unblock`: the process-wide `blocking` crate pool (threads made on demand, up to 500, floating over the row's cores)";
     type Task<T: Send + 'static> = async_executor::Task<T>;
+    type Executor = SmolExecutor;
+
+    fn executor() -> Result<SmolExecutor, RowError> {
+        Ok(SmolExecutor(Executor::new()))
+    }
 
     fn fairness(cfg: &RowConfig) -> Fairness {
         Fairness {
@@ -137,5 +142,14 @@ impl NetRow for Smol {
 
     fn network_notes() -> Vec<String> {
         vec!["hyper through dyno's FuturesIo adapter over futures-io sockets (zeroes each read buffer: futures-io reads into initialised memory)".into()]
+    }
+}
+
+/// An async-executor `Executor` driven by `async_io::block_on` (the reactor) on the calling thread.
+pub struct SmolExecutor(Executor<'static>);
+
+impl dyno_core::row::BlockOn for SmolExecutor {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        async_io::block_on(self.0.run(fut))
     }
 }

@@ -40,6 +40,11 @@ impl Row for Threads {
     const BLOCKING_POOL: &'static str =
         "a new std thread per call (the blocking model has no pool), floating over the row's cores";
     type Task<T: Send + 'static> = ThreadTask<T>;
+    type Executor = ThreadsExecutor;
+
+    fn executor() -> Result<ThreadsExecutor, RowError> {
+        Ok(ThreadsExecutor)
+    }
 
     fn fairness(cfg: &RowConfig) -> Fairness {
         Fairness {
@@ -195,5 +200,14 @@ impl hyper::rt::Write for BlockingIo {
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(self.stream.shutdown(std::net::Shutdown::Write))
+    }
+}
+
+/// `futures_lite::future::block_on`: the calling thread parks until the future is ready.
+pub struct ThreadsExecutor;
+
+impl dyno_core::row::BlockOn for ThreadsExecutor {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        futures_lite::future::block_on(fut)
     }
 }

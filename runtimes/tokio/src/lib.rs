@@ -113,6 +113,15 @@ impl Row for Tokio {
     const BLOCKING_POOL: &'static str =
         "tokio's blocking pool: threads made on demand (up to 512), floating over the row's cores";
     tokio_common!();
+    type Executor = TokioExecutor;
+
+    fn executor() -> Result<TokioExecutor, RowError> {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_time()
+            .build()
+            .map(TokioExecutor)
+            .map_err(|e| start_error(Self::ID, e))
+    }
 
     fn fairness(cfg: &RowConfig) -> Fairness {
         Fairness {
@@ -162,6 +171,15 @@ impl Row for TokioTpc {
     const ID: &'static str = "tokio-tpc";
     const BLOCKING_POOL: &'static str = "each shard's runtime has its own tokio blocking pool; its threads are started by the shard's pinned thread and inherit its core (Linux affinity inheritance), so offloaded work shares the shard's core";
     tokio_common!();
+    type Executor = TokioExecutor;
+
+    fn executor() -> Result<TokioExecutor, RowError> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map(TokioExecutor)
+            .map_err(|e| start_error(Self::ID, e))
+    }
 
     fn fairness(cfg: &RowConfig) -> Fairness {
         Fairness {
@@ -209,5 +227,14 @@ impl NetRow for TokioTpc {
             NET_NOTE.into(),
             "one SO_REUSEPORT listener per core; the kernel spreads connections".into(),
         ]
+    }
+}
+
+/// A tokio runtime (multi-thread for `tokio`, current-thread for `tokio-tpc`) blocking on a future.
+pub struct TokioExecutor(tokio::runtime::Runtime);
+
+impl dyno_core::row::BlockOn for TokioExecutor {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        self.0.block_on(fut)
     }
 }
