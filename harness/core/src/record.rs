@@ -225,6 +225,21 @@ impl Probe {
         self.inner.latency
     }
 
+    /// An operation that started at `t0_ns` (window time) and ends now: recorded, with its latency where
+    /// latency is kept, if it started inside the window. Returns 1 if it was recorded, else 0.
+    #[inline]
+    pub fn record_since(&mut self, w: &Window, t0_ns: u64) -> u64 {
+        if !w.contains(t0_ns) {
+            return 0;
+        }
+        if self.inner.latency {
+            self.record(w.now_ns().saturating_sub(t0_ns));
+        } else {
+            self.count(1);
+        }
+        1
+    }
+
     /// One measured operation that took `latency_ns`.
     #[inline]
     pub fn record(&mut self, latency_ns: u64) {

@@ -475,11 +475,19 @@ impl RunDir {
 
     /// Workload `w`'s reference bench result, if the run has one.
     pub fn reference(&self, w: &str) -> Option<Result<ReferenceDoc, String>> {
-        let path = self.reference_path(w);
-        let bytes = std::fs::read(&path).ok()?;
+        self.optional_doc(&self.reference_path(w))
+    }
+
+    /// A JSON document of this run that may be absent (`None`), or why it cannot be read.
+    fn optional_doc<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &Path,
+    ) -> Option<Result<T, String>> {
+        let bytes = std::fs::read(path).ok()?;
+        let rel = path.strip_prefix(&self.dir).unwrap_or(path);
         Some(
             serde_json::from_slice(&bytes)
-                .map_err(|e| format!("`references/{w}.json` is unreadable: {e}")),
+                .map_err(|e| format!("`{}` is unreadable: {e}", rel.display())),
         )
     }
 
@@ -500,11 +508,7 @@ impl RunDir {
 
     /// Workload `w`'s micro-benchmark results, if the run has them.
     pub fn micro(&self, w: &str) -> Option<Result<MicroDoc, String>> {
-        let bytes = std::fs::read(self.micro_path(w)).ok()?;
-        Some(
-            serde_json::from_slice(&bytes)
-                .map_err(|e| format!("`micro/{w}.json` is unreadable: {e}")),
-        )
+        self.optional_doc(&self.micro_path(w))
     }
 
     /// Where the observer-overhead measurement lives.
@@ -514,11 +518,7 @@ impl RunDir {
 
     /// The observer-overhead measurement, if the run has one.
     pub fn overhead(&self) -> Option<Result<OverheadDoc, String>> {
-        let bytes = std::fs::read(self.overhead_path()).ok()?;
-        Some(
-            serde_json::from_slice(&bytes)
-                .map_err(|e| format!("`overhead.json` is unreadable: {e}")),
-        )
+        self.optional_doc(&self.overhead_path())
     }
 }
 

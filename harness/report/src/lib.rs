@@ -78,20 +78,18 @@ impl Run {
                 }
             }
         }
-        let mut references = BTreeMap::new();
+        let (mut references, mut micro) = (BTreeMap::new(), BTreeMap::new());
+        let mut seen = std::collections::BTreeSet::new();
         for c in &cells {
-            if !references.contains_key(&c.workload)
-                && let Some(r) = dir.reference(&c.workload)
-            {
-                references.insert(c.workload.clone(), r);
+            let w = &c.workload;
+            if !seen.insert(w) {
+                continue;
             }
-        }
-        let mut micro = BTreeMap::new();
-        for c in &cells {
-            if !micro.contains_key(&c.workload)
-                && let Some(m) = dir.micro(&c.workload)
-            {
-                micro.insert(c.workload.clone(), m);
+            if let Some(r) = dir.reference(w) {
+                references.insert(w.clone(), r);
+            }
+            if let Some(m) = dir.micro(w) {
+                micro.insert(w.clone(), m);
             }
         }
         Ok(Run {

@@ -330,13 +330,7 @@ fn spins_per_batch() -> u64 {
 /// Record one received message: latency if it was sent in the window.
 #[inline]
 fn record(probe: &mut Probe, w: &Window, m: &Msg) {
-    if w.contains(m.sent_ns) {
-        if probe.records_latency() {
-            probe.record(w.now_ns().saturating_sub(m.sent_ns));
-        } else {
-            probe.count(1);
-        }
-    }
+    probe.record_since(w, m.sent_ns);
     std::hint::black_box(m.payload.first());
 }
 

@@ -118,30 +118,42 @@ impl<T: Object> Contender<T> for OPool<T> {
 /// `sharded-slab` 0.1's `Pool`: per-thread shards; a released slot is cleared in place and reused.
 pub struct Slab<T: Object>(Arc<sharded_slab::Pool<T>>);
 
-/// A slot taken from a sharded-slab pool; dropping it clears the slot for reuse.
-pub struct SlabHandle<T: Object> {
-    obj: Option<sharded_slab::pool::OwnedRefMut<T>>,
-    pool: Arc<sharded_slab::Pool<T>>,
+/// Where a lent object goes back when its handle drops.
+pub trait GiveBack<X>: Send + Sync + 'static {
+    fn give_back(&self, obj: X);
 }
 
-impl<T: Object> Deref for SlabHandle<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
+/// An object lent by a pool that takes it back itself ([`GiveBack`]) when the handle drops.
+pub struct Lent<X, P: GiveBack<X>> {
+    obj: Option<X>,
+    pool: Arc<P>,
+}
+
+impl<X: Deref, P: GiveBack<X>> Deref for Lent<X, P> {
+    type Target = X::Target;
+    fn deref(&self) -> &X::Target {
         self.obj.as_ref().expect("held until drop")
     }
 }
-impl<T: Object> DerefMut for SlabHandle<T> {
-    fn deref_mut(&mut self) -> &mut T {
+impl<X: DerefMut, P: GiveBack<X>> DerefMut for Lent<X, P> {
+    fn deref_mut(&mut self) -> &mut X::Target {
         self.obj.as_mut().expect("held until drop")
     }
 }
-impl<T: Object> Drop for SlabHandle<T> {
+impl<X, P: GiveBack<X>> Drop for Lent<X, P> {
     fn drop(&mut self) {
-        if let Some(r) = self.obj.take() {
-            let key = r.key();
-            drop(r);
-            self.pool.clear(key);
+        if let Some(o) = self.obj.take() {
+            self.pool.give_back(o);
         }
+    }
+}
+
+/// A sharded-slab slot goes back by clearing it (`Clear`) for reuse.
+impl<T: Object> GiveBack<sharded_slab::pool::OwnedRefMut<T>> for sharded_slab::Pool<T> {
+    fn give_back(&self, slot: sharded_slab::pool::OwnedRefMut<T>) {
+        let key = slot.key();
+        drop(slot);
+        self.clear(key);
     }
 }
 
@@ -149,17 +161,17 @@ impl<T: Object> Contender<T> for Slab<T> {
     const NAME: &'static str = "sharded-slab";
     const GROWTH: &'static str =
         "sharded-slab grows pages per thread up to its configured maximum and keeps them";
-    type Handle = SlabHandle<T>;
+    type Handle = Lent<sharded_slab::pool::OwnedRefMut<T>, sharded_slab::Pool<T>>;
     fn new() -> Arc<Self> {
         Arc::new(Slab(Arc::new(sharded_slab::Pool::new())))
     }
-    fn acquire(self: &Arc<Self>) -> SlabHandle<T> {
+    fn acquire(self: &Arc<Self>) -> Self::Handle {
         let obj = self
             .0
             .clone()
             .create_owned()
             .expect("sharded-slab is full (its configured maximum of slots)");
-        SlabHandle {
+        Lent {
             obj: Some(obj),
             pool: self.0.clone(),
         }
@@ -174,31 +186,14 @@ pub struct ThreadLocal<T: Object>(thread_local::ThreadLocal<RefCell<Vec<Box<T>>>
 /// Objects one thread's list keeps.
 pub const THREAD_LOCAL_MAX: usize = 1024;
 
-/// An object out of a thread-local list.
-pub struct TlHandle<T: Object> {
-    obj: Option<Box<T>>,
-    pool: Arc<ThreadLocal<T>>,
-}
-impl<T: Object> Deref for TlHandle<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        self.obj.as_ref().expect("held until drop")
-    }
-}
-impl<T: Object> DerefMut for TlHandle<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        self.obj.as_mut().expect("held until drop")
-    }
-}
-impl<T: Object> Drop for TlHandle<T> {
-    fn drop(&mut self) {
-        if let Some(mut o) = self.obj.take() {
-            o.clear();
-            let list = self.pool.0.get_or(|| RefCell::new(Vec::new()));
-            let mut l = list.borrow_mut();
-            if l.len() < THREAD_LOCAL_MAX {
-                l.push(o);
-            }
+/// An object goes back to the releasing thread's list, reset, while the list has room.
+impl<T: Object> GiveBack<Box<T>> for ThreadLocal<T> {
+    fn give_back(&self, mut o: Box<T>) {
+        o.clear();
+        let list = self.0.get_or(|| RefCell::new(Vec::new()));
+        let mut l = list.borrow_mut();
+        if l.len() < THREAD_LOCAL_MAX {
+            l.push(o);
         }
     }
 }
@@ -207,14 +202,14 @@ impl<T: Object> Contender<T> for ThreadLocal<T> {
     const NAME: &'static str = "thread-local";
     const GROWTH: &'static str =
         "thread-local keeps at most 1024 objects per thread; more are freed";
-    type Handle = TlHandle<T>;
+    type Handle = Lent<Box<T>, ThreadLocal<T>>;
     fn new() -> Arc<Self> {
         Arc::new(ThreadLocal(thread_local::ThreadLocal::new()))
     }
-    fn acquire(self: &Arc<Self>) -> TlHandle<T> {
+    fn acquire(self: &Arc<Self>) -> Self::Handle {
         let list = self.0.get_or(|| RefCell::new(Vec::new()));
         let obj = list.borrow_mut().pop().unwrap_or_default();
-        TlHandle {
+        Lent {
             obj: Some(obj),
             pool: self.clone(),
         }

@@ -346,19 +346,6 @@ fn check_empty<T: Object, C: Contender<T>>(o: &T) -> Result<(), String> {
     }
 }
 
-/// Record an operation started at `t0` if it started in the window; 1 if it did.
-fn record(probe: &mut Probe, w: &Window, t0: u64) -> u64 {
-    if !w.contains(t0) {
-        return 0;
-    }
-    if probe.records_latency() {
-        probe.record(w.now_ns().saturating_sub(t0));
-    } else {
-        probe.count(1);
-    }
-    1
-}
-
 /// Acquire, use and release on this task until the window closes.
 async fn same<R: Row, T: Object, C: Contender<T>>(
     pool: &Arc<C>,
@@ -378,7 +365,7 @@ async fn same<R: Row, T: Object, C: Contender<T>>(
         check_empty::<T, C>(&h)?;
         sum = sum.wrapping_add(h.fill(i));
         drop(h);
-        ops += record(probe, &w, t0);
+        ops += probe.record_since(&w, t0);
         i += 1;
         if i.is_multiple_of(OPS_PER_YIELD) {
             R::yield_now().await;
@@ -420,7 +407,7 @@ async fn release_received<T: Object, C: Contender<T>>(
     while let Ok((t0, h)) = rx.recv().await {
         std::hint::black_box(h.is_empty());
         drop(h);
-        ops += record(probe, &w, t0);
+        ops += probe.record_since(&w, t0);
     }
     Ok(ops)
 }
@@ -448,7 +435,7 @@ async fn bursts<R: Row, T: Object, C: Contender<T>>(
         }
         held.clear();
         for _ in 0..burst {
-            ops += record(probe, &w, t0);
+            ops += probe.record_since(&w, t0);
         }
         R::sleep(BURST_IDLE).await;
     }

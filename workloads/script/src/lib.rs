@@ -322,13 +322,7 @@ async fn worker<R: Row>(
                 job.script.name, out.json, job.expected[k]
             ));
         }
-        if w.contains(t0) {
-            if probe.records_latency() {
-                probe.record(w.now_ns().saturating_sub(t0));
-            } else {
-                probe.count(1);
-            }
-        }
+        probe.record_since(&w, t0);
         if job.p.placement == Placement::Inline {
             R::yield_now().await;
         }
