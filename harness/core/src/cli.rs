@@ -7,16 +7,34 @@ pub fn parse_seconds_or_zero(s: &str) -> Result<f64, String> {
         (n, 1e-3)
     } else if let Some(n) = t.strip_suffix('s') {
         (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
     } else {
         (t, 1.0)
     };
     let v: f64 = num.trim().parse().map_err(|_| {
-        format!("{s:?} is not a duration; accepted: seconds like 3, 0.5, 2s or 500ms")
+        format!("{s:?} is not a duration; accepted: seconds like 3, 0.5, 2s, 500ms, 45m or 1h")
     })?;
     let v = v * scale;
     if !v.is_finite() || v < 0.0 {
         return Err(format!(
             "{s:?} is not a duration; accepted: a non-negative number of seconds"
+        ));
+    }
+    Ok(v)
+}
+
+/// A percentage above 0 and below 100, written `5` or `5%`; returned as the number (5.0).
+pub fn parse_percent(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let v: f64 = t.strip_suffix('%').unwrap_or(t).trim().parse().map_err(|_| {
+        format!("{s:?} is not a percentage; accepted: a number above 0 and below 100, like 5 or 2.5%")
+    })?;
+    if !(v > 0.0 && v < 100.0) {
+        return Err(format!(
+            "{s:?} is out of range; accepted: a percentage above 0 and below 100"
         ));
     }
     Ok(v)
@@ -77,6 +95,19 @@ mod tests {
         assert!(parse_seconds("abc").is_err());
         assert!(parse_seconds("nan").is_err());
         assert_eq!(parse_seconds_or_zero("0").unwrap(), 0.0);
+        assert_eq!(parse_seconds("45m").unwrap(), 2700.0);
+        assert_eq!(parse_seconds("1h").unwrap(), 3600.0);
+        assert!(parse_seconds("m").is_err());
+    }
+
+    #[test]
+    fn percentages_are_between_0_and_100() {
+        assert_eq!(parse_percent("5").unwrap(), 5.0);
+        assert_eq!(parse_percent("2.5%").unwrap(), 2.5);
+        for bad in ["0", "100", "-3", "x", "nan", ""] {
+            let e = parse_percent(bad).unwrap_err();
+            assert!(e.contains("accepted"), "{e}");
+        }
     }
 
     #[test]

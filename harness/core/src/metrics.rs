@@ -195,6 +195,65 @@ pub struct Declarations {
     pub client: Option<ClientSpec>,
     #[serde(default)]
     pub slo: Option<Slo>,
+    /// What the run can answer, on the book's Findings page.
+    #[serde(default)]
+    pub questions: Vec<Question>,
+}
+
+/// A question a run answers by comparing two sides of the matrix, paired by round: e.g. a row against
+/// another on every parameter set, or one parameter value against another on every row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Question {
+    /// The question in words, e.g. "Thread per core or work stealing?".
+    pub ask: String,
+    pub a: Side,
+    pub b: Side,
+}
+
+/// One side of a [`Question`]: cells on a row (any row when `None`: each is compared with the other
+/// side's cell on the same row) with these parameter values; every other parameter equal on both sides.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    #[serde(default)]
+    pub row: Option<String>,
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+impl Side {
+    /// The cells on row `row`.
+    pub fn row(row: &str) -> Side {
+        Side {
+            row: Some(row.to_string()),
+            params: BTreeMap::new(),
+        }
+    }
+
+    /// The cells whose parameter `name` is `value`, on any row.
+    pub fn param(name: &str, value: &str) -> Side {
+        Side {
+            row: None,
+            params: [(name.to_string(), value.to_string())].into(),
+        }
+    }
+
+    /// How the side reads in a sentence: its row and values, e.g. "tokio-tpc" or "channel=flume".
+    pub fn label(&self) -> String {
+        let mut parts: Vec<String> = self.row.iter().cloned().collect();
+        parts.extend(self.params.iter().map(|(k, v)| format!("{k}={v}")));
+        parts.join(" ")
+    }
+}
+
+impl Question {
+    /// `a` against `b`, asked as `ask`.
+    pub fn new(ask: &str, a: Side, b: Side) -> Question {
+        Question {
+            ask: ask.to_string(),
+            a,
+            b,
+        }
+    }
 }
 
 impl Declarations {

@@ -81,6 +81,44 @@ pub struct RunSettings {
     /// the registry's first row.
     #[serde(default)]
     pub baseline_row: Option<String>,
+    /// Seed of each round's random cell order (round `r` shuffles with `order_seed + r`); `None` in
+    /// runs from before rounds, whose repeats ran back to back.
+    #[serde(default)]
+    pub order_seed: Option<u64>,
+    /// The adaptive part of the rounds: `repeats` is the minimum, this decides the rest; `None` takes
+    /// exactly `repeats`.
+    #[serde(default)]
+    pub precision: Option<PrecisionPlan>,
+}
+
+/// When a cell stops taking rounds beyond its minimum repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PrecisionPlan {
+    /// Target half-width of the throughput's 95% interval, as a share of its mean (0.05 = ±5%).
+    pub target_half_width: f64,
+    /// No cell takes more repeats than this.
+    pub max_repeats: usize,
+    /// Seconds of cell processes the whole run may spend; once spent, no new round starts beyond the
+    /// minimum repeats.
+    pub budget_s: f64,
+}
+
+/// How precise a cell's throughput came out, and why it stopped taking rounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Precision {
+    pub repeats: usize,
+    /// Half-width of the throughput's 95% interval as a share of its mean (`None` with one repeat).
+    pub half_width: Option<f64>,
+    /// The target, when the run had one.
+    pub target_half_width: Option<f64>,
+    /// Whether `half_width` is within the target.
+    pub reached: bool,
+    /// Why it stopped: `target reached`, `minimum repeats`, `max repeats`, `budget spent`.
+    pub stopped: String,
+    /// When the repeats fall in two separate groups (two behaviours rather than noise around one), the
+    /// groups: e.g. "2 repeats near 1.2M/s, 3 near 410k/s".
+    #[serde(default)]
+    pub modes: Option<String>,
 }
 
 /// The profiler a run asks for.
@@ -173,6 +211,9 @@ pub struct Repeat {
     pub latency_ns: Option<Percentiles>,
     /// Workload-specific figures.
     pub metrics: BTreeMap<String, f64>,
+    /// The round this repeat ran in (rows compared in one round are paired); `None` in older runs.
+    #[serde(default)]
+    pub round: Option<usize>,
 }
 
 /// Summary over the repeats of a cell.
@@ -237,6 +278,9 @@ pub struct CellResult {
     /// The extra, profiled repeat (never one of the measured repeats).
     #[serde(default)]
     pub profile: Option<ProfileInfo>,
+    /// Repeats taken and whether the precision target was reached; `None` in older runs.
+    #[serde(default)]
+    pub precision: Option<Precision>,
 }
 
 /// Summary of the sampled time series of a cell process.
@@ -400,6 +444,7 @@ mod tests {
             duration_s: 1.0,
             timeseries: None,
             profile: None,
+            precision: None,
         }
     }
 

@@ -62,6 +62,35 @@ impl Estimate {
         }
     }
 
+    /// Half-width of the 95% interval as a share of the mean; `None` below two samples or at a zero mean.
+    pub fn half_width_rel(&self) -> Option<f64> {
+        (self.n >= 2 && self.mean != 0.0).then(|| (self.ci95_high - self.mean) / self.mean.abs())
+    }
+
+    /// The geometric mean of positive ratios with its 95% interval (Student t on their logarithms);
+    /// `None` when no ratio is positive. Ratios paired by round (a over b measured in the same round)
+    /// cancel the drift both sides saw.
+    pub fn of_ratios(ratios: &[f64]) -> Option<Estimate> {
+        let logs: Vec<f64> = ratios
+            .iter()
+            .filter(|r| **r > 0.0 && r.is_finite())
+            .map(|r| r.ln())
+            .collect();
+        Estimate::of(&logs).map(|e| Estimate {
+            mean: e.mean.exp(),
+            ci95_low: e.ci95_low.exp(),
+            ci95_high: e.ci95_high.exp(),
+            stddev: e.stddev,
+            n: e.n,
+        })
+    }
+
+    /// For a ratio (from [`Estimate::of_ratios`]): whether its interval excludes 1, i.e. the two sides
+    /// are told apart at 95%. One pair never resolves anything.
+    pub fn resolves_ratio(&self) -> bool {
+        self.n >= 2 && (self.ci95_low > 1.0 || self.ci95_high < 1.0)
+    }
+
     /// Whether two estimates' intervals overlap (no significant difference).
     pub fn overlaps(&self, other: &Estimate) -> bool {
         self.ci95_low <= other.ci95_high && other.ci95_low <= self.ci95_high
@@ -87,6 +116,27 @@ mod tests {
         assert!((e.ci95_high - 12.4841).abs() < 1e-3, "{e:?}");
         assert!((e.ci95_low - 7.5159).abs() < 1e-3, "{e:?}");
         assert!((e.cv() - 0.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ratios_are_paired_geometric_means() {
+        // ln 2 and ln 0.5 cancel: the geometric mean of 2 and 0.5 is 1, not resolved.
+        let e = Estimate::of_ratios(&[2.0, 0.5]).unwrap();
+        assert!((e.mean - 1.0).abs() < 1e-12, "{e:?}");
+        assert!(!e.resolves_ratio());
+        let tight = Estimate::of_ratios(&[1.20, 1.21, 1.19, 1.20]).unwrap();
+        assert!(
+            (tight.mean - 1.2).abs() < 0.01 && tight.resolves_ratio(),
+            "{tight:?}"
+        );
+        assert!(!Estimate::of_ratios(&[1.5]).unwrap().resolves_ratio());
+        assert!(Estimate::of_ratios(&[0.0, -1.0, f64::NAN]).is_none());
+        let h = Estimate::of(&[9.0, 10.0, 11.0])
+            .unwrap()
+            .half_width_rel()
+            .unwrap();
+        assert!((h - 0.24841).abs() < 1e-4, "{h}");
+        assert_eq!(Estimate::of(&[3.0]).unwrap().half_width_rel(), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod host;
 mod overhead;
 mod profile;
 mod report;
+mod rounds;
 mod run;
 mod sampler;
 mod summarize;
@@ -139,17 +140,31 @@ pub struct RunArgs {
     /// Warm-up before each measured window, in seconds [quick: 0.3 s, full: 1 s].
     #[arg(long, value_parser = dyno_core::cli::parse_seconds_or_zero, allow_hyphen_values = true)]
     pub warmup: Option<f64>,
-    /// Measured repeats per cell [quick: 1, full: 3].
+    /// Minimum measured repeats per cell, one per round [quick: 2, full: 3].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub repeat: Option<u64>,
+    /// Precision target: cells take further rounds until the half-width of their throughput's 95%
+    /// interval is within this percentage of the mean (e.g. 5 or 5%) [full: 5; quick: no further rounds].
+    #[arg(long, value_parser = dyno_core::cli::parse_percent)]
+    pub target: Option<f64>,
+    /// Most repeats a cell takes [full: 10].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub max_repeats: Option<u64>,
+    /// Run time after which no round starts beyond the minimum repeats (e.g. 45m, 600) [full: 45m].
+    #[arg(long, value_parser = dyno_core::cli::parse_seconds_or_zero, allow_hyphen_values = true)]
+    pub budget: Option<f64>,
+    /// Seed of the rounds' random cell order [default: from the clock; recorded in the manifest].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Cores the cells may use, e.g. 0,1 or 0-3 [default: every core this process may use].
     #[arg(long, value_parser = dyno_core::cli::parse_cores)]
     pub cores: Option<dyno_core::cli::CoreList>,
     /// Per-cell timeout in seconds [default: 60 s plus three times the cell's planned time].
     #[arg(long, value_parser = dyno_core::cli::parse_seconds, allow_hyphen_values = true)]
     pub timeout: Option<f64>,
-    /// Finish an interrupted run: only its missing cells run, with its original settings.
-    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["workloads", "runtimes", "params", "duration", "warmup", "repeat", "cores", "profile"])]
+    /// Finish an interrupted run: only its missing repeats run (from the round it was in), with its
+    /// original settings.
+    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["workloads", "runtimes", "params", "duration", "warmup", "repeat", "cores", "profile", "target", "max_repeats", "budget", "seed"])]
     pub resume: Option<String>,
     /// Results directory (holds runs/ and latest).
     #[arg(long, default_value = "results")]

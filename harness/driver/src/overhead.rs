@@ -49,18 +49,7 @@ pub struct Cost {
 
 impl Cost {
     fn of(ratios: Vec<f64>, target: f64) -> Cost {
-        let logs: Vec<f64> = ratios
-            .iter()
-            .filter(|r| **r > 0.0)
-            .map(|r| r.ln())
-            .collect();
-        let ratio = Estimate::of(&logs).map(|e| Estimate {
-            mean: e.mean.exp(),
-            ci95_low: e.ci95_low.exp(),
-            ci95_high: e.ci95_high.exp(),
-            stddev: e.stddev,
-            n: e.n,
-        });
+        let ratio = Estimate::of_ratios(&ratios);
         let verdict = match ratio {
             Some(e) if e.n >= 2 && e.ci95_low >= 1.0 - target => "within target",
             Some(e) if e.n >= 2 && e.ci95_high < 1.0 - target => "over target",

@@ -5,6 +5,7 @@ use crate::child;
 use crate::discover::{self, WorkloadBin};
 use crate::host;
 use crate::profile::Backend;
+use crate::rounds::{self, RoundRecord};
 use crate::summarize::summarize;
 use crate::{RunArgs, UsageError};
 use anyhow::{Context, Result, bail};
@@ -16,8 +17,8 @@ use dyno_core::params::{Override, Profile};
 use dyno_core::row::Fairness;
 use dyno_core::rundir::{Results, RunDir};
 use dyno_core::schema::{
-    Artifacts, CellOutput, CellResult, Manifest, PlannedCell, RowInfo, RunSettings, SCHEMA, Status,
-    cell_id,
+    Artifacts, CellOutput, CellResult, Manifest, PlannedCell, PrecisionPlan, RowInfo, RunSettings,
+    SCHEMA, Status, cell_id,
 };
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -25,17 +26,46 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-/// Warm-up, window and repeats of a profile: (warmup_s, duration_s, repeats).
-pub fn profile_defaults(p: Profile) -> (f64, f64, usize) {
+/// What a profile runs unless told otherwise.
+pub struct Defaults {
+    pub warmup_s: f64,
+    pub duration_s: f64,
+    /// The minimum repeats of every cell.
+    pub repeats: usize,
+    /// Adaptive rounds beyond the minimum; `None` takes exactly `repeats`.
+    pub precision: Option<PrecisionPlan>,
+}
+
+/// The default precision target: ±5% half-width of the 95% interval.
+pub const TARGET_HALF_WIDTH: f64 = 0.05;
+
+/// A profile's defaults. Quick is the smoke profile: two short repeats per cell (the fewest that give
+/// an interval), no adaptive rounds. Full takes three repeats, then rounds until ±5% or ten repeats,
+/// within 45 minutes of run time.
+pub fn profile_defaults(p: Profile) -> Defaults {
     match p {
-        Profile::Quick => (0.3, 1.0, 1),
-        Profile::Full => (1.0, 3.0, 3),
+        Profile::Quick => Defaults {
+            warmup_s: 0.2,
+            duration_s: 0.5,
+            repeats: 2,
+            precision: None,
+        },
+        Profile::Full => Defaults {
+            warmup_s: 1.0,
+            duration_s: 3.0,
+            repeats: 3,
+            precision: Some(PrecisionPlan {
+                target_half_width: TARGET_HALF_WIDTH,
+                max_repeats: 10,
+                budget_s: 45.0 * 60.0,
+            }),
+        },
     }
 }
 
-/// Slack added to every cell's timeout (process start, runtime start-up, drain).
+/// Slack added to every cell process's timeout (process start, runtime start-up, drain).
 const TIMEOUT_SLACK_S: f64 = 60.0;
-/// A cell may take this many times its planned measuring time before it is killed.
+/// A cell process may take this many times its planned measuring time before it is killed.
 const TIMEOUT_FACTOR: f64 = 3.0;
 
 fn now_rfc3339() -> String {
@@ -198,18 +228,54 @@ fn plan_new(args: &RunArgs, results: &Results, root: &Path, all: &[WorkloadBin])
     } else {
         Some(Backend::resolve(args.profiler).map_err(usage)?)
     };
-    let (dw, dd, dr) = profile_defaults(args.profile);
-    let warmup_s = args.warmup.unwrap_or(dw);
-    let duration_s = args.duration.unwrap_or(dd);
-    let repeats = args.repeat.map(|r| r as usize).unwrap_or(dr);
+    let d = profile_defaults(args.profile);
+    let warmup_s = args.warmup.unwrap_or(d.warmup_s);
+    let duration_s = args.duration.unwrap_or(d.duration_s);
+    let repeats = args.repeat.map(|r| r as usize).unwrap_or(d.repeats);
+    let adaptive = args.target.is_some() || args.budget.is_some() || args.max_repeats.is_some();
+    let precision = match (d.precision, adaptive) {
+        (None, false) => None,
+        (base, _) => {
+            let max_repeats = args
+                .max_repeats
+                .map(|m| m as usize)
+                .or(base.map(|b| b.max_repeats))
+                .unwrap_or(10);
+            if max_repeats < repeats {
+                return Err(usage(format!(
+                    "--max-repeats {max_repeats} is below the minimum repeats ({repeats}); accepted: at least {repeats}"
+                )));
+            }
+            Some(PrecisionPlan {
+                target_half_width: args
+                    .target
+                    .map(|t| t / 100.0)
+                    .or(base.map(|b| b.target_half_width))
+                    .unwrap_or(TARGET_HALF_WIDTH),
+                max_repeats,
+                budget_s: args
+                    .budget
+                    .or(base.map(|b| b.budget_s))
+                    .unwrap_or(f64::INFINITY),
+            })
+        }
+    };
+    // One process runs one repeat: the timeout bounds one repeat.
     let cell_timeout_s = args
         .timeout
-        .unwrap_or(TIMEOUT_SLACK_S + TIMEOUT_FACTOR * repeats as f64 * (warmup_s + duration_s));
+        .unwrap_or(TIMEOUT_SLACK_S + TIMEOUT_FACTOR * (warmup_s + duration_s));
     let custom = args.duration.is_some()
         || args.warmup.is_some()
         || args.repeat.is_some()
         || args.cores.is_some()
+        || adaptive
         || !args.params.is_empty();
+    let order_seed = args.seed.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+    });
 
     let started = now_rfc3339();
     let stamp: String = started
@@ -250,6 +316,8 @@ fn plan_new(args: &RunArgs, results: &Results, root: &Path, all: &[WorkloadBin])
             profiler: args.profiler,
             rows: row_ids,
             baseline_row,
+            order_seed: Some(order_seed),
+            precision,
         },
         workloads: declared,
     };
@@ -342,10 +410,12 @@ fn all_rows(workloads: &[&WorkloadBin], cores: &[usize]) -> Result<(Vec<RowInfo>
     Ok((rows, per))
 }
 
-/// Reports progress as a bar on a terminal, as plain lines otherwise.
+/// Reports progress as a bar on a terminal, as plain lines otherwise. The total grows when adaptive
+/// rounds add repeats.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
-    total: usize,
+    total: std::cell::Cell<usize>,
+    pos: std::cell::Cell<usize>,
 }
 
 impl Progress {
@@ -354,29 +424,49 @@ impl Progress {
             let b = indicatif::ProgressBar::new(total as u64);
             b.set_style(
                 indicatif::ProgressStyle::with_template(
-                    "[{elapsed_precise}] {bar:30} cell {pos}/{len} ETA {eta} {msg}",
+                    "[{elapsed_precise}] {bar:30} repeat {pos}/{len} ETA {eta} {msg}",
                 )
                 .expect("static template"),
             );
             b
         });
-        Progress { bar, total }
-    }
-
-    fn start(&self, i: usize, id: &str) {
-        match &self.bar {
-            Some(b) => b.set_message(id.to_string()),
-            None => println!("[{}/{}] {id} ...", i + 1, self.total),
+        Progress {
+            bar,
+            total: total.into(),
+            pos: 0.into(),
         }
     }
 
-    fn done(&self, i: usize, line: String) {
+    fn grow(&self, more: usize) {
+        self.total.set(self.total.get() + more);
+        if let Some(b) = &self.bar {
+            b.set_length(self.total.get() as u64);
+        }
+    }
+
+    fn start(&self, what: &str) {
+        match &self.bar {
+            Some(b) => b.set_message(what.to_string()),
+            None => println!("[{}/{}] {what} ...", self.pos.get() + 1, self.total.get()),
+        }
+    }
+
+    fn line(&self, line: String) {
+        match &self.bar {
+            Some(b) => b.println(line),
+            None => println!("{line}"),
+        }
+    }
+
+    fn done(&self, line: String) {
+        self.pos.set(self.pos.get() + 1);
+        let line = format!("[{}/{}] {line}", self.pos.get(), self.total.get());
         match &self.bar {
             Some(b) => {
-                b.println(format!("[{}/{}] {line}", i + 1, self.total));
+                b.println(line);
                 b.inc(1);
             }
-            None => println!("[{}/{}] {line}", i + 1, self.total),
+            None => println!("{line}"),
         }
     }
 
@@ -432,7 +522,8 @@ impl CellRunner for ChildRunner {
         let _ = std::fs::remove_file(&out_path);
         let mut cmd = Command::new(&bin.bin);
         cmd.args(args)
-            .args(["--repeats", &s.repeats.to_string()])
+            // One repeat per process: the rounds interleave repeats of different cells.
+            .args(["--repeats", "1"])
             .arg("--out")
             .arg(&out_path);
         let client_prefix = plan
@@ -502,45 +593,164 @@ fn timeout(plan: &Plan) -> Duration {
     Duration::from_secs_f64(plan.manifest.settings.cell_timeout_s)
 }
 
-/// Run every planned cell that has no trusted result yet, writing each result as its cell ends; then
-/// mark the run finished and print the summary. Returns every cell's result, in planned order.
+/// A planned cell during the rounds: its result is written, or it is still taking repeats (those kept
+/// so far, by round).
+enum State {
+    Done(Box<CellResult>),
+    Open(Vec<RoundRecord>),
+}
+
+/// Run the matrix in interleaved rounds (see [`crate::rounds`]): every cell without a trusted result
+/// takes one repeat per round, in the round's random order, until it has the minimum repeats and then,
+/// with a precision plan, until it reaches the target, the maximum repeats or the run's budget is
+/// spent. Each cell's result is written once, when it stops; a failed or skipped repeat ends its cell
+/// at once. Then the run is marked finished and the summary printed. Returns every cell's result, in
+/// planned order.
 pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Result<Vec<CellResult>> {
     let settings = &plan.manifest.settings;
+    let min = settings.repeats.max(1);
+    let precision = settings.precision;
+    let max = precision.map_or(min, |p| p.max_repeats.max(min));
+    let seed = settings.order_seed.unwrap_or(0);
     println!(
-        "run {}: {} cells, warm-up {} s, window {} s, {} repeat(s), cores {}, into {}",
+        "run {}: {} cells, warm-up {} s, window {} s, {} into {}",
         plan.manifest.run_id,
         settings.cells.len(),
         settings.warmup_s,
         settings.duration_s,
-        settings.repeats,
-        discover::join(&settings.cores),
+        match precision {
+            Some(p) => format!(
+                "{min} to {max} repeats in rounds (until ±{}% at 95%, budget {}), order seed {seed}, cores {},",
+                p.target_half_width * 100.0,
+                humantime::format_duration(Duration::from_secs(p.budget_s as u64)),
+                discover::join(&settings.cores)
+            ),
+            None => format!(
+                "{min} repeat(s) in rounds, order seed {seed}, cores {},",
+                discover::join(&settings.cores)
+            ),
+        },
         plan.run.path().display()
     );
-    let progress = Progress::new(settings.cells.len());
-    let mut done = Vec::new();
-    for (i, cell) in settings.cells.iter().enumerate() {
-        match plan.run.cell(&cell.cell_id) {
-            Some(Ok(c)) => {
-                progress.done(i, format!("{} already done ({:?})", cell.cell_id, c.status));
-                done.push(c);
-                continue;
+    let mut state = Vec::with_capacity(settings.cells.len());
+    let mut kept_s = 0.0;
+    let mut notes = Vec::new();
+    for cell in &settings.cells {
+        let trusted = match plan.run.cell(&cell.cell_id) {
+            Some(Ok(c)) => Some(c),
+            Some(Err(e)) => {
+                notes.push(format!(
+                    "not trusting an existing result, running again: {e}"
+                ));
+                None
             }
-            Some(Err(e)) => progress.done(
-                i,
-                format!("not trusting an existing result, running again: {e}"),
-            ),
-            None => {}
+            None => None,
+        };
+        state.push(match trusted {
+            Some(c) => {
+                notes.push(format!("{} already done ({:?})", cell.cell_id, c.status));
+                State::Done(Box::new(c))
+            }
+            None => {
+                let (kept, problems) = rounds::load(&plan.run, &cell.cell_id);
+                notes.extend(problems);
+                if !kept.is_empty() {
+                    notes.push(format!(
+                        "{}: keeping {} finished repeat(s)",
+                        cell.cell_id,
+                        kept.len()
+                    ));
+                }
+                kept_s += kept.iter().map(|r| r.wall_s).sum::<f64>();
+                State::Open(kept)
+            }
+        });
+    }
+    let planned: usize = state
+        .iter()
+        .map(|s| match s {
+            State::Open(k) => min.saturating_sub(k.len()),
+            State::Done(_) => 0,
+        })
+        .sum();
+    let progress = Progress::new(planned);
+    for n in notes {
+        progress.line(n);
+    }
+    let started = std::time::Instant::now();
+    let spent = || kept_s + started.elapsed().as_secs_f64();
+    for round in 0..max {
+        let budget_left = precision.is_some_and(|p| spent() < p.budget_s);
+        let takers: Vec<usize> = (0..state.len())
+            .filter(|&i| match &state[i] {
+                State::Open(k) => k.len() == round && (round < min || budget_left),
+                State::Done(_) => false,
+            })
+            .collect();
+        if round >= min {
+            progress.grow(takers.len());
         }
-        progress.start(i, &cell.cell_id);
-        let result = run_cell(plan, cell, runner)?;
-        plan.run.write_cell(&result)?;
-        progress.done(
-            i,
-            one_line(&result, &plan.declared(&cell.workload).ops_unit),
-        );
-        done.push(result);
+        for j in rounds::order(seed, round, takers.len()) {
+            let i = takers[j];
+            let cell = &settings.cells[i];
+            progress.start(&format!("round {} {}", round + 1, cell.cell_id));
+            match run_round(plan, cell, runner, round)? {
+                Round::Kept(rec) => {
+                    rounds::save(&plan.run, &cell.cell_id, &rec)?;
+                    let State::Open(kept) = &mut state[i] else {
+                        unreachable!("only open cells take rounds")
+                    };
+                    kept.push(*rec);
+                    progress.done(format!(
+                        "round {} {}: {}/s",
+                        round + 1,
+                        cell.cell_id,
+                        si(*rounds::throughputs(kept).last().unwrap_or(&0.0))
+                    ));
+                }
+                Round::Ended(result) => {
+                    plan.run.write_cell(&result)?;
+                    rounds::clear(&plan.run, &cell.cell_id);
+                    progress.done(one_line(&result, &plan.declared(&cell.workload).ops_unit));
+                    state[i] = State::Done(result);
+                }
+            }
+        }
+        // Cells that take no further round end here, with their result written.
+        let budget_left = precision.is_some_and(|p| spent() < p.budget_s);
+        for (i, cell) in settings.cells.iter().enumerate() {
+            let State::Open(kept) = &state[i] else {
+                continue;
+            };
+            let xs = rounds::throughputs(kept);
+            let stopped = if kept.len() < min {
+                continue;
+            } else if precision.is_none() {
+                "minimum repeats"
+            } else if precision.is_some_and(|p| rounds::reached(&xs, &p)) {
+                "target reached"
+            } else if kept.len() >= max {
+                "max repeats"
+            } else if !budget_left {
+                "budget spent"
+            } else {
+                continue;
+            };
+            let result = finish_cell(plan, cell, kept, runner, stopped)?;
+            plan.run.write_cell(&result)?;
+            rounds::clear(&plan.run, &cell.cell_id);
+            progress.line(one_line(&result, &plan.declared(&cell.workload).ops_unit));
+            state[i] = State::Done(Box::new(result));
+        }
     }
     progress.finish();
+    let done: Vec<CellResult> = state
+        .into_iter()
+        .map(|s| match s {
+            State::Done(c) => *c,
+            State::Open(_) => unreachable!("every cell ends by the last round"),
+        })
+        .collect();
     let mut manifest = plan.manifest.clone();
     manifest.finished = Some(now_rfc3339());
     plan.run.write_manifest(&manifest)?;
@@ -550,10 +760,24 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
         summary_table(&done, &settings.rows, &manifest.workloads)
     );
     let failed = done.iter().filter(|c| c.status != Status::Ok).count();
+    let short = done
+        .iter()
+        .filter(|c| {
+            c.precision
+                .as_ref()
+                .is_some_and(|p| p.target_half_width.is_some() && !p.reached)
+        })
+        .count();
     println!(
-        "run {} finished: {} ok, {failed} not ok; results in {}",
+        "run {} finished in {}: {} ok, {failed} not ok{}; results in {}",
         manifest.run_id,
+        humantime::format_duration(Duration::from_secs(started.elapsed().as_secs())),
         done.len() - failed,
+        if precision.is_some() {
+            format!(", {short} short of the precision target")
+        } else {
+            String::new()
+        },
         plan.run.path().display()
     );
     Ok(done)
@@ -578,12 +802,17 @@ fn one_line(c: &CellResult, unit: &str) -> String {
     }
 }
 
-/// Run one cell through `runner` and judge what it gave: ok (summary, artifacts, profile), skipped (the
-/// cell said it cannot run here) or failed (with the reason and the tail of its stderr).
-fn run_cell(plan: &Plan, cell: &PlannedCell, runner: &dyn CellRunner) -> Result<CellResult> {
+/// What one repeat of a cell gave: a repeat to keep, or the cell's end (skipped, or failed with the
+/// reason and the tail of its stderr).
+enum Round {
+    Kept(Box<RoundRecord>),
+    Ended(Box<CellResult>),
+}
+
+/// The `cell` invocation of a cell's binary, without `--repeats` and `--out`.
+fn cell_args(plan: &Plan, cell: &PlannedCell) -> Result<Vec<String>> {
     let s = &plan.manifest.settings;
-    let declared = plan.declared(&cell.workload);
-    let cell_args: Vec<String> = vec![
+    Ok(vec![
         "cell".into(),
         "--row".into(),
         cell.runtime.clone(),
@@ -595,9 +824,13 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, runner: &dyn CellRunner) -> Result<
         s.duration_s.to_string(),
         "--cores".into(),
         discover::join(&s.cores),
-    ];
-    let ran = runner.run(plan, cell, &cell_args)?;
-    let mut result = CellResult {
+    ])
+}
+
+/// A cell's result before its figures: status failed until judged otherwise.
+fn blank_result(plan: &Plan, cell: &PlannedCell, usage: Usage, wall_s: f64) -> Result<CellResult> {
+    let s = &plan.manifest.settings;
+    Ok(CellResult {
         schema: SCHEMA,
         cell_id: cell.cell_id.clone(),
         workload: cell.workload.clone(),
@@ -613,14 +846,39 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, runner: &dyn CellRunner) -> Result<
         repeats: vec![],
         summary: None,
         artifacts: Artifacts::default(),
-        ops_unit: declared.ops_unit.clone(),
-        process: Some(ran.usage),
-        wall_s: ran.wall_s,
+        ops_unit: plan.declared(&cell.workload).ops_unit,
+        process: Some(usage),
+        wall_s,
         stderr_tail: None,
         warmup_s: s.warmup_s,
         duration_s: s.duration_s,
         timeseries: None,
         profile: None,
+        precision: None,
+    })
+}
+
+/// Run one repeat of a cell through `runner` and judge it: a repeat to keep (its figures checked as
+/// a summary would check them), or the cell's end: skipped (the cell said it cannot run here) or
+/// failed (with the reason and the tail of its stderr).
+fn run_round(
+    plan: &Plan,
+    cell: &PlannedCell,
+    runner: &dyn CellRunner,
+    round: usize,
+) -> Result<Round> {
+    let declared = plan.declared(&cell.workload);
+    let ran = runner.run(plan, cell, &cell_args(plan, cell)?)?;
+    let ended = |error: String, tail: Option<String>, status: Status| -> Result<Round> {
+        let mut r = blank_result(plan, cell, ran.usage, ran.wall_s)?;
+        r.status = status;
+        r.error = Some(if round > 0 && status == Status::Failed {
+            format!("round {}: {error}", round + 1)
+        } else {
+            error
+        });
+        r.stderr_tail = tail;
+        Ok(Round::Ended(Box::new(r)))
     };
     let output = match ran.failure {
         Some(why) => Err(why),
@@ -631,39 +889,62 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, runner: &dyn CellRunner) -> Result<
     };
     let out = match output {
         Ok(out) => out,
-        Err(why) => {
-            result.error = Some(why);
-            result.stderr_tail = Some(ran.stderr_tail);
-            return Ok(result);
-        }
+        Err(why) => return ended(why, Some(ran.stderr_tail), Status::Failed),
     };
     if let Some(why) = &out.skipped {
-        result.status = Status::Skipped;
-        result.error = Some(why.clone());
-        return Ok(result);
+        return ended(why.clone(), None, Status::Skipped);
     }
-    let (repeats, summary, hist) = match summarize(&out, &ran.usage, ran.other_cpu_cores, &declared)
-    {
-        Ok(x) => x,
-        Err(why) => {
-            result.error = Some(why);
-            result.stderr_tail = Some(ran.stderr_tail);
-            return Ok(result);
-        }
-    };
+    if let Err(why) = summarize(&out, &ran.usage, ran.other_cpu_cores, &declared) {
+        return ended(why, Some(ran.stderr_tail), Status::Failed);
+    }
+    Ok(Round::Kept(Box::new(RoundRecord {
+        round,
+        output: out,
+        usage: ran.usage,
+        wall_s: ran.wall_s,
+        other_cpu_cores: ran.other_cpu_cores,
+        series: ran.series,
+    })))
+}
+
+/// The result of a cell that stopped taking rounds with `kept` repeats: summary with its interval,
+/// each repeat's round, the merged histogram, the first round's time series, the extra profiled
+/// repeat, and its precision.
+fn finish_cell(
+    plan: &Plan,
+    cell: &PlannedCell,
+    kept: &[RoundRecord],
+    runner: &dyn CellRunner,
+    stopped: &str,
+) -> Result<CellResult> {
+    let declared = plan.declared(&cell.workload);
+    let m = rounds::merge(kept).context("a cell ended with no repeat")?;
+    let mut result = blank_result(plan, cell, m.usage, m.wall_s)?;
+    let (mut repeats, summary, hist) =
+        match summarize(&m.output, &m.usage, m.other_cpu_cores, &declared) {
+            Ok(x) => x,
+            Err(why) => {
+                result.error = Some(why);
+                return Ok(result);
+            }
+        };
+    for (r, round) in repeats.iter_mut().zip(&m.rounds) {
+        r.round = Some(*round);
+    }
     if let Some(h) = hist {
         let rel = format!("cells/{}.hdr", cell.cell_id);
         plan.run.write_artifact(&rel, h.as_bytes())?;
         result.artifacts.histogram = Some(rel);
     }
-    if let Some(series) = &ran.series {
+    if let Some(series) = &m.series {
         let rel = format!("cells/{}.timeseries.csv", cell.cell_id);
         plan.run
             .write_artifact(&rel, crate::sampler::csv(series).as_bytes())?;
         result.artifacts.timeseries_csv = Some(rel);
         result.timeseries = Some(crate::sampler::summarize(series));
     }
-    if let Some(p) = runner.profile(plan, cell, &cell_args, summary.throughput_ops_s.mean) {
+    let args = cell_args(plan, cell)?;
+    if let Some(p) = runner.profile(plan, cell, &args, summary.throughput_ops_s.mean) {
         if let (Some(folded), Some(svg)) = (&p.folded, &p.svg) {
             // Folded stacks of deep generic Rust frames are large and repetitive: stored gzipped.
             let folded_rel = format!("cells/{}.folded.gz", cell.cell_id);
@@ -676,8 +957,17 @@ fn run_cell(plan: &Plan, cell: &PlannedCell, runner: &dyn CellRunner) -> Result<
         }
         result.profile = Some(p.info);
     }
+    let xs: Vec<f64> = repeats.iter().map(|r| r.throughput_ops_s).collect();
+    let mut summary = summary;
+    let precision = rounds::precision(&xs, plan.manifest.settings.precision.as_ref(), stopped);
+    if let Some(m) = &precision.modes {
+        summary.noise.push(format!(
+            "{m}: two behaviours, not one noisy figure; the mean describes neither"
+        ));
+    }
+    result.precision = Some(precision);
     result.status = Status::Ok;
-    result.fairness = out.fairness;
+    result.fairness = m.output.fairness;
     result.repeats = repeats;
     result.summary = Some(summary);
     Ok(result)
@@ -790,8 +1080,13 @@ mod tests {
 
     /// A plan of three cells (ok, skipped, timed out) of workload `w` on row `r`, in a temp directory.
     fn plan(dir: &Path) -> (Plan, Results) {
+        plan_of(dir, &["ok", "skip", "hang"])
+    }
+
+    /// A plan of one cell per kind (see [`Fake`]), one repeat each.
+    fn plan_of(dir: &Path, kinds: &[&str]) -> (Plan, Results) {
         let results = Results::new(dir);
-        let cells: Vec<PlannedCell> = ["ok", "skip", "hang"]
+        let cells: Vec<PlannedCell> = kinds
             .iter()
             .map(|k| {
                 let mut params = Params::default();
@@ -836,6 +1131,8 @@ mod tests {
                 profiler: Default::default(),
                 rows: vec!["r".into()],
                 baseline_row: Some("r".into()),
+                order_seed: Some(42),
+                precision: None,
             },
             workloads: [(
                 "w".to_string(),
@@ -858,14 +1155,25 @@ mod tests {
         (plan, results)
     }
 
-    /// Answers by the cell's `k` parameter and remembers which cells it ran.
+    /// Answers by the cell's `k` parameter and remembers which cells it ran: `ok` measures 1000 ops
+    /// every time, `noisy` alternates 1000 and 1500, `skip` cannot run here, anything else times out.
+    /// With `die_after`, the run is killed (an error) at that many processes.
     #[derive(Default)]
-    struct Fake(RefCell<Vec<String>>);
+    struct Fake(RefCell<Vec<String>>, Option<usize>);
 
     impl CellRunner for Fake {
         fn run(&self, _: &Plan, cell: &PlannedCell, args: &[String]) -> Result<Ran> {
             assert!(args.contains(&cell.runtime), "{args:?}");
+            if self.1.is_some_and(|n| self.0.borrow().len() >= n) {
+                bail!("killed");
+            }
             self.0.borrow_mut().push(cell.cell_id.clone());
+            let nth = self
+                .0
+                .borrow()
+                .iter()
+                .filter(|c| **c == cell.cell_id)
+                .count();
             let out = |skipped: Option<&str>, repeats| {
                 serde_json::to_vec(&CellOutput {
                     fairness: fairness(),
@@ -875,7 +1183,11 @@ mod tests {
                 .unwrap()
             };
             let repeat = RawRepeat {
-                ops: 1000,
+                ops: if cell.params.word("k") == "noisy" && nth % 2 == 0 {
+                    1500
+                } else {
+                    1000
+                },
                 errors: BTreeMap::new(),
                 duration_s: 1.0,
                 window_usage: Usage {
@@ -886,7 +1198,7 @@ mod tests {
                 metrics: BTreeMap::new(),
             };
             let (failure, output) = match cell.params.word("k") {
-                "ok" => (None, Ok(out(None, vec![repeat]))),
+                "ok" | "noisy" => (None, Ok(out(None, vec![repeat]))),
                 "skip" => (None, Ok(out(Some("tool not installed"), vec![]))),
                 _ => (
                     Some("timed out after 5 s and was killed".to_string()),
@@ -949,6 +1261,136 @@ mod tests {
         assert_eq!(*again.0.borrow(), vec![ids[0].clone(), ids[2].clone()]);
         assert_eq!(done.len(), 3);
         assert_eq!(done[1].status, Status::Skipped);
+    }
+
+    #[test]
+    fn repeats_run_in_rounds_of_every_cell_in_a_seeded_order() {
+        let d = tempfile::tempdir().unwrap();
+        let kinds = ["ok", "noisy", "ok2", "ok3", "ok4", "ok5"]
+            .map(|k| if k.starts_with("ok") { "ok" } else { k });
+        // Distinct cells need distinct params: tell them apart by a second parameter.
+        let (mut plan, results) = plan_of(d.path(), &kinds);
+        for (i, c) in plan.manifest.settings.cells.iter_mut().enumerate() {
+            c.params.0.insert("i".into(), (i as u64).into());
+            c.cell_id = cell_id("w", "r", &c.params);
+        }
+        plan.manifest.settings.repeats = 3;
+        let fake = Fake::default();
+        let done = execute(&plan, &results, &fake).unwrap();
+        let ran = fake.0.borrow();
+        let n = kinds.len();
+        assert_eq!(ran.len(), 3 * n);
+        // Each round holds every cell once, before the next round starts.
+        let mut orders = Vec::new();
+        for round in ran.chunks(n) {
+            let mut ids: Vec<&String> = round.iter().collect();
+            orders.push(ids.clone());
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), n, "{ran:?}");
+        }
+        // The order is the seed's: reproducible, and not the same every round.
+        assert_ne!(orders[0], orders[1]);
+        let ids: Vec<&String> = plan
+            .manifest
+            .settings
+            .cells
+            .iter()
+            .map(|c| &c.cell_id)
+            .collect();
+        for (r, order) in orders.iter().enumerate() {
+            let expect: Vec<&String> = rounds::order(42, r, n)
+                .into_iter()
+                .map(|i| ids[i])
+                .collect();
+            assert_eq!(*order, expect);
+        }
+        for c in &done {
+            let rounds: Vec<Option<usize>> = c.repeats.iter().map(|r| r.round).collect();
+            assert_eq!(rounds, [Some(0), Some(1), Some(2)], "{}", c.cell_id);
+            let p = c.precision.as_ref().unwrap();
+            assert_eq!((p.repeats, p.stopped.as_str()), (3, "minimum repeats"));
+        }
+        // The kept repeats are gone once the results hold them.
+        assert!(
+            !plan
+                .run
+                .join("cells/.rounds")
+                .read_dir()
+                .unwrap()
+                .any(|_| true)
+        );
+    }
+
+    #[test]
+    fn adaptive_rounds_stop_each_cell_at_its_target_or_at_the_maximum() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut plan, results) = plan_of(d.path(), &["ok", "noisy"]);
+        plan.manifest.settings.repeats = 2;
+        plan.manifest.settings.precision = Some(PrecisionPlan {
+            target_half_width: 0.05,
+            max_repeats: 5,
+            budget_s: f64::INFINITY,
+        });
+        let fake = Fake::default();
+        let done = execute(&plan, &results, &fake).unwrap();
+        let p: Vec<_> = done.iter().map(|c| c.precision.clone().unwrap()).collect();
+        assert_eq!(
+            (p[0].repeats, p[0].stopped.as_str(), p[0].reached),
+            (2, "target reached", true)
+        );
+        assert_eq!(
+            (p[1].repeats, p[1].stopped.as_str(), p[1].reached),
+            (5, "max repeats", false)
+        );
+        assert!(p[1].half_width.unwrap() > 0.05);
+        assert_eq!(fake.0.borrow().len(), 7);
+
+        // A spent budget stops every cell at the minimum.
+        let d = tempfile::tempdir().unwrap();
+        let (mut plan, results) = plan_of(d.path(), &["noisy"]);
+        plan.manifest.settings.repeats = 2;
+        plan.manifest.settings.precision = Some(PrecisionPlan {
+            target_half_width: 0.05,
+            max_repeats: 5,
+            budget_s: 0.0,
+        });
+        let done = execute(&plan, &results, &Fake::default()).unwrap();
+        let p = done[0].precision.as_ref().unwrap();
+        assert_eq!((p.repeats, p.stopped.as_str()), (2, "budget spent"));
+    }
+
+    #[test]
+    fn a_killed_run_resumes_at_the_round_it_was_in_keeping_finished_repeats() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut plan, results) = plan_of(d.path(), &["ok", "noisy"]);
+        plan.manifest.settings.repeats = 3;
+        // Killed in the second round, after 3 processes: round 1 complete, one repeat of round 2.
+        let killed = Fake(RefCell::default(), Some(3));
+        assert!(execute(&plan, &results, &killed).is_err());
+        let again = Fake::default();
+        let done = execute(&plan, &results, &again).unwrap();
+        // 6 repeats in all, 3 of them already kept.
+        assert_eq!(again.0.borrow().len(), 3, "{:?}", again.0.borrow());
+        for c in &done {
+            let rounds: Vec<Option<usize>> = c.repeats.iter().map(|r| r.round).collect();
+            assert_eq!(rounds, [Some(0), Some(1), Some(2)], "{}", c.cell_id);
+        }
+        // A kept repeat that was cut short is not trusted: it runs again.
+        let d = tempfile::tempdir().unwrap();
+        let (mut plan, results) = plan_of(d.path(), &["ok"]);
+        plan.manifest.settings.repeats = 2;
+        assert!(execute(&plan, &results, &Fake(RefCell::default(), Some(1))).is_err());
+        let id = plan.manifest.settings.cells[0].cell_id.clone();
+        std::fs::write(
+            plan.run.join(&format!("cells/.rounds/{id}/0.json")),
+            "{\"round\":",
+        )
+        .unwrap();
+        let again = Fake::default();
+        let done = execute(&plan, &results, &again).unwrap();
+        assert_eq!(again.0.borrow().len(), 2);
+        assert_eq!(done[0].repeats.len(), 2);
     }
 
     #[test]

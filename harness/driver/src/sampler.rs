@@ -17,7 +17,7 @@ use sysinfo::{CpuRefreshKind, RefreshKind, System};
 pub const INTERVAL: Duration = Duration::from_millis(100);
 
 /// One sample.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sample {
     pub t_s: f64,
     /// Cores the process kept busy since the previous sample (CPU-time delta ÷ wall-time delta).

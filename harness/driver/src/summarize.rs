@@ -52,6 +52,7 @@ pub fn summarize(
             ctx_switches_involuntary: r.window_usage.ctx_switches_involuntary,
             latency_ns: latency,
             metrics: r.metrics.clone(),
+            round: None,
         });
     }
     let n = repeats.len() as f64;

@@ -11,6 +11,7 @@ pub mod compare;
 mod export;
 pub mod flame;
 mod pages;
+pub mod paired;
 mod sections;
 
 use anyhow::{Context, Result};
@@ -190,6 +191,7 @@ pub fn generate(run: &Run, baseline: Option<&Run>) -> Vec<Page> {
     let mut out = Vec::new();
     let workloads = run.workloads();
     out.extend(pages::overview(run));
+    out.extend(pages::findings(run));
     for w in &workloads {
         out.extend(pages::workload(run, w));
     }

@@ -89,6 +89,13 @@ pub fn workload(run: &Run, w: &str) -> Vec<Page> {
     page(format!("{GENERATED}/{w}.md"), out)
 }
 
+/// `findings.md`.
+pub fn findings(run: &Run) -> Vec<Page> {
+    let mut out = Out::default();
+    out.sections(sections::FINDINGS, &whole(run));
+    page(format!("{GENERATED}/findings.md"), out)
+}
+
 /// `methodology.md`.
 pub fn methodology(run: &Run) -> Vec<Page> {
     let mut out = Out::default();
@@ -103,6 +110,7 @@ pub fn summary(workloads: &[String], compare: bool) -> Page {
     for w in workloads {
         let _ = writeln!(s, "  - [{w}]({GENERATED}/{w}.md)");
     }
+    let _ = writeln!(s, "- [Findings]({GENERATED}/findings.md)");
     let _ = writeln!(s, "- [Methodology]({GENERATED}/methodology.md)");
     if compare {
         let _ = writeln!(s, "- [Comparison with a baseline]({GENERATED}/compare.md)");

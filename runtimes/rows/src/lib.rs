@@ -15,10 +15,34 @@ pub use dyno_rt_smol::Smol;
 pub use dyno_rt_threads::Threads;
 pub use dyno_rt_tokio::{Tokio, TokioTpc};
 
+use dyno_core::metrics::{Question, Side};
 use dyno_core::row::RowConfig;
 use dyno_core::schema::RowInfo;
 use dyno_core::{Row, Workload};
 use dyno_net::NetRow;
+
+/// The design questions the rows answer on any workload, for a workload's declared questions: thread
+/// per core against work stealing, io_uring against epoll (both thread per core), and an event loop
+/// against a blocking thread per task.
+pub fn design_questions() -> Vec<Question> {
+    vec![
+        Question::new(
+            "Thread per core or work stealing (tokio's two flavours)?",
+            Side::row(TokioTpc::ID),
+            Side::row(Tokio::ID),
+        ),
+        Question::new(
+            "Thread per core on io_uring (glommio) or on epoll (tokio-tpc)?",
+            Side::row(Glommio::ID),
+            Side::row(TokioTpc::ID),
+        ),
+        Question::new(
+            "An event loop (tokio) or a blocking thread per task or connection (threads)?",
+            Side::row(Tokio::ID),
+            Side::row(Threads::ID),
+        ),
+    ]
+}
 
 /// The registry of rows, in the order the book shows them: calls `$callback! { [args] name => Type, .. }`
 /// with every row (a test-function name and its adapter type). Every row implements [`Row`] and

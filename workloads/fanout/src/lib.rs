@@ -17,7 +17,7 @@ pub use channels::{
     TokioBroadcast,
 };
 
-use dyno_core::metrics::Declarations;
+use dyno_core::metrics::{Declarations, Question, Side};
 use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
 use dyno_core::{
     Better, Metric, Params, Probe, RepeatCtx, RepeatOutput, Row, Shard, Window, Workload,
@@ -133,6 +133,26 @@ impl Workload for Fanout {
                 metrics: [SENT_IN_WINDOW, SENT_TOTAL, SEND_RATE, LAGGED]
                     .iter()
                     .map(Metric::spec)
+                    .collect(),
+                questions: dyno_rows::design_questions()
+                    .into_iter()
+                    .chain([
+                        Question::new(
+                            "Which work queue: flume or async-channel?",
+                            Side::param("channel", "flume"),
+                            Side::param("channel", "async-channel"),
+                        ),
+                        Question::new(
+                            "Which work queue: kanal or async-channel?",
+                            Side::param("channel", "kanal"),
+                            Side::param("channel", "async-channel"),
+                        ),
+                        Question::new(
+                            "Which broadcast channel: tokio's or async-broadcast?",
+                            Side::param("channel", "tokio-broadcast"),
+                            Side::param("channel", "async-broadcast"),
+                        ),
+                    ])
                     .collect(),
                 ..Default::default()
             },

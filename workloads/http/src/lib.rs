@@ -174,6 +174,7 @@ impl Workload for Http {
                     thread_prefix: dyno_load::THREAD_PREFIX.into(),
                 }),
                 slo: Some(SLO),
+                questions: dyno_rows::design_questions(),
             },
         }
     }

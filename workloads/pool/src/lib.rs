@@ -20,7 +20,7 @@ pub mod objects;
 
 use contenders::{Contender, LockFree, Malloc, OPool, ObjectPool, Slab, ThreadLocal};
 use counting::Counts;
-use dyno_core::metrics::Declarations;
+use dyno_core::metrics::{Declarations, Question, Side};
 use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
 use dyno_core::{
     Better, Metric, Params, Probe, RepeatCtx, RepeatOutput, Role, Row, Shard, Window, Workload,
@@ -180,6 +180,16 @@ impl Workload for PoolWorkload {
                 metrics: [ALLOCS_PER_OP, BYTES_PER_OP, RSS_RETAINED]
                     .iter()
                     .map(Metric::spec)
+                    .collect(),
+                questions: dyno_rows::design_questions()
+                    .into_iter()
+                    .chain(pools.iter().map(|p| {
+                        Question::new(
+                            &format!("A {p} pool or plain allocation?"),
+                            Side::param("contender", p),
+                            Side::param("contender", contenders::NAMES[0]),
+                        )
+                    }))
                     .collect(),
                 ..Default::default()
             },

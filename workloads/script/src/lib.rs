@@ -16,7 +16,7 @@ pub mod strategy;
 pub use sandbox::{ErrorKind, Limits, Output, Sandbox, Script, ScriptError};
 pub use strategy::{Strategy, evaluate, with_pooled};
 
-use dyno_core::metrics::Declarations;
+use dyno_core::metrics::{Declarations, Question, Side};
 use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
 use dyno_core::record::{new_histogram, record_value};
 use dyno_core::{
@@ -181,6 +181,26 @@ impl Workload for ScriptWorkload {
                 .iter()
                 .map(Metric::spec)
                 .collect(),
+                questions: dyno_rows::design_questions()
+                    .into_iter()
+                    .chain([
+                        Question::new(
+                            "What does a fresh sandbox per evaluation cost against a pooled one?",
+                            Side::param("context", "fresh"),
+                            Side::param("context", "pooled"),
+                        ),
+                        Question::new(
+                            "What does compiling once buy over a pooled sandbox?",
+                            Side::param("context", "precompiled"),
+                            Side::param("context", "pooled"),
+                        ),
+                        Question::new(
+                            "Evaluate on the async workers or offload to the blocking pool?",
+                            Side::param("placement", "inline"),
+                            Side::param("placement", "offload"),
+                        ),
+                    ])
+                    .collect(),
                 ..Default::default()
             },
         }

@@ -9,6 +9,62 @@ use std::fmt::Write;
 /// The run's machine, toolchain, commit and per-cell settings, and how cells are measured.
 pub struct Settings;
 
+/// How the repeats ran and how precise the cells came out.
+fn repeats_line(part: &Part<'_>) -> String {
+    let st = &part.run.manifest.settings;
+    let Some(seed) = st.order_seed else {
+        return format!(
+            "{} per cell, back to back in one process (a run from before rounds)",
+            st.repeats
+        );
+    };
+    let mut line = format!(
+        "at least {} per cell, one per round, each in its own process; every round runs the cells still \
+         taking repeats in a random order (seed {seed}, round r shuffled with seed + r)",
+        st.repeats
+    );
+    if let Some(p) = &st.precision {
+        let _ = write!(
+            line,
+            "; then further rounds until the throughput's 95% interval is within ±{}% of the mean, at most {} \
+             repeats, no round started after {} s of run time",
+            p.target_half_width * 100.0,
+            p.max_repeats,
+            p.budget_s
+        );
+    }
+    let hw: Vec<f64> = part
+        .cells
+        .iter()
+        .filter_map(|c| c.precision.as_ref()?.half_width)
+        .collect();
+    if !hw.is_empty() {
+        let mut sorted = hw.clone();
+        sorted.sort_by(f64::total_cmp);
+        let within = |t: f64| hw.iter().filter(|h| **h <= t).count();
+        let _ = write!(
+            line,
+            ". Outcome: median half-width ±{:.1}%; {} of {} cells within ±5%, {} within ±10%",
+            sorted[sorted.len() / 2] * 100.0,
+            within(0.05),
+            hw.len(),
+            within(0.10)
+        );
+        let modes = part
+            .cells
+            .iter()
+            .filter(|c| c.precision.as_ref().is_some_and(|p| p.modes.is_some()))
+            .count();
+        if modes > 0 {
+            let _ = write!(
+                line,
+                "; {modes} cell(s) show two modes (see their noise notes)"
+            );
+        }
+    }
+    line
+}
+
 impl Section for Settings {
     fn render(&self, part: &Part<'_>, out: &mut Out) {
         let m = &part.run.manifest;
@@ -44,9 +100,10 @@ impl Section for Settings {
         let _ = writeln!(s, "| rustc | {} |", m.toolchain.rustc);
         let _ = writeln!(
             s,
-            "| per cell | warm-up {} s, then {} repeat(s) of a {} s measured window; timeout {} s |",
-            st.warmup_s, st.repeats, st.duration_s, st.cell_timeout_s
+            "| per repeat | warm-up {} s, then a {} s measured window; timeout {} s |",
+            st.warmup_s, st.duration_s, st.cell_timeout_s
         );
+        let _ = writeln!(s, "| repeats | {} |", repeats_line(part));
         let _ = writeln!(s, "| cores | {:?} |", st.cores);
         let _ = writeln!(
             s,

@@ -4,6 +4,7 @@
 //! A new chart is one new [`Section`] and one entry in a layout.
 
 mod bars;
+mod findings;
 mod flames;
 mod latency;
 mod methodology;
@@ -107,6 +108,9 @@ impl Out {
 /// `overview.md`, for the whole run.
 pub const OVERVIEW: &[&dyn Section] =
     &[&overview::Headline, &overview::Matrix, &overview::Problems];
+
+/// `findings.md`, for the whole run.
+pub const FINDINGS: &[&dyn Section] = &[&findings::Findings];
 
 /// Each parameter set of a workload page, in page order.
 pub const PARAMETER_SET: &[&dyn Section] = &[

@@ -1,9 +1,11 @@
 //! The overview page: what ran, then a workload × row matrix of throughput, each row as a ratio to the
-//! parameter set's best, and every result that is missing or untrusted.
+//! parameter set's best (paired by round), the best starred only when its lead is resolved, and every
+//! result that is missing or untrusted.
 
 use super::{Out, Part, Section, reason};
+use crate::paired;
 use dyno_core::human::si;
-use dyno_core::schema::Status;
+use dyno_core::schema::{CellResult, Status};
 use std::fmt::Write;
 
 /// The run in one sentence and how to read the tables.
@@ -34,8 +36,10 @@ impl Section for Headline {
         );
         let _ = writeln!(
             s,
-            "Each table shows throughput (mean over repeats). The best row of each parameter set is in bold with a ★; \
-             the others are its fraction of the best, with the 95% confidence interval of that ratio. \
+            "Each table shows throughput (mean over repeats). The best row of each parameter set is in bold, with a ★ \
+             only where its lead over the runner-up is resolved: the 95% interval of their ratio, paired by round, \
+             excludes 1 (an unresolved lead is marked =). The others are their ratio to the best with that ratio's \
+             95% interval. [Findings](findings.md) answers the design questions in sentences. \
              See [Methodology](methodology.md) for how it was measured and what each row runs on.\n"
         );
     }
@@ -68,29 +72,34 @@ impl Section for Matrix {
             }
             s.push('\n');
             for set in crate::pages::parameter_sets(run, &w) {
-                let best = set
+                let mut ok: Vec<&CellResult> = set
                     .cells
                     .iter()
-                    .filter_map(|c| c.summary.as_ref().filter(|_| c.status == Status::Ok))
-                    .map(|s| s.throughput_ops_s)
-                    .max_by(|a, b| a.mean.total_cmp(&b.mean));
+                    .copied()
+                    .filter(|c| c.status == Status::Ok && c.summary.is_some())
+                    .collect();
+                ok.sort_by(|a, b| mean(b).total_cmp(&mean(a)));
+                let best = ok.first().copied();
+                // The best row earns its ★ only when its lead over the runner-up is resolved.
+                let lead = best
+                    .zip(ok.get(1))
+                    .and_then(|(b, r)| paired::throughput(b, r));
                 let _ = write!(s, "| {} |", set.label);
                 for r in &part.rows {
                     let text = match set.cells.iter().find(|c| &c.runtime == r) {
                         None => "–".to_string(),
-                        Some(c) => match (&c.summary, best) {
-                            (Some(t), Some(b)) if c.status == Status::Ok => {
-                                let t = t.throughput_ops_s;
-                                if t.mean == b.mean {
-                                    format!("**{}** ★", si(t.mean))
+                        Some(c) => match best {
+                            Some(b) if c.status == Status::Ok && c.summary.is_some() => {
+                                if std::ptr::eq(*c, b) {
+                                    match lead {
+                                        Some(l) if l.resolved() => format!("**{}** ★", si(mean(c))),
+                                        Some(_) => format!("**{}** =", si(mean(c))),
+                                        None => format!("**{}**", si(mean(c))),
+                                    }
                                 } else {
-                                    format!(
-                                        "{:.2}× [{:.2}–{:.2}]",
-                                        t.mean / b.mean,
-                                        // A throughput cannot be negative, whatever a wide t interval says.
-                                        t.ci95_low.max(0.0) / b.ci95_high.max(f64::MIN_POSITIVE),
-                                        t.ci95_high / b.ci95_low.max(f64::MIN_POSITIVE)
-                                    )
+                                    paired::throughput(c, b)
+                                        .map(|r| r.text())
+                                        .unwrap_or_else(|| "–".into())
                                 }
                             }
                             _ => reason(c),
@@ -103,6 +112,11 @@ impl Section for Matrix {
             s.push('\n');
         }
     }
+}
+
+/// A cell's mean throughput (0 without a summary).
+fn mean(c: &CellResult) -> f64 {
+    c.summary.as_ref().map_or(0.0, |s| s.throughput_ops_s.mean)
 }
 
 /// Cell files that could not be trusted and planned cells without a result, never silently dropped.

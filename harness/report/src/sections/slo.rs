@@ -114,6 +114,7 @@ mod tests {
                 metrics: vec![SENT.spec(), DONE.spec()],
                 client: None,
                 slo,
+                questions: vec![],
             },
         );
         for c in &mut run.cells {

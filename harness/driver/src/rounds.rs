@@ -1,0 +1,241 @@
+//! Interleaved rounds: each round runs one repeat of every cell still taking repeats, in a random
+//! order drawn from the run's seed, so the machine's drift lands on every row alike. A finished repeat
+//! is kept on disk at once (`cells/.rounds/<cell-id>/<round>.json`) so a killed run resumes at the
+//! round it was in; a cell's result file is written once, when it stops taking rounds.
+
+use crate::sampler::Sample;
+use anyhow::{Context, Result};
+use dyno_core::human::si;
+use dyno_core::os::Usage;
+use dyno_core::rundir::RunDir;
+use dyno_core::schema::{CellOutput, Precision, PrecisionPlan, write_atomic};
+use dyno_core::stats::Estimate;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// One ok repeat of one cell: what its process gave, kept until the cell's result is written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundRecord {
+    pub round: usize,
+    pub output: CellOutput,
+    pub usage: Usage,
+    pub wall_s: f64,
+    pub other_cpu_cores: Option<f64>,
+    pub series: Option<Vec<Sample>>,
+}
+
+fn dir(run: &RunDir, cell_id: &str) -> PathBuf {
+    run.join(&format!("cells/.rounds/{cell_id}"))
+}
+
+/// Keep a finished repeat (atomically).
+pub fn save(run: &RunDir, cell_id: &str, r: &RoundRecord) -> Result<()> {
+    let d = dir(run, cell_id);
+    std::fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
+    let path = d.join(format!("{}.json", r.round));
+    write_atomic(&path, &serde_json::to_vec(r)?)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The kept repeats of a cell, by round, and a line for each file that could not be trusted (it is
+/// ignored: that round runs again).
+pub fn load(run: &RunDir, cell_id: &str) -> (Vec<RoundRecord>, Vec<String>) {
+    let mut records = Vec::new();
+    let mut problems = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir(run, cell_id)) else {
+        return (records, problems);
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.extension().and_then(|x| x.to_str()) != Some("json") {
+            continue;
+        }
+        match std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<RoundRecord>(&b).map_err(|e| e.to_string()))
+        {
+            Ok(r) => records.push(r),
+            Err(why) => problems.push(format!(
+                "not trusting {}, running that repeat again: {why}",
+                path.display()
+            )),
+        }
+    }
+    records.sort_by_key(|r| r.round);
+    // Rounds are taken in order: keep the unbroken prefix 0, 1, 2, ...
+    let unbroken = records
+        .iter()
+        .enumerate()
+        .take_while(|(i, r)| r.round == *i)
+        .count();
+    if unbroken < records.len() {
+        problems.push(format!(
+            "{cell_id}: kept repeats skip a round; keeping rounds 0..{unbroken} and running the rest again"
+        ));
+        records.truncate(unbroken);
+    }
+    (records, problems)
+}
+
+/// Drop a cell's kept repeats once its result file holds them.
+pub fn clear(run: &RunDir, cell_id: &str) {
+    let _ = std::fs::remove_dir_all(dir(run, cell_id));
+}
+
+/// The order of round `round` over `n` cells: a shuffle seeded by `seed + round`, so a run's orders
+/// can be re-derived from its manifest.
+pub fn order(seed: u64, round: usize, n: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..n).collect();
+    fastrand::Rng::with_seed(seed.wrapping_add(round as u64)).shuffle(&mut idx);
+    idx
+}
+
+/// The kept repeats as one output, with the round of each raw repeat, and the processes' accounting
+/// combined: CPU and context switches summed, the highest peak RSS, wall time summed, other processes'
+/// CPU averaged. The time series is the first round's process (one process's life, not a splice).
+pub struct Merged {
+    pub output: CellOutput,
+    pub rounds: Vec<usize>,
+    pub usage: Usage,
+    pub wall_s: f64,
+    pub other_cpu_cores: Option<f64>,
+    pub series: Option<Vec<Sample>>,
+}
+
+pub fn merge(records: &[RoundRecord]) -> Option<Merged> {
+    let last = records.last()?;
+    let mut repeats = Vec::new();
+    let mut rounds = Vec::new();
+    let mut usage = Usage::default();
+    for r in records {
+        for raw in &r.output.repeats {
+            repeats.push(raw.clone());
+            rounds.push(r.round);
+        }
+        usage.cpu_user_s += r.usage.cpu_user_s;
+        usage.cpu_sys_s += r.usage.cpu_sys_s;
+        usage.ctx_switches_voluntary += r.usage.ctx_switches_voluntary;
+        usage.ctx_switches_involuntary += r.usage.ctx_switches_involuntary;
+        usage.peak_rss_bytes = usage.peak_rss_bytes.max(r.usage.peak_rss_bytes);
+    }
+    let others: Vec<f64> = records.iter().filter_map(|r| r.other_cpu_cores).collect();
+    Some(Merged {
+        output: CellOutput {
+            fairness: last.output.fairness.clone(),
+            repeats,
+            skipped: None,
+        },
+        rounds,
+        usage,
+        wall_s: records.iter().map(|r| r.wall_s).sum(),
+        other_cpu_cores: (!others.is_empty())
+            .then(|| others.iter().sum::<f64>() / others.len() as f64),
+        series: records[0].series.clone(),
+    })
+}
+
+/// Throughput of each kept repeat (ops over window).
+pub fn throughputs(records: &[RoundRecord]) -> Vec<f64> {
+    records
+        .iter()
+        .flat_map(|r| r.output.repeats.iter())
+        .map(|raw| raw.ops as f64 / raw.duration_s.max(f64::MIN_POSITIVE))
+        .collect()
+}
+
+/// Whether a cell with these throughputs has reached the precision target.
+pub fn reached(xs: &[f64], plan: &PrecisionPlan) -> bool {
+    Estimate::of(xs)
+        .and_then(|e| e.half_width_rel())
+        .is_some_and(|h| h <= plan.target_half_width)
+}
+
+/// The smallest relative gap between two groups of repeats that counts as two modes.
+pub const MODE_GAP: f64 = 0.10;
+
+/// Two behaviours rather than one noisy one: the sorted repeats split, at their widest gap, into two
+/// groups of at least two whose gap is wider than [`MODE_GAP`] of the lower group's mean and than
+/// twice the wider group's own spread. Returns the groups in words.
+pub fn modes(xs: &[f64]) -> Option<String> {
+    if xs.len() < 4 {
+        return None;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let (split, gap) = (2..=v.len() - 2)
+        .map(|i| (i, v[i] - v[i - 1]))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let (lo, hi) = v.split_at(split);
+    let spread = |g: &[f64]| g[g.len() - 1] - g[0];
+    let mean = |g: &[f64]| g.iter().sum::<f64>() / g.len() as f64;
+    (gap > MODE_GAP * mean(lo) && gap > 2.0 * spread(lo).max(spread(hi))).then(|| {
+        format!(
+            "two modes: {} repeats near {}/s, {} near {}/s",
+            hi.len(),
+            si(mean(hi)),
+            lo.len(),
+            si(mean(lo))
+        )
+    })
+}
+
+/// What the result says about a cell's precision once it stops taking rounds.
+pub fn precision(xs: &[f64], plan: Option<&PrecisionPlan>, stopped: &str) -> Precision {
+    let half_width = Estimate::of(xs).and_then(|e| e.half_width_rel());
+    Precision {
+        repeats: xs.len(),
+        half_width,
+        target_half_width: plan.map(|p| p.target_half_width),
+        reached: plan.is_some_and(|p| reached(xs, p)),
+        stopped: stopped.to_string(),
+        modes: modes(xs),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_are_reproducible_permutations_that_change_between_rounds() {
+        let a = order(7, 0, 20);
+        assert_eq!(a, order(7, 0, 20));
+        let mut sorted = a.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..20).collect::<Vec<_>>());
+        assert_ne!(a, order(7, 1, 20));
+        assert_ne!(a, order(8, 0, 20));
+    }
+
+    #[test]
+    fn two_separate_groups_are_modes_and_noise_is_not() {
+        let m = modes(&[100.0, 102.0, 300.0, 305.0, 101.0]).unwrap();
+        assert!(
+            m.contains("2 repeats near 302") && m.contains("3 near 101"),
+            "{m}"
+        );
+        // One wide group: no split is wider than twice a group's spread.
+        assert_eq!(modes(&[100.0, 120.0, 140.0, 160.0, 180.0]), None);
+        // Too few repeats to tell.
+        assert_eq!(modes(&[100.0, 101.0, 300.0]), None);
+        // Small gaps are not modes however tight the groups.
+        assert_eq!(modes(&[100.0, 100.0, 105.0, 105.0]), None);
+    }
+
+    #[test]
+    fn precision_says_whether_the_target_was_reached() {
+        let plan = PrecisionPlan {
+            target_half_width: 0.05,
+            max_repeats: 10,
+            budget_s: 60.0,
+        };
+        let tight = [100.0, 101.0, 99.0, 100.0];
+        let p = precision(&tight, Some(&plan), "target reached");
+        assert!(p.reached && p.half_width.unwrap() < 0.05, "{p:?}");
+        let wide = [100.0, 150.0, 70.0];
+        let p = precision(&wide, Some(&plan), "budget spent");
+        assert!(!p.reached && p.half_width.unwrap() > 0.05, "{p:?}");
+        let one = precision(&[100.0], None, "minimum repeats");
+        assert_eq!((one.half_width, one.reached), (None, false));
+    }
+}

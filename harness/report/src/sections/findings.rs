@@ -1,0 +1,260 @@
+//! The Findings page: each workload's declared questions (`Declarations::questions`) answered in
+//! sentences computed from the run. Every comparison is a throughput ratio paired by round with its 95%
+//! interval, stated as a difference only where the interval excludes 1, and otherwise as "no difference
+//! resolved at ±X%".
+
+use super::{Out, Part, Section};
+use crate::paired::{self, Ratio};
+use dyno_core::Params;
+use dyno_core::metrics::{Question, Side};
+use dyno_core::schema::CellResult;
+use std::fmt::Write;
+
+/// Every workload's questions, in the run's workload order.
+pub struct Findings;
+
+/// One comparison of a question: where (the row and the other parameters), and the ratio a/b.
+struct Answer {
+    context: String,
+    ratio: Ratio,
+}
+
+impl Section for Findings {
+    fn render(&self, part: &Part<'_>, out: &mut Out) {
+        let run = part.run;
+        let s = &mut out.md;
+        let _ = writeln!(s, "# Findings\n");
+        let _ = writeln!(
+            s,
+            "Each workload declares the questions its matrix answers. Every answer compares throughput, side a over \
+             side b, on cells that differ only in what the question asks; the ratio is the geometric mean of the \
+             per-round ratios (both sides ran in the same round) with its 95% interval. A difference is stated \
+             only where that interval excludes 1; otherwise the sentence says no difference was resolved, and at \
+             what precision.\n"
+        );
+        let mut any = false;
+        for w in run.workloads() {
+            let questions = run.declared(&w).questions;
+            if questions.is_empty() {
+                continue;
+            }
+            let cells: Vec<&CellResult> = run.cells.iter().filter(|c| c.workload == w).collect();
+            let shown = Params::varying(cells.iter().map(|c| &c.params));
+            let _ = writeln!(s, "## [{w}]({w}.md)\n");
+            for q in &questions {
+                let answers = answers(q, &cells, &shown);
+                if answers.is_empty() {
+                    continue;
+                }
+                any = true;
+                let (a, b) = (q.a.label(), q.b.label());
+                let ahead = answers
+                    .iter()
+                    .filter(|x| x.ratio.resolved() && x.ratio.est.mean > 1.0)
+                    .count();
+                let behind = answers
+                    .iter()
+                    .filter(|x| x.ratio.resolved() && x.ratio.est.mean < 1.0)
+                    .count();
+                let _ = writeln!(
+                    s,
+                    "### {}\n\n{a} against {b} on {} comparison(s): {a} ahead in {ahead}, behind in {behind}, \
+                     no difference resolved in {}.\n",
+                    q.ask,
+                    answers.len(),
+                    answers.len() - ahead - behind
+                );
+                for x in &answers {
+                    let _ = writeln!(s, "- {}: {}", x.context, sentence(&a, &b, &x.ratio));
+                }
+                s.push('\n');
+            }
+        }
+        if !any {
+            let _ = writeln!(
+                s,
+                "This run holds no pair of ok cells that a declared question compares.\n"
+            );
+        }
+    }
+}
+
+/// The sentence for one comparison.
+fn sentence(a: &str, b: &str, r: &Ratio) -> String {
+    let how = if r.paired {
+        format!("{} rounds", r.est.n)
+    } else {
+        "unpaired: a run without rounds".into()
+    };
+    if r.resolved() {
+        let pct = (r.est.mean - 1.0) * 100.0;
+        format!(
+            "{a} {} {b} by {:.0}%: {} ({how})",
+            if pct > 0.0 { "ahead of" } else { "behind" },
+            pct.abs(),
+            r.text()
+        )
+    } else {
+        format!(
+            "no difference resolved at ±{:.0}% ({}, {how})",
+            r.half_width_pct(),
+            r.text()
+        )
+    }
+}
+
+/// Whether `c` is on side `side`.
+fn on(c: &CellResult, side: &Side) -> bool {
+    side.row.as_ref().is_none_or(|r| *r == c.runtime)
+        && side
+            .params
+            .iter()
+            .all(|(k, v)| c.params.0.get(k).is_some_and(|x| x.to_string() == *v))
+}
+
+/// Every pair of cells the question compares: each cell on side a with the cell on side b that has
+/// its other parameters (and its row, when b names none).
+fn answers(q: &Question, cells: &[&CellResult], shown: &[String]) -> Vec<Answer> {
+    let asked: Vec<&String> = q.a.params.keys().chain(q.b.params.keys()).collect();
+    let mut out = Vec::new();
+    for a in cells.iter().filter(|c| on(c, &q.a)) {
+        let b = cells.iter().find(|b| {
+            on(b, &q.b)
+                && b.runtime == q.b.row.clone().unwrap_or_else(|| a.runtime.clone())
+                && b.params
+                    .0
+                    .iter()
+                    .all(|(k, v)| asked.contains(&k) || a.params.0.get(k) == Some(v))
+                && a.params.0.len() == b.params.0.len()
+        });
+        let Some(ratio) = b.and_then(|b| paired::throughput(a, b)) else {
+            continue;
+        };
+        let others: Vec<String> = shown
+            .iter()
+            .filter(|k| !asked.contains(k))
+            .cloned()
+            .collect();
+        let label = a.params.label(&others);
+        let context = match (&q.a.row, label.is_empty()) {
+            (Some(_), true) => "default parameters".to_string(),
+            (Some(_), false) => label,
+            (None, true) => format!("on {}", a.runtime),
+            (None, false) => format!("on {}, {label}", a.runtime),
+        };
+        out.push(Answer { context, ratio });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sections::fixture;
+    use dyno_core::schema::Status;
+
+    #[test]
+    fn row_questions_compare_each_parameter_set_and_say_when_nothing_is_resolved() {
+        let mut run = fixture::run();
+        let [a, b, _] = fixture::rows(&run);
+        let w = fixture::workload(&run).to_string();
+        run.manifest
+            .workloads
+            .entry(w.clone())
+            .or_default()
+            .questions = vec![Question::new("a or b?", Side::row(&a), Side::row(&b))];
+        // Put both rows' repeats in rounds, a 50% ahead in every round of the first parameter set.
+        let first = run
+            .cells
+            .iter()
+            .find(|c| c.runtime == a)
+            .unwrap()
+            .params
+            .clone();
+        for c in run.cells.iter_mut() {
+            for (i, r) in c.repeats.iter_mut().enumerate() {
+                r.round = Some(i);
+                if c.params == first {
+                    r.throughput_ops_s = if c.runtime == a {
+                        150.0 + i as f64
+                    } else {
+                        100.0 + i as f64
+                    };
+                }
+            }
+        }
+        let part = Part::new(&run, "", run.cells.iter().collect());
+        let md = fixture::render(&Findings, &part).md;
+        assert!(md.contains("### a or b?"), "{md}");
+        let sets = run
+            .cells
+            .iter()
+            .filter(|c| c.runtime == a && c.status == Status::Ok)
+            .filter(|c| {
+                run.cells
+                    .iter()
+                    .any(|o| o.runtime == b && o.params == c.params && o.status == Status::Ok)
+            })
+            .count();
+        assert!(md.contains(&format!("on {sets} comparison(s)")), "{md}");
+        assert!(md.contains(&format!("{a} ahead of {b} by 50%")), "{md}");
+        // Every comparison is either a resolved difference or says it resolved none, with its precision.
+        let lines: Vec<&str> = md.lines().filter(|l| l.starts_with("- ")).collect();
+        assert_eq!(lines.len(), sets, "{md}");
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.contains(" by ") || l.contains("no difference resolved at ±")),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn parameter_questions_pair_cells_on_the_same_row() {
+        let run = fixture::run();
+        let cells: Vec<&CellResult> = run.cells.iter().collect();
+        let shown = Params::varying(cells.iter().map(|c| &c.params));
+        // A parameter and two of its values that two ok cells on one row differ in alone.
+        let (name, values) = shown
+            .iter()
+            .find_map(|k| {
+                cells
+                    .iter()
+                    .filter(|c| c.status == Status::Ok)
+                    .find_map(|a| {
+                        let b = cells.iter().find(|b| {
+                            b.status == Status::Ok
+                                && b.runtime == a.runtime
+                                && b.params.0[k] != a.params.0[k]
+                                && b.params
+                                    .0
+                                    .iter()
+                                    .all(|(n, v)| n == k || a.params.0.get(n) == Some(v))
+                        })?;
+                        Some((
+                            k.clone(),
+                            [a.params.0[k].to_string(), b.params.0[k].to_string()],
+                        ))
+                    })
+            })
+            .expect("two cells that differ in one parameter");
+        let q = Question::new(
+            "x or y?",
+            Side::param(&name, &values[0]),
+            Side::param(&name, &values[1]),
+        );
+        let got = answers(&q, &cells, &shown);
+        assert!(!got.is_empty());
+        for x in &got {
+            assert!(x.context.starts_with("on "), "{}", x.context);
+            assert!(!x.context.contains(&format!("{name}=")), "{}", x.context);
+        }
+        // A question about values no cell has answers nothing.
+        let none = Question::new(
+            "?",
+            Side::param(&name, "nope"),
+            Side::param(&name, &values[0]),
+        );
+        assert!(answers(&none, &cells, &shown).is_empty());
+    }
+}
