@@ -221,6 +221,43 @@ mod tests {
     }
 
     #[test]
+    fn the_repeats_line_says_how_repeats_ran_and_how_precise_cells_came_out() {
+        let mut run = fixture::run();
+        assert!(repeats_line(&all(&run)).contains("from before rounds"));
+        run.manifest.settings.order_seed = Some(7);
+        run.manifest.settings.precision = Some(dyno_core::schema::PrecisionPlan {
+            target_half_width: 0.05,
+            max_repeats: 10,
+            budget_s: 2700.0,
+        });
+        for (i, c) in run.cells.iter_mut().enumerate() {
+            c.precision = Some(dyno_core::schema::Precision {
+                repeats: 3,
+                // Half-widths 1%, 3.5%, 6%, 8.5%, 11%, ...: two within ±5%, four within ±10%.
+                half_width: Some(0.01 + 0.025 * i as f64),
+                target_half_width: Some(0.05),
+                reached: i < 2,
+                stopped: "target reached".into(),
+                modes: (i == 0).then(|| "two modes".into()),
+            });
+        }
+        let n = run.cells.len();
+        let line = repeats_line(&all(&run));
+        assert!(
+            line.contains("seed 7") && line.contains("±5% of the mean"),
+            "{line}"
+        );
+        assert!(
+            line.contains(&format!("2 of {n} cells within ±5%")),
+            "{line}"
+        );
+        assert!(
+            line.contains("4 within ±10%") && line.contains("1 cell(s) show two modes"),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn fairness_has_a_line_per_row_in_the_runs_order() {
         let mut run = fixture::run();
         let mut order = fixture::rows(&run).to_vec();
