@@ -137,7 +137,7 @@ pub struct RunArgs {
     /// Measured window per repeat, in seconds (e.g. 3, 0.5, 500ms) [quick: 1 s, full: 3 s].
     #[arg(long, value_parser = dyno_core::cli::parse_seconds, allow_hyphen_values = true)]
     pub duration: Option<f64>,
-    /// Warm-up before each measured window, in seconds [quick: 0.3 s, full: 1 s].
+    /// Warm-up before each measured window, in seconds [quick: 0.5 s, full: 1 s].
     #[arg(long, value_parser = dyno_core::cli::parse_seconds_or_zero, allow_hyphen_values = true)]
     pub warmup: Option<f64>,
     /// Minimum measured repeats per cell, one per round [quick: 2, full: 3].

@@ -45,8 +45,10 @@ pub const TARGET_HALF_WIDTH: f64 = 0.05;
 pub fn profile_defaults(p: Profile) -> Defaults {
     match p {
         Profile::Quick => Defaults {
-            warmup_s: 0.2,
-            duration_s: 0.5,
+            // The shortest that every workload accepts: wrk runs whole seconds, and the script
+            // workload's setup and idle ticks outlasted 0.3 s of warm-up on a loaded machine.
+            warmup_s: 0.5,
+            duration_s: 1.0,
             repeats: 2,
             precision: None,
         },
