@@ -121,8 +121,8 @@ pub struct CommonArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub common: CommonArgs,
-    /// Which default matrix to start from: quick (smoke: small matrix, short windows, one repeat) or
-    /// full (the default matrix, three repeats).
+    /// Which default matrix to start from: quick (smoke: small matrix, short windows, two repeats) or
+    /// full (the default matrix, three to ten repeats: until ±5% or the 45-minute budget).
     #[arg(long, default_value = "full")]
     pub profile: dyno_core::params::Profile,
     /// Only these workloads (comma-separated or repeated).

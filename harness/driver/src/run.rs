@@ -1035,13 +1035,10 @@ pub fn summary_table(
                 Some(c) => match (&c.status, &c.summary) {
                     (Status::Ok, Some(s)) => {
                         let t = &s.throughput_ops_s;
-                        if t.n < 2 {
+                        match t.half_width_rel() {
+                            Some(h) => format!("{} ±{:.0}%", si(t.mean), h * 100.0),
                             // One repeat has no interval.
-                            format!("{} (n=1)", si(t.mean))
-                        } else {
-                            let half =
-                                (t.ci95_high - t.mean) / t.mean.max(f64::MIN_POSITIVE) * 100.0;
-                            format!("{} ±{half:.0}%", si(t.mean))
+                            None => format!("{} (n={})", si(t.mean), t.n),
                         }
                     }
                     (st, _) => format!("{st:?}").to_lowercase(),

@@ -17,7 +17,7 @@ pub struct Ratio {
 impl Ratio {
     /// Whether the interval excludes 1: the two sides are told apart.
     pub fn resolved(&self) -> bool {
-        self.est.n >= 2 && (self.est.ci95_low > 1.0 || self.est.ci95_high < 1.0)
+        self.est.resolves_ratio()
     }
 
     /// How far the interval reaches from the ratio, in percent (the precision of "no difference").

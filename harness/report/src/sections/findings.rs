@@ -120,7 +120,7 @@ fn answers(q: &Question, cells: &[&CellResult], shown: &[String]) -> Vec<Answer>
     for a in cells.iter().filter(|c| on(c, &q.a)) {
         let b = cells.iter().find(|b| {
             on(b, &q.b)
-                && b.runtime == q.b.row.clone().unwrap_or_else(|| a.runtime.clone())
+                && b.runtime == q.b.row.as_deref().unwrap_or(&a.runtime)
                 && b.params
                     .0
                     .iter()
