@@ -179,6 +179,49 @@ pub struct ReferenceDoc {
     pub data: serde_json::Map<String, serde_json::Value>,
 }
 
+/// A workload's validation against outside tools (`validation/<workload>.json`, written by its
+/// `validate` bench under `cargo xtask validate`): each check with its target, figures and outcome.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ValidationDoc {
+    /// The commit the checks ran at.
+    #[serde(default)]
+    pub commit: Option<String>,
+    /// Whether the short (`--quick`) form ran.
+    #[serde(default)]
+    pub quick: bool,
+    pub checks: Vec<Check>,
+}
+
+/// One validation check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// What is checked, e.g. "known delay".
+    pub name: String,
+    /// What passing means, e.g. "p50 of both within 10%".
+    pub target: String,
+    /// The measured figures, in a sentence (or why the check was skipped).
+    pub figures: String,
+    pub outcome: Outcome,
+}
+
+/// How a validation check came out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Pass,
+    #[default]
+    Fail,
+    /// A tool it needs is absent; `figures` says which.
+    Skipped,
+}
+
+impl ValidationDoc {
+    /// Whether no check failed.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.outcome != Outcome::Fail)
+    }
+}
+
 /// A workload's micro-benchmark results (`micro/<workload>.json`, imported by `cargo xtask bench
 /// --micro` from criterion's output): one line per benchmark.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -509,6 +552,16 @@ impl RunDir {
     /// Workload `w`'s micro-benchmark results, if the run has them.
     pub fn micro(&self, w: &str) -> Option<Result<MicroDoc, String>> {
         self.optional_doc(&self.micro_path(w))
+    }
+
+    /// Where workload `w`'s validation result lives.
+    pub fn validation_path(&self, w: &str) -> PathBuf {
+        self.dir.join("validation").join(format!("{w}.json"))
+    }
+
+    /// Workload `w`'s validation result, if the run has one.
+    pub fn validation(&self, w: &str) -> Option<Result<ValidationDoc, String>> {
+        self.optional_doc(&self.validation_path(w))
     }
 
     /// Where the observer-overhead measurement lives.

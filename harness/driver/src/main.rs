@@ -121,8 +121,9 @@ pub struct CommonArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub common: CommonArgs,
-    /// Which default matrix to start from: quick (smoke: small matrix, short windows, two repeats) or
-    /// full (the default matrix, three to ten repeats: until ±5% or the 45-minute budget).
+    /// Which default matrix to start from: quick (smoke, about 3 minutes: small matrix, 1 s windows, two
+    /// repeats, no flamegraphs) or full (the default matrix: 2 s windows, three to ten repeats until ±5%
+    /// within a 45-minute budget, a flamegraph per cell).
     #[arg(long, default_value = "full")]
     pub profile: dyno_core::params::Profile,
     /// Only these workloads (comma-separated or repeated).
@@ -134,7 +135,7 @@ pub struct RunArgs {
     /// Override a parameter's values: NAME=VALUE[,VALUE...] (repeatable).
     #[arg(short, long = "param")]
     pub params: Vec<String>,
-    /// Measured window per repeat, in seconds (e.g. 3, 0.5, 500ms) [quick: 1 s, full: 3 s].
+    /// Measured window per repeat, in seconds (e.g. 3, 0.5, 500ms) [quick: 1 s, full: 2 s].
     #[arg(long, value_parser = dyno_core::cli::parse_seconds, allow_hyphen_values = true)]
     pub duration: Option<f64>,
     /// Warm-up before each measured window, in seconds [quick: 0.5 s, full: 1 s].
@@ -172,9 +173,12 @@ pub struct RunArgs {
     /// Do not sample CPU and RSS over time (to measure the sampler's own cost).
     #[arg(long, conflicts_with = "resume")]
     pub no_sampler: bool,
-    /// Do not run the extra profiled repeat (no flamegraphs).
+    /// Do not run the extra profiled repeat (no flamegraphs) [the quick profile's default].
     #[arg(long, conflicts_with = "resume")]
     pub no_profile: bool,
+    /// Run the extra profiled repeat of every cell, for its flamegraph [the full profile's default].
+    #[arg(long, conflicts_with_all = ["resume", "no_profile"])]
+    pub flamegraphs: bool,
     /// The row the others are compared with (differential flamegraphs) [default: the first row].
     #[arg(long, conflicts_with = "resume")]
     pub baseline_row: Option<String>,

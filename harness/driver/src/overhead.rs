@@ -133,6 +133,7 @@ fn measure(args: &OverheadArgs, scratch: &Path) -> Result<Overhead> {
             run.results = scratch.to_path_buf();
             run.no_sampler = !sampler_on;
             run.no_profile = sampler_on;
+            run.flamegraphs = !sampler_on;
             crate::run::run(&run)?;
             read_pass(scratch)
         };

@@ -34,14 +34,19 @@ pub struct Defaults {
     pub repeats: usize,
     /// Adaptive rounds beyond the minimum; `None` takes exactly `repeats`.
     pub precision: Option<PrecisionPlan>,
+    /// Whether every cell takes the extra profiled repeat (its flamegraph).
+    pub flamegraphs: bool,
 }
 
 /// The default precision target: ±5% half-width of the 95% interval.
 pub const TARGET_HALF_WIDTH: f64 = 0.05;
 
 /// A profile's defaults. Quick is the smoke profile: two short repeats per cell (the fewest that give
-/// an interval), no adaptive rounds. Full takes three repeats, then rounds until ±5% or ten repeats,
-/// within 45 minutes of run time.
+/// an interval), no adaptive rounds and no profiled repeat (`--flamegraphs` adds it), so that it runs
+/// in about three minutes. Full takes three repeats of a 2 s window, then rounds until ±5% or ten
+/// repeats, and a profiled repeat, within 45 minutes of run time: between-repeat drift of a shared
+/// machine, not the noise inside one window, is what limits precision, so rounds buy more than
+/// longer windows.
 pub fn profile_defaults(p: Profile) -> Defaults {
     match p {
         Profile::Quick => Defaults {
@@ -51,16 +56,18 @@ pub fn profile_defaults(p: Profile) -> Defaults {
             duration_s: 1.0,
             repeats: 2,
             precision: None,
+            flamegraphs: false,
         },
         Profile::Full => Defaults {
             warmup_s: 1.0,
-            duration_s: 3.0,
+            duration_s: 2.0,
             repeats: 3,
             precision: Some(PrecisionPlan {
                 target_half_width: TARGET_HALF_WIDTH,
                 max_repeats: 10,
                 budget_s: 45.0 * 60.0,
             }),
+            flamegraphs: true,
         },
     }
 }
@@ -225,12 +232,20 @@ fn plan_new(args: &RunArgs, results: &Results, root: &Path, all: &[WorkloadBin])
         )));
     }
 
-    let profiler = if args.no_profile {
-        None
-    } else {
-        Some(Backend::resolve(args.profiler).map_err(usage)?)
-    };
     let d = profile_defaults(args.profile);
+    let profiled = !args.no_profile && (args.flamegraphs || d.flamegraphs);
+    if !profiled && !args.no_profile && args.profiler != dyno_core::schema::ProfilerChoice::Auto {
+        return Err(usage(format!(
+            "--profiler picks the profiler of the profiled repeat, which the {} profile does not take; \
+             accepted: add --flamegraphs",
+            args.profile
+        )));
+    }
+    let profiler = if profiled {
+        Some(Backend::resolve(args.profiler).map_err(usage)?)
+    } else {
+        None
+    };
     let warmup_s = args.warmup.unwrap_or(d.warmup_s);
     let duration_s = args.duration.unwrap_or(d.duration_s);
     let repeats = args.repeat.map(|r| r as usize).unwrap_or(d.repeats);
@@ -314,7 +329,7 @@ fn plan_new(args: &RunArgs, results: &Results, root: &Path, all: &[WorkloadBin])
             cell_timeout_s,
             cells,
             sampler: !args.no_sampler,
-            profile: !args.no_profile,
+            profile: profiled,
             profiler: args.profiler,
             rows: row_ids,
             baseline_row,
@@ -681,8 +696,28 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
     }
     let started = std::time::Instant::now();
     let spent = || kept_s + started.elapsed().as_secs_f64();
+    // Whether one more round of the open cells, and then their profiled repeats, fits the budget:
+    // each open cell is counted at the mean wall time of its repeats so far, so a run does not start
+    // a round it cannot finish within the budget.
+    let fits_round = |state: &[State], ending: &[(usize, &str)]| {
+        precision.is_some_and(|p| {
+            let next: f64 = state
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !ending.iter().any(|(j, _)| j == i))
+                .filter_map(|(_, s)| match s {
+                    State::Open(k) if !k.is_empty() => {
+                        let mean = k.iter().map(|r| r.wall_s).sum::<f64>() / k.len() as f64;
+                        Some(mean * if settings.profile { 2.0 } else { 1.0 })
+                    }
+                    _ => None,
+                })
+                .sum();
+            spent() + next <= p.budget_s
+        })
+    };
+    let mut budget_left = precision.is_some();
     for round in 0..max {
-        let budget_left = precision.is_some_and(|p| spent() < p.budget_s);
         let takers: Vec<usize> = (0..state.len())
             .filter(|&i| match &state[i] {
                 State::Open(k) => k.len() == round && (round < min || budget_left),
@@ -718,9 +753,11 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
                 }
             }
         }
-        // Cells that take no further round end here, with their result written.
-        let budget_left = precision.is_some_and(|p| spent() < p.budget_s);
-        for (i, cell) in settings.cells.iter().enumerate() {
+        // Cells that take no further round end here, with their result written: first those done
+        // by their own measure, then (once the budget has been judged on the cells still open) the
+        // rest if another round would not fit.
+        let mut ending: Vec<(usize, &str)> = Vec::new();
+        for (i, _) in settings.cells.iter().enumerate() {
             let State::Open(kept) = &state[i] else {
                 continue;
             };
@@ -733,9 +770,25 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
                 "target reached"
             } else if kept.len() >= max {
                 "max repeats"
-            } else if !budget_left {
-                "budget spent"
             } else {
+                continue;
+            };
+            ending.push((i, stopped));
+        }
+        budget_left = fits_round(&state, &ending);
+        if !budget_left {
+            for (i, _) in settings.cells.iter().enumerate() {
+                if matches!(&state[i], State::Open(k) if k.len() >= min)
+                    && !ending.iter().any(|&(j, _)| j == i)
+                {
+                    ending.push((i, "budget spent"));
+                }
+            }
+        }
+        ending.sort_unstable();
+        for (i, stopped) in ending {
+            let cell = &settings.cells[i];
+            let State::Open(kept) = &state[i] else {
                 continue;
             };
             let result = finish_cell(plan, cell, kept, runner, stopped)?;

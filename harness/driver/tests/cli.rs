@@ -313,6 +313,7 @@ fn burn_one_core(tmp: &Path, profiler: &str) -> PathBuf {
             "1",
             "--warmup",
             "0.2",
+            "--flamegraphs",
             "--profiler",
             profiler,
         ],

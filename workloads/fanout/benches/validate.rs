@@ -1,0 +1,172 @@
+//! Validation of the harness's CPU accounting against a known load (`cargo xtask validate` runs it into
+//! `<run>/validation/fanout.json`):
+//!
+//! - **known CPU**: a fan-out cell with one consumer spinning 200 µs per message, confined to one core on
+//!   the tokio-tpc row, keeps that core busy for the whole window; run through `dyno run` (the cell
+//!   binary, its window accounting and the driver), it must report one CPU-second per second of window
+//!   within 5%.
+//!
+//! `cargo bench -p dyno-fanout --bench validate [-- --quick --out F]`. Exits 1 when the check fails.
+
+use dyno_core::os::allowed_cores;
+use dyno_core::rundir::{Check, Outcome, Results, ValidationDoc};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The most the reported CPU-seconds per second of window may differ from one.
+const CPU_TOLERANCE: f64 = 0.05;
+/// CPU spin per message: long against a channel operation (well under a microsecond), so the core is
+/// busy with the consumer's work, never idle waiting for the producer.
+const WORK_NS: &str = "200000";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let out = args
+        .iter()
+        .position(|a| a == "--out")
+        .map(|i| PathBuf::from(args.get(i + 1).cloned().unwrap_or_default()));
+    let check = known_cpu(quick).unwrap_or_else(|e| Check {
+        name: NAME.into(),
+        target: target(),
+        figures: e,
+        outcome: Outcome::Fail,
+    });
+    println!(
+        "{:?}: {} ({}): {}",
+        check.outcome, check.name, check.target, check.figures
+    );
+    let doc = ValidationDoc {
+        commit: Command::new("git")
+            .args(["rev-parse", "--short", "HEAD"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .ok(),
+        quick,
+        checks: vec![check],
+    };
+    if let Some(path) = out.filter(|p| !p.as_os_str().is_empty()) {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let bytes = serde_json::to_vec_pretty(&doc).expect("serializes");
+        if let Err(e) = dyno_core::schema::write_atomic(&path, &bytes) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            std::process::exit(1);
+        }
+    }
+    if !doc.passed() {
+        std::process::exit(1);
+    }
+}
+
+const NAME: &str = "known CPU";
+
+fn target() -> String {
+    format!(
+        "a cell burning one core reports one CPU-second per second of window within {:.0}%",
+        CPU_TOLERANCE * 100.0
+    )
+}
+
+fn known_cpu(quick: bool) -> Result<Check, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dyno = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .map(|d| d.join("dyno"))
+        .filter(|p| p.is_file())
+        .ok_or_else(|| format!("dyno is not built beside {}", exe.display()))?;
+    let core = allowed_cores()[0].to_string();
+    let (repeats, secs) = if quick { ("2", "1") } else { ("3", "2") };
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let results = tmp.path().join("results");
+    let out = Command::new(&dyno)
+        .arg("run")
+        .arg("--results")
+        .arg(&results)
+        .args([
+            "--workload",
+            "fanout",
+            "--profile",
+            "quick",
+            "-r",
+            "tokio-tpc",
+            "-p",
+            "shape=queue",
+            "-p",
+            "channel=async-channel",
+            "-p",
+            "consumers=1",
+            "-p",
+            &format!("work_ns={WORK_NS}"),
+            "--cores",
+            &core,
+            "--repeat",
+            repeats,
+            "--duration",
+            secs,
+            "--warmup",
+            "0.5",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", dyno.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "dyno run failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let run = Results::new(&results)
+        .open("latest")
+        .map_err(|e| e.to_string())?;
+    let (cells, problems) = run.cells().map_err(|e| e.to_string())?;
+    let [cell] = &cells[..] else {
+        return Err(format!(
+            "expected one cell, got {}: {problems:?}",
+            cells.len()
+        ));
+    };
+    let per_s: Vec<f64> = cell
+        .repeats
+        .iter()
+        .map(|r| (r.cpu_user_s + r.cpu_sys_s) / r.duration_s)
+        .collect();
+    if per_s.is_empty() {
+        return Err(format!("the cell has no repeats: {:?}", cell.error));
+    }
+    let worst = per_s.iter().copied().fold(per_s[0], |w, x| {
+        if (x - 1.0).abs() > (w - 1.0).abs() {
+            x
+        } else {
+            w
+        }
+    });
+    let sampled = cell
+        .timeseries
+        .as_ref()
+        .map(|t| format!("{:.3}", t.mean_cpu_cores))
+        .unwrap_or_else(|| "none".into());
+    let figures = format!(
+        "CPU-seconds per second of window, per repeat: {} (furthest from 1: {worst:.3}); the sampler's mean \
+         over the whole process life (start-up included): {sampled} cores; tokio-tpc on core {core}, \
+         one consumer spinning {} µs per message",
+        per_s
+            .iter()
+            .map(|x| format!("{x:.3}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        WORK_NS.parse::<u64>().unwrap_or(0) / 1000,
+    );
+    Ok(Check {
+        name: NAME.into(),
+        target: target(),
+        figures,
+        outcome: if (worst - 1.0).abs() <= CPU_TOLERANCE {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        },
+    })
+}
