@@ -4,6 +4,9 @@
 //!   matrix (the default full profile, or the smoke profile with `--quick`), then each measured workload's
 //!   `reference` bench if its crate has one (e.g. http: nginx and wrk), then `dyno overhead` (what the
 //!   sampler and the profiler cost the cells), then the book.
+//! - `cargo xtask validate [--quick] [--run RUN_ID|latest]`: each workload's `validate` bench (its figures
+//!   checked against tools that are not dyno's: wrk, a known delay, a known count, a known CPU load) into
+//!   `<run>/validation/<workload>.json`; exits 1 if a check failed. `cargo xtask bench` runs it too.
 //! - `cargo xtask report [--run RUN_ID|reference|latest]`: generate the mdBook pages from a run and build the
 //!   book (in-process, with the mdbook library, inside the `dyno` binary).
 //! - `cargo xtask compare RUN_A RUN_B`: per-cell verdicts in the terminal and as a book page.
@@ -17,6 +20,7 @@ use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage: cargo xtask bench [--quick] [--micro] [dyno run options...]
          (--micro alone: only the workloads' criterion micro-benchmarks, into the latest run)
+       cargo xtask validate [--quick] [--run RUN_ID|latest]
        cargo xtask report [--run RUN_ID|reference|latest]
        cargo xtask compare RUN_A RUN_B
        cargo xtask new-workload NAME";
@@ -25,6 +29,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
+        Some("validate") => validate(&args[1..]),
         Some("report") => build_dyno().and_then(|d| dyno(&d, "report", &args[1..])),
         Some("compare") => build_dyno().and_then(|d| dyno(&d, "compare", &args[1..])),
         Some("new-workload") => match &args[1..] {
@@ -38,12 +43,13 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Some(other) => Err(Usage(format!(
-            "unknown task {other:?}; accepted: bench, new-workload"
+            "unknown task {other:?}; accepted: bench, validate, report, compare, new-workload"
         ))
         .into()),
-        None => Err(
-            Usage("no task given; accepted: bench, report, compare, new-workload".into()).into(),
-        ),
+        None => Err(Usage(
+            "no task given; accepted: bench, validate, report, compare, new-workload".into(),
+        )
+        .into()),
     };
     match result {
         Ok(code) => code,
@@ -159,6 +165,81 @@ fn run_references(run: &str, quick: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `cargo xtask validate [--quick] [--run RUN]`: build, run every `validate` bench into the run, rebuild
+/// its book; exit code 1 if a check failed.
+fn validate(args: &[String]) -> Result<ExitCode> {
+    let mut quick = false;
+    let mut run = "latest".to_string();
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--quick" => quick = true,
+            "--run" => {
+                i += 1;
+                run = args
+                    .get(i)
+                    .cloned()
+                    .ok_or_else(|| Usage("--run needs a run id (or latest)".into()))?;
+            }
+            other => {
+                return Err(Usage(format!(
+                    "validate: unknown option {other:?}; accepted: --quick, --run RUN_ID"
+                ))
+                .into());
+            }
+        }
+        i += 1;
+    }
+    let dyno_bin = build_dyno()?;
+    let failed = run_validation(&run, quick)?;
+    dyno(&dyno_bin, "report", &["--run", &run])?;
+    if failed.is_empty() {
+        eprintln!("validation passed");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("validation failed: {}", failed.join("; "));
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Run each workload's `validate` bench into `<run>/validation/<workload>.json` (every workload with
+/// one, measured in the run or not: validation checks the tools, not the run's cells). Returns the
+/// checks that failed, as "workload: check".
+fn run_validation(run: &str, quick: bool) -> Result<Vec<String>> {
+    let dir = Results::new(workspace_root()?.join("results")).open(run)?;
+    let mut failed = Vec::new();
+    let benches: Vec<(String, String)> = workspace()?
+        .workloads()
+        .into_iter()
+        .filter(|w| w.benches.iter().any(|b| b == "validate"))
+        .map(|w| (w.name, w.package))
+        .collect();
+    for (w, package) in benches {
+        eprintln!("validation of {w} (a check whose tool is absent is skipped with a note)...");
+        let out = dir.validation_path(&w);
+        let mut c = cargo()?;
+        c.args([
+            "bench", "-p", &package, "--bench", "validate", "--", "--out",
+        ])
+        .arg(&out);
+        if quick {
+            c.arg("--quick");
+        }
+        let status = c.status().context("cannot run cargo bench")?;
+        match dir.validation(&w) {
+            Some(Ok(doc)) => failed.extend(
+                doc.checks
+                    .iter()
+                    .filter(|c| c.outcome == dyno_core::rundir::Outcome::Fail)
+                    .map(|c| format!("{w}: {}", c.name)),
+            ),
+            Some(Err(e)) => failed.push(format!("{w}: {e}")),
+            None => failed.push(format!("{w}: the validate bench wrote nothing ({status})")),
+        }
+    }
+    Ok(failed)
 }
 
 /// A run's directory (`latest` resolved) and the workloads it measured, in name order.
@@ -285,6 +366,9 @@ fn bench(args: &[String]) -> Result<ExitCode> {
         None => "latest",
     };
     run_references(run, quick)?;
+    if let Err(e) = run_validation(run, quick) {
+        eprintln!("warning: validation: {e:#}; the run stands");
+    }
     run_overhead(&dyno_bin, run, quick)?;
     if !quick {
         run_micro(run, quick)?;

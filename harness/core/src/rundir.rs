@@ -4,6 +4,7 @@
 
 use crate::schema::{CellResult, Manifest, SCHEMA, write_atomic};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Why a run directory could not be used.
@@ -219,6 +220,29 @@ impl ValidationDoc {
     /// Whether no check failed.
     pub fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.outcome != Outcome::Fail)
+    }
+
+    /// Print each check, write the document to `out` if given (atomically), and exit 1 if a check
+    /// failed: the end of every `validate` bench.
+    pub fn finish(&self, out: Option<&Path>) {
+        for c in &self.checks {
+            println!("{:?}: {} ({}): {}", c.outcome, c.name, c.target, c.figures);
+        }
+        if let Some(path) = out {
+            let written = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .map_err(|e| e.to_string())
+                .and_then(|_| serde_json::to_vec_pretty(self).map_err(|e| e.to_string()))
+                .and_then(|b| write_atomic(path, &b).map_err(|e| e.to_string()));
+            if let Err(e) = written {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                std::process::exit(1);
+            }
+        }
+        if !self.passed() {
+            std::process::exit(1);
+        }
     }
 }
 
@@ -562,6 +586,20 @@ impl RunDir {
     /// Workload `w`'s validation result, if the run has one.
     pub fn validation(&self, w: &str) -> Option<Result<ValidationDoc, String>> {
         self.optional_doc(&self.validation_path(w))
+    }
+
+    /// Every validation result of the run (`validation/*.json`), by workload.
+    pub fn validations(&self) -> BTreeMap<String, Result<ValidationDoc, String>> {
+        std::fs::read_dir(self.dir.join("validation"))
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.ok()?.file_name().into_string().ok()?;
+                let w = name.strip_suffix(".json")?.to_string();
+                let doc = self.validation(&w)?;
+                Some((w, doc))
+            })
+            .collect()
     }
 
     /// Where the observer-overhead measurement lives.

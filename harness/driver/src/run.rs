@@ -1398,18 +1398,25 @@ mod tests {
         assert!(p[1].half_width.unwrap() > 0.05);
         assert_eq!(fake.0.borrow().len(), 7);
 
-        // A spent budget stops every cell at the minimum.
-        let d = tempfile::tempdir().unwrap();
-        let (mut plan, results) = plan_of(d.path(), &["noisy"]);
-        plan.manifest.settings.repeats = 2;
-        plan.manifest.settings.precision = Some(PrecisionPlan {
-            target_half_width: 0.05,
-            max_repeats: 5,
-            budget_s: 0.0,
-        });
-        let done = execute(&plan, &results, &Fake::default()).unwrap();
-        let p = done[0].precision.as_ref().unwrap();
-        assert_eq!((p.repeats, p.stopped.as_str()), (2, "budget spent"));
+        // A spent budget stops every cell at the minimum; so does a budget not yet spent but shorter
+        // than another round (the fake's repeats take 1 s each).
+        for budget_s in [0.0, 0.9] {
+            let d = tempfile::tempdir().unwrap();
+            let (mut plan, results) = plan_of(d.path(), &["noisy"]);
+            plan.manifest.settings.repeats = 2;
+            plan.manifest.settings.precision = Some(PrecisionPlan {
+                target_half_width: 0.05,
+                max_repeats: 5,
+                budget_s,
+            });
+            let done = execute(&plan, &results, &Fake::default()).unwrap();
+            let p = done[0].precision.as_ref().unwrap();
+            assert_eq!(
+                (p.repeats, p.stopped.as_str()),
+                (2, "budget spent"),
+                "{budget_s}"
+            );
+        }
     }
 
     #[test]

@@ -127,6 +127,11 @@ fn bad_input_is_one_clear_line_exit_2_and_writes_nothing() {
         (&["--cores", "9999"], "not available"),
         (&["--resume", "no-such-run"], "no run \"no-such-run\""),
         (&["--bogus"], "--bogus"),
+        (
+            &["--profile", "quick", "--profiler", "pprof"],
+            "accepted: add --flamegraphs",
+        ),
+        (&["--no-profile", "--flamegraphs"], "--flamegraphs"),
     ];
     for (args, needle) in cases {
         let o = dyno(&results, args).output().unwrap();

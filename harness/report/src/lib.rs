@@ -16,7 +16,7 @@ mod sections;
 
 use anyhow::{Context, Result};
 use dyno_core::metrics::Declarations;
-use dyno_core::rundir::{MicroDoc, OverheadDoc, ReferenceDoc, RunDir};
+use dyno_core::rundir::{MicroDoc, OverheadDoc, ReferenceDoc, RunDir, ValidationDoc};
 use dyno_core::schema::{CellResult, Manifest};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,6 +42,8 @@ pub struct Run {
     pub micro: BTreeMap<String, Result<MicroDoc, String>>,
     /// What observing the cells cost them, where the run measured it.
     pub overhead: Option<Result<OverheadDoc, String>>,
+    /// Each workload's validation against outside tools (`cargo xtask validate`), where the run has it.
+    pub validation: BTreeMap<String, Result<ValidationDoc, String>>,
 }
 
 impl Run {
@@ -97,6 +99,7 @@ impl Run {
             dir: dir.path().to_path_buf(),
             micro,
             overhead: dir.overhead(),
+            validation: dir.validations(),
             manifest,
             cells,
             problems,

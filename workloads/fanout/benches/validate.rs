@@ -25,17 +25,19 @@ fn main() {
     let out = args
         .iter()
         .position(|a| a == "--out")
-        .map(|i| PathBuf::from(args.get(i + 1).cloned().unwrap_or_default()));
+        .map(|i| match args.get(i + 1) {
+            Some(p) => PathBuf::from(p),
+            None => {
+                eprintln!("error: --out needs a file");
+                std::process::exit(2)
+            }
+        });
     let check = known_cpu(quick).unwrap_or_else(|e| Check {
         name: NAME.into(),
         target: target(),
         figures: e,
         outcome: Outcome::Fail,
     });
-    println!(
-        "{:?}: {} ({}): {}",
-        check.outcome, check.name, check.target, check.figures
-    );
     let doc = ValidationDoc {
         commit: Command::new("git")
             .args(["rev-parse", "--short", "HEAD"])
@@ -45,19 +47,7 @@ fn main() {
         quick,
         checks: vec![check],
     };
-    if let Some(path) = out.filter(|p| !p.as_os_str().is_empty()) {
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let bytes = serde_json::to_vec_pretty(&doc).expect("serializes");
-        if let Err(e) = dyno_core::schema::write_atomic(&path, &bytes) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            std::process::exit(1);
-        }
-    }
-    if !doc.passed() {
-        std::process::exit(1);
-    }
+    doc.finish(out.as_deref());
 }
 
 const NAME: &str = "known CPU";

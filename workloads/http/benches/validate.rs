@@ -110,22 +110,7 @@ fn main() {
         quick: o.quick,
         checks,
     };
-    for c in &doc.checks {
-        println!("{:?}: {} ({}): {}", c.outcome, c.name, c.target, c.figures);
-    }
-    if let Some(path) = &o.out {
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let bytes = serde_json::to_vec_pretty(&doc).expect("serializes");
-        if let Err(e) = dyno_core::schema::write_atomic(path, &bytes) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            std::process::exit(1);
-        }
-    }
-    if !doc.passed() {
-        std::process::exit(1);
-    }
+    doc.finish(o.out.as_deref());
 }
 
 fn skipped(name: &str, target: &str, why: &str) -> Check {

@@ -173,6 +173,60 @@ impl Section for Overhead {
     }
 }
 
+/// The figures checked against tools that are not dyno's (`validation/*.json`, written by each
+/// workload's `validate` bench under `cargo xtask validate`), or how to check them.
+pub struct Validation;
+
+impl Section for Validation {
+    fn render(&self, part: &Part<'_>, out: &mut Out) {
+        let docs = &part.run.validation;
+        out.md.push_str("\n## Validation against outside tools\n\n");
+        if docs.is_empty() {
+            out.md.push_str(
+                "This run was not validated. `cargo xtask validate` checks dyno's figures against tools \
+                 that are not dyno's (wrk, a server with a known delay, its own request count, a cell \
+                 with a known CPU load) and adds the outcome here.\n",
+            );
+            return;
+        }
+        let _ = writeln!(out.md, "| workload | check | target | outcome | figures |");
+        let _ = writeln!(out.md, "|---|---|---|---|---|");
+        for (w, doc) in docs {
+            match doc {
+                Ok(d) => {
+                    for c in &d.checks {
+                        let outcome = match c.outcome {
+                            dyno_core::rundir::Outcome::Pass => "**pass**",
+                            dyno_core::rundir::Outcome::Fail => "**FAIL**",
+                            dyno_core::rundir::Outcome::Skipped => "skipped",
+                        };
+                        let _ = writeln!(
+                            out.md,
+                            "| {w} | {} | {} | {outcome} | {} |",
+                            c.name, c.target, c.figures
+                        );
+                    }
+                }
+                Err(e) => {
+                    let _ = writeln!(out.md, "| {w} | | | unreadable | {e} |");
+                }
+            }
+        }
+        let commits: Vec<String> = docs
+            .values()
+            .filter_map(|d| d.as_ref().ok())
+            .map(|d| {
+                format!(
+                    "{}{}",
+                    d.commit.as_deref().unwrap_or("unknown"),
+                    if d.quick { " (quick)" } else { "" }
+                )
+            })
+            .collect();
+        let _ = writeln!(out.md, "\nChecked at commit {}.", commits.join(", "));
+    }
+}
+
 /// Every cell whose repeats raised a noise flag, with the flags.
 pub struct Noise;
 
@@ -289,6 +343,38 @@ mod tests {
         let md = fixture::render(&Noise, &all(&run)).md;
         assert!(md.contains(&format!("- `{id}`: test flag")), "{md}");
         assert!(!md.contains("No cell was flagged."));
+    }
+
+    #[test]
+    fn validation_shows_each_check_or_how_to_validate() {
+        let mut run = fixture::run();
+        let md = fixture::render(&Validation, &all(&run)).md;
+        assert!(
+            md.contains("not validated") && md.contains("cargo xtask validate"),
+            "{md}"
+        );
+        run.validation.insert(
+            "w".into(),
+            Ok(dyno_core::rundir::ValidationDoc {
+                commit: Some("abc1234".into()),
+                quick: false,
+                checks: vec![dyno_core::rundir::Check {
+                    name: "known delay".into(),
+                    target: "p50 within 10%".into(),
+                    figures: "ratio 0.99".into(),
+                    outcome: dyno_core::rundir::Outcome::Fail,
+                }],
+            }),
+        );
+        run.validation
+            .insert("v".into(), Err("`validation/v.json` is unreadable".into()));
+        let md = fixture::render(&Validation, &all(&run)).md;
+        assert!(
+            md.contains("| w | known delay | p50 within 10% | **FAIL** | ratio 0.99 |"),
+            "{md}"
+        );
+        assert!(md.contains("| v | | | unreadable |"), "{md}");
+        assert!(md.contains("commit abc1234"), "{md}");
     }
 
     #[test]

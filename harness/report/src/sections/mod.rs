@@ -137,6 +137,7 @@ pub const METHODOLOGY: &[&dyn Section] = &[
     &methodology::Settings,
     &methodology::Fairness,
     &methodology::Overhead,
+    &methodology::Validation,
     &methodology::Noise,
     &methodology::Downloads,
 ];
