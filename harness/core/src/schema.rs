@@ -22,6 +22,9 @@ pub struct Manifest {
     pub profile: String,
     pub started: String,
     pub finished: Option<String>,
+    /// The signal that interrupted the run (SIGINT, SIGTERM), until `--resume` finishes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
     pub git: Git,
     pub host: Host,
     pub toolchain: Toolchain,

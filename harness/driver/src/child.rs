@@ -100,6 +100,8 @@ pub fn run_watched<S>(
     let started = Instant::now();
     let mut child = cmd.spawn()?;
     let pid = child.id() as libc::pid_t;
+    // Ctrl-C or SIGTERM from now on kills this process group.
+    let running = crate::interrupt::Running::new(pid);
     let watcher = on_start(child.id());
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let reader = std::thread::spawn(move || {
@@ -147,6 +149,11 @@ pub fn run_watched<S>(
             rx.recv().expect("the reaper always reports")
         }
     };
+    drop(running);
+    if crate::interrupt::requested().is_some() {
+        // The group was killed: let its last members go before the run reports and exits.
+        crate::interrupt::wait_group_gone(pid, Duration::from_secs(1));
+    }
     let wall = started.elapsed();
     let stderr_tail = reader.join().unwrap_or_default();
     if r == -1 {

@@ -6,6 +6,7 @@
 mod child;
 mod discover;
 mod host;
+mod interrupt;
 mod overhead;
 mod profile;
 mod report;
@@ -279,7 +280,10 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if let Some(u) = e.downcast_ref::<UsageError>() {
+            if let Some(i) = e.downcast_ref::<interrupt::Interrupted>() {
+                eprintln!("{i}");
+                ExitCode::from(i.exit_code())
+            } else if let Some(u) = e.downcast_ref::<UsageError>() {
                 eprintln!("error: {u}");
                 ExitCode::from(2)
             } else {

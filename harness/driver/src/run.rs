@@ -119,7 +119,34 @@ pub fn run(args: &RunArgs) -> Result<()> {
         Some(id) => resume(&results, &workloads, id)?,
         None => plan_new(args, &results, &root, &workloads)?,
     };
-    execute(&plan, &results, &ChildRunner).map(|_| ())
+    crate::interrupt::install().context("cannot handle SIGINT and SIGTERM")?;
+    match execute(&plan, &results, &ChildRunner) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            if let Some(i) = e.downcast_ref::<crate::interrupt::Interrupted>() {
+                // Finished cells and kept repeats stay; the manifest says the run was interrupted.
+                let mut manifest = plan
+                    .run
+                    .manifest()
+                    .unwrap_or_else(|_| plan.manifest.clone());
+                manifest.interrupted = Some(i.name().into());
+                plan.run.write_manifest(&manifest)?;
+                eprintln!(
+                    "\nrun {id} {i}: the running cell was stopped with every process it started; finished \
+                     cells and repeats are kept in {dir}.\nresume with: dyno run --resume {id}{results} \
+                     (or cargo xtask bench --resume {id})",
+                    id = manifest.run_id,
+                    dir = plan.run.path().display(),
+                    results = if args.results == Path::new("results") {
+                        String::new()
+                    } else {
+                        format!(" --results {}", args.results.display())
+                    },
+                );
+            }
+            Err(e)
+        }
+    }
 }
 
 fn usage(msg: String) -> anyhow::Error {
@@ -316,6 +343,7 @@ fn plan_new(args: &RunArgs, results: &Results, root: &Path, all: &[WorkloadBin])
         },
         started,
         finished: None,
+        interrupted: None,
         git: host::git(root),
         host: host::host(),
         toolchain: host::toolchain(root),
@@ -730,8 +758,12 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
         for j in rounds::order(seed, round, takers.len()) {
             let i = takers[j];
             let cell = &settings.cells[i];
+            crate::interrupt::check()?;
             progress.start(&format!("round {} {}", round + 1, cell.cell_id));
-            match run_round(plan, cell, runner, round)? {
+            let outcome = run_round(plan, cell, runner, round)?;
+            // A cell killed by Ctrl-C is not a result.
+            crate::interrupt::check()?;
+            match outcome {
                 Round::Kept(rec) => {
                     rounds::save(&plan.run, &cell.cell_id, &rec)?;
                     let State::Open(kept) = &mut state[i] else {
@@ -792,6 +824,7 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
                 continue;
             };
             let result = finish_cell(plan, cell, kept, runner, stopped)?;
+            crate::interrupt::check()?;
             plan.run.write_cell(&result)?;
             rounds::clear(&plan.run, &cell.cell_id);
             progress.line(one_line(&result, &plan.declared(&cell.workload).ops_unit));
@@ -808,6 +841,7 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
         .collect();
     let mut manifest = plan.manifest.clone();
     manifest.finished = Some(now_rfc3339());
+    manifest.interrupted = None;
     plan.run.write_manifest(&manifest)?;
     results.set_latest(&manifest.run_id)?;
     print!(
@@ -1157,6 +1191,7 @@ mod tests {
             profile: "quick".into(),
             started: now_rfc3339(),
             finished: None,
+            interrupted: None,
             git: Git {
                 commit: "c".into(),
                 dirty: false,

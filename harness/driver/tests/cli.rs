@@ -12,7 +12,7 @@ fn workspace() -> PathBuf {
         .unwrap()
 }
 
-/// The directory holding `dyno` and, once built here, the fan-out cell binary.
+/// The directory holding `dyno` and, once built here, the fan-out and http cell binaries.
 fn bin_dir() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
@@ -33,11 +33,15 @@ fn bin_dir() -> PathBuf {
                     "dyno-fanout",
                     "--bin",
                     "dyno-cell-fanout",
+                    "-p",
+                    "dyno-http",
+                    "--bin",
+                    "dyno-cell-http",
                 ])
                 .args(profile)
                 .status()
                 .unwrap();
-            assert!(status.success(), "building the fan-out cell binary failed");
+            assert!(status.success(), "building the cell binaries failed");
             dir
         })
         .clone()
@@ -470,4 +474,171 @@ fn overhead_measures_each_observer_in_every_round() {
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// Pids of live processes whose environment holds `mark` (every process a run starts inherits it).
+fn marked(mark: &str) -> Vec<u32> {
+    let needle = format!("DYNO_TEST_MARK={mark}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                !s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            });
+            alive
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|e| e.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
+        })
+        .collect()
+}
+
+/// SIGINT and SIGTERM stop `dyno run` on every kind of cell: the running cell and every process it
+/// started (load generator, wrk, nginx) are gone within a second of the driver, the manifest says the run
+/// was interrupted, the resume command is printed, the exit code is 128 + the signal, and the run resumes.
+#[test]
+fn a_signal_stops_the_run_and_every_process_it_started() {
+    let tmp = tempfile::tempdir().unwrap();
+    let has = |tool: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+            || Path::new(&format!("/usr/sbin/{tool}")).is_file()
+    };
+    let mut cases: Vec<(&str, Vec<&str>, i32, usize)> = vec![
+        (
+            "fanout",
+            vec![
+                "-w",
+                "fanout",
+                "-r",
+                "tokio",
+                "-p",
+                "shape=queue",
+                "-p",
+                "channel=async-channel",
+                "-p",
+                "consumers=4",
+            ],
+            libc::SIGINT,
+            1,
+        ),
+        (
+            "http, dyno load",
+            vec!["-w", "http", "-r", "tokio", "-p", "generator=dyno"],
+            libc::SIGTERM,
+            2,
+        ),
+    ];
+    for (tool, case) in [
+        (
+            "wrk",
+            (
+                "http, wrk",
+                vec!["-w", "http", "-r", "tokio", "-p", "generator=wrk"],
+                libc::SIGINT,
+                2,
+            ),
+        ),
+        (
+            "nginx",
+            (
+                "nginx row",
+                vec!["-w", "http", "-r", "nginx", "-p", "generator=dyno"],
+                libc::SIGINT,
+                2,
+            ),
+        ),
+    ] {
+        if has(tool) {
+            cases.push(case);
+        } else {
+            dyno_core::skip::skip(
+                &format!("a_signal_stops_the_run ({})", case.0),
+                &format!("{tool} is not installed (scripts/install-references.sh)"),
+            );
+        }
+    }
+    for (i, (what, args, signal, at_least)) in cases.into_iter().enumerate() {
+        let results = tmp.path().join(format!("results-{i}"));
+        let mark = format!("{}-{i}", std::process::id());
+        let child = dyno(&results, &args)
+            .args([
+                "--profile",
+                "quick",
+                "--no-profile",
+                "--duration",
+                "4",
+                "--warmup",
+                "0.5",
+                "--repeat",
+                "1",
+            ])
+            .env("DYNO_TEST_MARK", &mark)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let driver = child.id();
+        // Wait until the cell (and its generator or server) runs.
+        let until = Instant::now() + Duration::from_secs(60);
+        while marked(&mark).into_iter().filter(|p| *p != driver).count() < at_least {
+            assert!(Instant::now() < until, "{what}: the cell never started");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        let started: Vec<u32> = marked(&mark);
+        unsafe { libc::kill(driver as i32, signal) };
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(128 + signal), "{what}: {err}");
+        let gone_by = Instant::now() + Duration::from_secs(1);
+        while !marked(&mark).is_empty() && Instant::now() < gone_by {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let left = marked(&mark);
+        assert!(
+            left.is_empty(),
+            "{what}: processes {left:?} of {started:?} outlived the driver"
+        );
+        assert!(
+            err.contains("resume with: dyno run --resume"),
+            "{what}: {err}"
+        );
+        let run = latest(&results);
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+        let name = if signal == libc::SIGINT {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        };
+        assert_eq!(m["interrupted"], name, "{what}");
+        assert!(m["finished"].is_null(), "{what}");
+        assert!(cells(&run).is_empty(), "{what}: a killed cell was recorded");
+        if i == 0 {
+            // The interrupted run resumes and finishes.
+            let id = run.file_name().unwrap().to_str().unwrap().to_string();
+            let o = Command::new(env!("CARGO_BIN_EXE_dyno"))
+                .current_dir(workspace())
+                .args(["run", "--bin-dir"])
+                .arg(bin_dir())
+                .arg("--results")
+                .arg(&results)
+                .args(["--resume", &id])
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", stderr(&o));
+            let m: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+            assert!(
+                m.get("interrupted").is_none() && m["finished"].is_string(),
+                "{m}"
+            );
+            assert_eq!(cells(&run).len(), 1);
+        }
+    }
 }

@@ -1,0 +1,125 @@
+//! Ctrl-C and SIGTERM. The first signal kills the running cell's process group at once (the cell, and
+//! whatever it started: load generator, wrk, nginx, perf) and asks the run to stop before it records
+//! anything more; the run then marks its manifest interrupted, says how to resume, and exits 130 or 143.
+//! A second signal exits at once.
+
+use std::sync::atomic::{AtomicI32, Ordering::SeqCst};
+
+/// The first signal received, 0 if none.
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// The process group of the cell running now, 0 if none.
+static GROUP: AtomicI32 = AtomicI32::new(0);
+
+/// The run stopped on a signal: exit code 128 + the signal.
+#[derive(Debug)]
+pub struct Interrupted(pub i32);
+
+impl Interrupted {
+    pub fn name(&self) -> &'static str {
+        match self.0 {
+            libc::SIGINT => "SIGINT",
+            libc::SIGTERM => "SIGTERM",
+            _ => "a signal",
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        (128 + self.0).clamp(1, 255) as u8
+    }
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interrupted by {}", self.name())
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Handle SIGINT and SIGTERM from now on (idempotent).
+pub fn install() -> std::io::Result<()> {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    let mut result = Ok(());
+    INSTALLED.call_once(|| {
+        for sig in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: the handler only does atomic loads and stores, kill(2) and _exit(2), all
+            // async-signal-safe.
+            if let Err(e) = unsafe { signal_hook::low_level::register(sig, move || on_signal(sig)) }
+            {
+                result = Err(e);
+            }
+        }
+    });
+    result
+}
+
+fn on_signal(sig: i32) {
+    let group = GROUP.load(SeqCst);
+    if group > 0 {
+        // SAFETY: kill(2) is async-signal-safe; the group is the running cell's own.
+        unsafe {
+            libc::kill(-group, libc::SIGKILL);
+        }
+    }
+    if SIGNAL.swap(sig, SeqCst) != 0 {
+        // The second signal: stop at once.
+        // SAFETY: _exit(2) is async-signal-safe.
+        unsafe { libc::_exit(128 + sig) }
+    }
+}
+
+/// The signal received, if any.
+pub fn requested() -> Option<Interrupted> {
+    match SIGNAL.load(SeqCst) {
+        0 => None,
+        s => Some(Interrupted(s)),
+    }
+}
+
+/// `Err(Interrupted)` once a signal has come: called before recording anything a killed cell returned.
+pub fn check() -> anyhow::Result<()> {
+    match requested() {
+        Some(i) => Err(i.into()),
+        None => Ok(()),
+    }
+}
+
+/// While alive, a signal kills process group `pgid` (a cell running in a group of its own).
+pub struct Running(());
+
+impl Running {
+    pub fn new(pgid: i32) -> Running {
+        GROUP.store(pgid, SeqCst);
+        // A signal that came between the spawn and now still stops the cell.
+        if requested().is_some() {
+            // SAFETY: the group is the cell's own, not yet reaped.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+        Running(())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        GROUP.store(0, SeqCst);
+    }
+}
+
+/// Wait up to `limit` until no process of group `pgid` is left (its members were killed; the ones
+/// that were not the cell's children are reparented and reaped by init).
+pub fn wait_group_gone(pgid: i32, limit: std::time::Duration) -> bool {
+    let until = std::time::Instant::now() + limit;
+    loop {
+        // SAFETY: signal 0 only checks whether the group has a member.
+        let alive = unsafe { libc::kill(-pgid, 0) } == 0;
+        if !alive {
+            return true;
+        }
+        if std::time::Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
