@@ -44,6 +44,9 @@ pub struct LoadConfig {
     /// When to start, to line up with another process's measured window; `None`: in 50 ms.
     #[serde(default)]
     pub start_at: Option<std::time::SystemTime>,
+    /// Limits on a response's head and body.
+    #[serde(default)]
+    pub limits: Limits,
 }
 
 impl LoadConfig {
@@ -59,6 +62,7 @@ impl LoadConfig {
             timeout: Duration::from_secs(2),
             warmup: Duration::ZERO,
             start_at: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -90,6 +94,9 @@ pub struct LoadReport {
     pub throughput_ops_s: f64,
     pub latency_ns: Percentiles,
     pub errors: BTreeMap<String, u64>,
+    /// One message per error kind, e.g. "bad_response": "expected HTTP/1.x (invalid token), got ...".
+    #[serde(default)]
+    pub error_samples: BTreeMap<String, String>,
     /// Requests per second asked for (open loop only).
     pub offered_rate: Option<f64>,
     /// Requests (successful or not) completed per second.
@@ -107,6 +114,7 @@ pub struct LoadReport {
 struct Target {
     authority: String,
     path: String,
+    limits: Limits,
 }
 
 fn parse_url(url: &str) -> Result<Target, LoadError> {
@@ -127,6 +135,7 @@ fn parse_url(url: &str) -> Result<Target, LoadError> {
     Ok(Target {
         authority: format!("{host}:{port}"),
         path,
+        limits: Limits::default(),
     })
 }
 
@@ -139,6 +148,8 @@ struct Tally {
     bytes: u64,
     responses_total: u64,
     errors: BTreeMap<String, u64>,
+    /// The first message of each error kind.
+    samples: BTreeMap<String, String>,
     connected: bool,
     connect_error: Option<String>,
 }
@@ -153,13 +164,15 @@ impl Tally {
             bytes: 0,
             responses_total: 0,
             errors: BTreeMap::new(),
+            samples: BTreeMap::new(),
             connected: false,
             connect_error: None,
         }
     }
 
-    fn error(&mut self, kind: String) {
-        *self.errors.entry(kind).or_default() += 1;
+    fn error(&mut self, kind: &str, detail: impl FnOnce() -> String) {
+        *self.errors.entry(kind.to_string()).or_default() += 1;
+        self.samples.entry(kind.to_string()).or_insert_with(detail);
     }
 
     fn merge(&mut self, o: Tally) {
@@ -174,6 +187,9 @@ impl Tally {
         for (k, v) in o.errors {
             *self.errors.entry(k).or_default() += v;
         }
+        for (k, v) in o.samples {
+            self.samples.entry(k).or_insert(v);
+        }
         self.connected |= o.connected;
         if self.connect_error.is_none() {
             self.connect_error = o.connect_error;
@@ -183,7 +199,10 @@ impl Tally {
 
 /// Run a load test.
 pub fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
-    let target = std::sync::Arc::new(parse_url(&cfg.url)?);
+    let target = std::sync::Arc::new(Target {
+        limits: cfg.limits,
+        ..parse_url(&cfg.url)?
+    });
     if cfg.connections == 0 || cfg.threads == 0 {
         return Err(LoadError::Setting(
             "connections and threads must be at least 1".into(),
@@ -291,6 +310,7 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
         throughput_ops_s: tally.ok as f64 / secs,
         latency_ns: Percentiles::of(&tally.hist),
         errors: tally.errors,
+        error_samples: tally.samples,
         offered_rate: cfg.rate,
         achieved_rate: tally.done as f64 / secs,
         late_share: cfg.rate.map(|_| {
@@ -320,6 +340,63 @@ const MAX_HEADERS: usize = 32;
 /// Why one request failed, as counted in the report.
 type Kind = &'static str;
 
+/// A failed request: its kind (counted) and what happened (one sample per kind is reported).
+#[derive(Debug)]
+struct Failed {
+    kind: Kind,
+    detail: String,
+}
+
+fn failed(kind: Kind, detail: impl Into<String>) -> Failed {
+    Failed {
+        kind,
+        detail: detail.into(),
+    }
+}
+
+/// The first bytes of `b`, printable, for an error message.
+fn shown(b: &[u8]) -> String {
+    let head: String = b
+        .iter()
+        .take(40)
+        .flat_map(|c| c.escape_ascii())
+        .map(char::from)
+        .collect();
+    if b.len() > 40 {
+        format!("{head:?}...")
+    } else {
+        format!("{head:?}")
+    }
+}
+
+/// Limits on what one response may hold; past them the response ends as `head_too_large` or
+/// `body_too_large` and its connection is closed. Body bytes are counted and discarded as they arrive,
+/// so memory stays at a read buffer per connection whatever the server sends.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Bytes of status line and headers.
+    pub max_head_bytes: usize,
+    /// Bytes of body (declared or received).
+    pub max_body_bytes: u64,
+}
+
+/// Default head limit: 64 KiB, far above any sane response head (nginx's default is 8 KiB).
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Default body limit: 64 MiB, far above the benchmark's bodies, far below what would matter if it were
+/// buffered (it is not).
+pub const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
+/// A chunk-size line longer than this is not HTTP.
+const MAX_CHUNK_LINE: usize = 1024;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_head_bytes: MAX_HEAD_BYTES,
+            max_body_bytes: MAX_BODY_BYTES,
+        }
+    }
+}
+
 /// One keep-alive HTTP/1.1 connection: the request is encoded once and written as bytes; responses are
 /// parsed with httparse and framed by Content-Length or chunked encoding. No pipelining.
 struct Conn {
@@ -327,21 +404,23 @@ struct Conn {
     buf: Vec<u8>,
     /// Bytes of `buf` holding data not yet consumed.
     filled: usize,
+    limits: Limits,
 }
 
 /// A parsed response: status, body bytes, whether the server asked to close.
 struct Response {
     status: u16,
-    body_len: usize,
+    body_len: u64,
     close: bool,
 }
 
-fn io_kind(e: &std::io::Error) -> Kind {
+fn io_failed(e: &std::io::Error, doing: &str) -> Failed {
     use std::io::ErrorKind::*;
-    match e.kind() {
+    let kind = match e.kind() {
         ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => "reset",
         _ => "io",
-    }
+    };
+    failed(kind, format!("{doing}: {e}"))
 }
 
 impl Conn {
@@ -354,40 +433,55 @@ impl Conn {
             stream,
             buf: vec![0; READ_BUF],
             filled: 0,
+            limits: target.limits,
         })
     }
 
-    /// Read more bytes into the buffer; EOF is a reset (the server closed mid-exchange).
-    async fn fill(&mut self) -> Result<(), Kind> {
+    /// Read more bytes into the buffer (grown only while a head is incomplete, up to the head limit);
+    /// EOF is a reset (the server closed mid-exchange).
+    async fn fill(&mut self) -> Result<(), Failed> {
         use tokio::io::AsyncReadExt;
         if self.filled == self.buf.len() {
             self.buf.resize(self.buf.len() * 2, 0);
         }
         match self.stream.read(&mut self.buf[self.filled..]).await {
-            Ok(0) => Err("reset"),
+            Ok(0) => Err(failed(
+                "reset",
+                format!(
+                    "the server closed the connection with {} bytes of a response read",
+                    self.filled
+                ),
+            )),
             Ok(n) => {
                 self.filled += n;
                 Ok(())
             }
-            Err(e) => Err(io_kind(&e)),
+            Err(e) => Err(io_failed(&e, "read")),
         }
     }
 
-    /// Make sure `n` bytes are buffered.
-    async fn need(&mut self, n: usize) -> Result<(), Kind> {
-        while self.filled < n {
+    /// Discard `n` bytes from offset `at` on, reading (into the same space) as they arrive; returns the
+    /// offset just past them.
+    async fn skip(&mut self, at: usize, mut n: u64) -> Result<usize, Failed> {
+        loop {
+            let avail = (self.filled - at) as u64;
+            if avail >= n {
+                return Ok(at + n as usize);
+            }
+            n -= avail;
+            self.filled = at;
             self.fill().await?;
         }
-        Ok(())
     }
 
     /// Send one request and read its whole response.
-    async fn exchange(&mut self, request: &[u8]) -> Result<Response, Kind> {
+    async fn exchange(&mut self, request: &[u8]) -> Result<Response, Failed> {
         use tokio::io::AsyncWriteExt;
         self.stream
             .write_all(request)
             .await
-            .map_err(|e| io_kind(&e))?;
+            .map_err(|e| io_failed(&e, "write"))?;
+        let max_head = self.limits.max_head_bytes;
         // The head.
         let (head_len, status, framing, close) = loop {
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -399,9 +493,16 @@ impl Conn {
                     let mut close = false;
                     for h in resp.headers.iter() {
                         if h.name.eq_ignore_ascii_case("content-length") {
-                            let v = std::str::from_utf8(h.value).map_err(|_| "bad_response")?;
-                            framing =
-                                Framing::Length(v.trim().parse().map_err(|_| "bad_response")?);
+                            let n = std::str::from_utf8(h.value)
+                                .ok()
+                                .and_then(|v| v.trim().parse().ok())
+                                .ok_or_else(|| {
+                                    failed(
+                                        "bad_response",
+                                        format!("Content-Length is {}", shown(h.value)),
+                                    )
+                                })?;
+                            framing = Framing::Length(n);
                         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
                             if h.value.eq_ignore_ascii_case(b"chunked") {
                                 framing = Framing::Chunked;
@@ -415,19 +516,50 @@ impl Conn {
                     }
                     break (len, status, framing, close);
                 }
+                Ok(httparse::Status::Partial) if self.filled >= max_head => {
+                    return Err(failed(
+                        "head_too_large",
+                        format!("no end of the response head in {max_head} bytes (--max-head)"),
+                    ));
+                }
                 Ok(httparse::Status::Partial) => self.fill().await?,
-                Err(_) => return Err("bad_response"),
+                Err(httparse::Error::TooManyHeaders) => {
+                    return Err(failed(
+                        "head_too_large",
+                        format!("more than {MAX_HEADERS} response headers"),
+                    ));
+                }
+                Err(e) => {
+                    return Err(failed(
+                        "bad_response",
+                        format!(
+                            "expected HTTP/1.x ({e}), got {}",
+                            shown(&self.buf[..self.filled])
+                        ),
+                    ));
+                }
             }
         };
-        // The body.
+        // The body: counted and discarded as it arrives.
+        let max_body = self.limits.max_body_bytes;
         let (consumed, body_len) = match framing {
-            Framing::Length(n) => {
-                self.need(head_len + n).await?;
-                (head_len + n, n)
+            Framing::Length(n) if n > max_body => {
+                return Err(failed(
+                    "body_too_large",
+                    format!(
+                        "Content-Length {n} is above the limit of {max_body} bytes (--max-body)"
+                    ),
+                ));
             }
+            Framing::Length(n) => (self.skip(head_len, n).await?, n),
             Framing::Chunked => self.chunked(head_len).await?,
             // No length and no chunking: the body runs to EOF, which ends keep-alive.
-            Framing::UntilClose => return Err("bad_response"),
+            Framing::UntilClose => {
+                return Err(failed(
+                    "bad_response",
+                    "a response with neither Content-Length nor chunked encoding (body until close)",
+                ));
+            }
         };
         self.buf.copy_within(consumed..self.filled, 0);
         self.filled -= consumed;
@@ -438,15 +570,31 @@ impl Conn {
         })
     }
 
-    /// Read a chunked body starting at `at`; returns (bytes consumed from the buffer start, body length).
-    async fn chunked(&mut self, mut at: usize) -> Result<(usize, usize), Kind> {
-        let mut body = 0;
+    /// Read a chunked body starting at `at`, discarding its data; returns (bytes consumed from the
+    /// buffer start, body length).
+    async fn chunked(&mut self, mut at: usize) -> Result<(usize, u64), Failed> {
+        let max_body = self.limits.max_body_bytes;
+        let mut body: u64 = 0;
         loop {
             let (size_len, size) = loop {
                 match httparse::parse_chunk_size(&self.buf[at..self.filled]) {
-                    Ok(httparse::Status::Complete((len, size))) => break (len, size as usize),
+                    Ok(httparse::Status::Complete((len, size))) => break (len, size),
+                    Ok(httparse::Status::Partial) if self.filled - at > MAX_CHUNK_LINE => {
+                        return Err(failed(
+                            "bad_response",
+                            format!("no end of a chunk-size line in {MAX_CHUNK_LINE} bytes"),
+                        ));
+                    }
                     Ok(httparse::Status::Partial) => self.fill().await?,
-                    Err(_) => return Err("bad_response"),
+                    Err(_) => {
+                        return Err(failed(
+                            "bad_response",
+                            format!(
+                                "expected a chunk size, got {}",
+                                shown(&self.buf[at..self.filled])
+                            ),
+                        ));
+                    }
                 }
             };
             at += size_len;
@@ -462,23 +610,44 @@ impl Conn {
                         if line_empty {
                             return Ok((at, body));
                         }
+                    } else if self.filled - at > self.limits.max_head_bytes {
+                        return Err(failed(
+                            "head_too_large",
+                            "no end of the chunked trailers within the head limit",
+                        ));
                     } else {
                         self.fill().await?;
                     }
                 }
             }
-            self.need(at + size + 2).await?;
-            if &self.buf[at + size..at + size + 2] != b"\r\n" {
-                return Err("bad_response");
-            }
-            at += size + 2;
             body += size;
+            if body > max_body {
+                return Err(failed(
+                    "body_too_large",
+                    format!("the chunked body passed the limit of {max_body} bytes (--max-body)"),
+                ));
+            }
+            at = self.skip(at, size).await?;
+            // The chunk's closing CRLF.
+            while self.filled - at < 2 {
+                self.fill().await?;
+            }
+            if &self.buf[at..at + 2] != b"\r\n" {
+                return Err(failed(
+                    "bad_response",
+                    format!(
+                        "a chunk not ended by CRLF: {}",
+                        shown(&self.buf[at..self.filled])
+                    ),
+                ));
+            }
+            at += 2;
         }
     }
 }
 
 enum Framing {
-    Length(usize),
+    Length(u64),
     Chunked,
     UntilClose,
 }
@@ -522,13 +691,17 @@ async fn connection(
                     conn = Some(c);
                 }
                 Ok(Err(e)) => {
-                    tally.error("connect".into());
+                    tally.error("connect", || {
+                        format!("cannot connect to {}: {e}", target.authority)
+                    });
                     tally.connect_error.get_or_insert(e);
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
                 Err(_) => {
-                    tally.error("connect_timeout".into());
+                    tally.error("connect_timeout", || {
+                        format!("no connection to {} within {timeout:?}", target.authority)
+                    });
                     continue;
                 }
             }
@@ -563,26 +736,30 @@ async fn connection(
                 }
                 if measured {
                     tally.done += 1;
-                    tally.bytes += resp.body_len as u64;
+                    tally.bytes += resp.body_len;
                     if (200..300).contains(&resp.status) {
                         tally.ok += 1;
                         let _ = tally.hist.record((done - t0).as_nanos().max(1) as u64);
                     } else {
-                        tally.error(format!("status_{}xx", resp.status / 100));
+                        tally.error(&format!("status_{}xx", resp.status / 100), || {
+                            format!("HTTP status {}", resp.status)
+                        });
                     }
                 }
             }
-            Ok(Err(kind)) => {
+            Ok(Err(f)) => {
                 if measured {
                     tally.done += 1;
-                    tally.error(kind.to_string());
+                    tally.error(f.kind, || f.detail);
                 }
                 conn = None;
             }
             Err(_) => {
                 if measured {
                     tally.done += 1;
-                    tally.error("timeout".into());
+                    tally.error("timeout", || {
+                        format!("no complete response within {timeout:?} (--timeout)")
+                    });
                 }
                 conn = None;
             }

@@ -31,6 +31,14 @@ struct LoadArgs {
     /// Per-request timeout in seconds.
     #[arg(long, default_value = "2", value_parser = parse_seconds)]
     timeout: f64,
+    /// Most bytes of a response's status line and headers; past it the response is a `head_too_large`
+    /// error.
+    #[arg(long, default_value_t = dyno_load::MAX_HEAD_BYTES as u64, value_parser = clap::value_parser!(u64).range(64..=1 << 30))]
+    max_head: u64,
+    /// Most bytes of a response's body (declared or received; bodies are counted and discarded, never
+    /// buffered); past it the response is a `body_too_large` error.
+    #[arg(long, default_value_t = dyno_load::MAX_BODY_BYTES, value_parser = clap::value_parser!(u64).range(0..))]
+    max_body: u64,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -59,6 +67,10 @@ fn load(a: &LoadArgs) -> Result<(), Failure> {
         timeout: Duration::from_secs_f64(a.timeout),
         warmup: Duration::ZERO,
         start_at: None,
+        limits: dyno_load::Limits {
+            max_head_bytes: a.max_head as usize,
+            max_body_bytes: a.max_body,
+        },
     };
     let r = dyno_load::run(&cfg).map_err(|e| match e {
         dyno_load::LoadError::Url { .. } | dyno_load::LoadError::Setting(_) => {
@@ -66,9 +78,15 @@ fn load(a: &LoadArgs) -> Result<(), Failure> {
         }
         e => Failure::Run(e.into()),
     })?;
+    let failed: u64 = r.errors.values().sum();
+    let all_failed = r.requests == 0 && failed > 0;
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
-        return Ok(());
+        return if all_failed {
+            Err(Failure::Run(anyhow::anyhow!(every_request_failed(&r))))
+        } else {
+            Ok(())
+        };
     }
     let l = r.latency_ns;
     println!(
@@ -93,10 +111,29 @@ fn load(a: &LoadArgs) -> Result<(), Failure> {
             r.late_share.unwrap_or(0.0) * 100.0
         );
     }
-    if !r.errors.is_empty() {
-        println!("  errors: {:?}", r.errors);
+    for (kind, n) in &r.errors {
+        match r.error_samples.get(kind) {
+            Some(sample) => println!("  error {kind}: {n} (e.g. {sample})"),
+            None => println!("  error {kind}: {n}"),
+        }
+    }
+    if all_failed {
+        return Err(Failure::Run(anyhow::anyhow!(every_request_failed(&r))));
     }
     Ok(())
+}
+
+/// One line for a run in which no request succeeded: how many failed, and the commonest failure.
+fn every_request_failed(r: &dyno_load::LoadReport) -> String {
+    let failed: u64 = r.errors.values().sum();
+    let (kind, n) = r
+        .errors
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(k, n)| (k.as_str(), *n))
+        .unwrap_or(("none", 0));
+    let sample = r.error_samples.get(kind).map(String::as_str).unwrap_or("");
+    format!("every request failed ({failed}); most were {kind} ({n}): {sample}")
 }
 
 fn main() -> ExitCode {

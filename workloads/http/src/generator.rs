@@ -255,6 +255,16 @@ impl WrkDone {
             requests: ok,
             throughput_ops_s: ok as f64 / secs,
             latency_ns: dyno_core::schema::Percentiles::of(&hist),
+            // wrk reports counts only.
+            error_samples: errors
+                .iter()
+                .map(|(k, n)| {
+                    (
+                        k.clone(),
+                        format!("wrk counted {n} {k} errors (it gives no message)"),
+                    )
+                })
+                .collect(),
             errors,
             offered_rate: None,
             achieved_rate: self.requests as f64 / secs,

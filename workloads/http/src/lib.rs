@@ -331,6 +331,7 @@ pub fn load(ctx: &RepeatCtx, p: &HttpParams, target: &Target) -> Result<Measured
                     timeout,
                     warmup: window.start() - load_start,
                     start_at: Some(SystemTime::now() + (load_start - Instant::now())),
+                    limits: dyno_load::Limits::default(),
                 };
                 (
                     generator::run(&cfg, deadline),
