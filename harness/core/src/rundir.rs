@@ -17,16 +17,11 @@ pub enum RunDirError {
         root: PathBuf,
         accepted: String,
     },
-    #[error("cannot read {}: {source}", .path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write {}: {source}", .path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    // The IO error is part of the message, not a `source`, so a chain printed with `{:#}` says it once.
+    #[error("cannot read {}: {err}", .path.display())]
+    Read { path: PathBuf, err: std::io::Error },
+    #[error("cannot write {}: {err}", .path.display())]
+    Write { path: PathBuf, err: std::io::Error },
     #[error("{} is not a dyno {what}: {why}", .path.display())]
     Invalid {
         path: PathBuf,
@@ -43,22 +38,22 @@ impl RunDirError {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, RunDirError> {
-    std::fs::read(path).map_err(|source| RunDirError::Read {
+    std::fs::read(path).map_err(|err| RunDirError::Read {
         path: path.to_path_buf(),
-        source,
+        err,
     })
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), RunDirError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| RunDirError::Write {
+        std::fs::create_dir_all(dir).map_err(|err| RunDirError::Write {
             path: dir.to_path_buf(),
-            source,
+            err,
         })?;
     }
-    write_atomic(path, bytes).map_err(|source| RunDirError::Write {
+    write_atomic(path, bytes).map_err(|err| RunDirError::Write {
         path: path.to_path_buf(),
-        source,
+        err,
     })
 }
 
@@ -478,10 +473,7 @@ impl RunDir {
     /// Write the manifest (atomically; creates the run and its `cells/` directory).
     pub fn write_manifest(&self, m: &Manifest) -> Result<(), RunDirError> {
         let cells = self.dir.join("cells");
-        std::fs::create_dir_all(&cells).map_err(|source| RunDirError::Write {
-            path: cells,
-            source,
-        })?;
+        std::fs::create_dir_all(&cells).map_err(|err| RunDirError::Write { path: cells, err })?;
         let json = serde_json::to_vec_pretty(m).expect("a manifest serializes");
         write(&self.manifest_path(), &json)
     }
@@ -507,9 +499,9 @@ impl RunDir {
     pub fn cells(&self) -> Result<(Vec<CellResult>, Vec<String>), RunDirError> {
         let dir = self.dir.join("cells");
         let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|source| RunDirError::Read {
+            .map_err(|err| RunDirError::Read {
                 path: dir.clone(),
-                source,
+                err,
             })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "json"))

@@ -123,28 +123,33 @@ pub fn run(args: &RunArgs) -> Result<()> {
     match execute(&plan, &results, &ChildRunner) {
         Ok(_) => Ok(()),
         Err(e) => {
+            // Finished cells and kept repeats stay; say how to finish the run.
+            let id = &plan.manifest.run_id;
+            let resume = format!(
+                "finished cells and repeats are kept in {dir}.\nresume with: dyno run --resume {id}{results} \
+                 (or cargo xtask bench --resume {id})",
+                dir = plan.run.path().display(),
+                results = if args.results == Path::new("results") {
+                    String::new()
+                } else {
+                    format!(" --results {}", args.results.display())
+                },
+            );
             if let Some(i) = e.downcast_ref::<crate::interrupt::Interrupted>() {
-                // Finished cells and kept repeats stay; the manifest says the run was interrupted.
                 let mut manifest = plan
                     .run
                     .manifest()
                     .unwrap_or_else(|_| plan.manifest.clone());
                 manifest.interrupted = Some(i.name().into());
-                plan.run.write_manifest(&manifest)?;
+                // The manifest may be what cannot be written (a full disk): the run stops all the same.
+                let _ = plan.run.write_manifest(&manifest);
                 eprintln!(
-                    "\nrun {id} {i}: the running cell was stopped with every process it started; finished \
-                     cells and repeats are kept in {dir}.\nresume with: dyno run --resume {id}{results} \
-                     (or cargo xtask bench --resume {id})",
-                    id = manifest.run_id,
-                    dir = plan.run.path().display(),
-                    results = if args.results == Path::new("results") {
-                        String::new()
-                    } else {
-                        format!(" --results {}", args.results.display())
-                    },
+                    "\nrun {id} {i}: the running cell was stopped with every process it started; {resume}"
                 );
+                Err(e)
+            } else {
+                Err(anyhow::anyhow!("{e:#}\nrun {id} stopped; {resume}"))
             }
-            Err(e)
         }
     }
 }
