@@ -101,4 +101,19 @@ pub trait Workload: 'static {
     /// Run one repeat on row `R`: warm up, run through the measured window, stop by itself, and check its
     /// own accounting. `Err` fails the cell with that one-line reason (e.g. a lost message).
     fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String>;
+
+    /// Serve this workload's server on row `R` at `addr` with `cfg`'s cores, the same code its cells
+    /// measure, until `stopped` returns (`dyno serve`: a user's own load tools against it). `ready`
+    /// receives what to tell the user once it listens. Default: the workload has no server.
+    fn serve<R: Row>(
+        _addr: std::net::SocketAddr,
+        _cfg: &crate::RowConfig,
+        _ready: &dyn Fn(&str),
+        _stopped: &dyn Fn(),
+    ) -> Result<(), String> {
+        Err(format!(
+            "workload {} has no server to serve; only a workload with a server (e.g. http) does",
+            Self::spec().name
+        ))
+    }
 }

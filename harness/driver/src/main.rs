@@ -49,6 +49,9 @@ enum Cmd {
     List(CommonArgs),
     /// Run a matrix of cells and write results/runs/<run-id>/.
     Run(Box<RunArgs>),
+    /// Serve a workload's server on a row until Ctrl-C, the same code its cells measure, for your own
+    /// load tools (wrk, oha, k6...).
+    Serve(ServeArgs),
     /// Turn a run into the mdBook report and build it.
     Report(ReportArgs),
     /// Compare two runs cell by cell (terminal table and a book page).
@@ -116,6 +119,56 @@ pub struct CommonArgs {
     /// Directory holding the workloads' cell binaries [default: the directory of this dyno binary].
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The workload whose server to run (one that has a server, e.g. http).
+    #[arg(short, long)]
+    workload: String,
+    /// The runtime row to serve on.
+    #[arg(short, long)]
+    row: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// Cores the server may use, e.g. 0 or 0-1 [default: every core this process may use].
+    #[arg(long, value_parser = dyno_core::cli::parse_cores)]
+    cores: Option<dyno_core::cli::CoreList>,
+}
+
+/// `dyno serve`: become the workload's cell binary in `serve` mode (exec, so Ctrl-C reaches it).
+fn serve(a: &ServeArgs) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let (_, workloads) = discover::workloads(&a.common.bin_dir()?)?;
+    let Some(w) = workloads.iter().find(|w| w.name == a.workload) else {
+        let names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
+        return Err(UsageError(format!(
+            "unknown workload {:?}; accepted: {}",
+            a.workload,
+            names.join(", ")
+        ))
+        .into());
+    };
+    let cores = a
+        .cores
+        .clone()
+        .map(|c| c.0)
+        .unwrap_or_else(dyno_core::os::allowed_cores);
+    let cores: Vec<String> = cores.iter().map(|c| c.to_string()).collect();
+    let err = std::process::Command::new(&w.bin)
+        .arg("serve")
+        .args(["--row", &a.row])
+        .arg("--addr")
+        .arg(std::net::SocketAddr::new(a.host, a.port).to_string())
+        .args(["--cores", &cores.join(",")])
+        .exec();
+    Err(anyhow::anyhow!("cannot run {}: {err}", w.bin.display()))
 }
 
 #[derive(clap::Args, Clone)]
@@ -268,6 +321,7 @@ fn main() -> ExitCode {
     let result = match &cli.cmd {
         Cmd::List(a) => list(a),
         Cmd::Run(a) => run::run(a),
+        Cmd::Serve(a) => serve(a),
         Cmd::Report(a) => report::report(a),
         Cmd::Compare(a) => report::compare(a),
         Cmd::Diff(a) => report::diff(a),

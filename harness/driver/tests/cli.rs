@@ -750,3 +750,86 @@ fn a_bad_environment_is_one_clear_line_and_keeps_earlier_results() {
         "{why}"
     );
 }
+
+/// `dyno serve` runs the http workload's server on a row until SIGINT, for any client: requests on a
+/// keep-alive connection (and wrk, where installed) are answered; a taken port and a workload without a
+/// server are one clear line each.
+#[test]
+fn serve_answers_any_client_until_ctrl_c() {
+    let _ = bin_dir();
+    let serve = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_dyno"));
+        c.current_dir(workspace())
+            .arg("serve")
+            .arg("--bin-dir")
+            .arg(bin_dir())
+            .args(args);
+        c
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let mut child = serve(&["-w", "http", "-r", "tokio", "--port", &port])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert!(
+        line.contains(&format!("http://127.0.0.1:{port}/")),
+        "{line}"
+    );
+
+    // Ten requests on one keep-alive connection.
+    let mut s = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    for _ in 0..10 {
+        std::io::Write::write_all(&mut s, b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut buf = [0u8; 512];
+        let n = std::io::Read::read(&mut s, &mut buf).unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(
+            text.starts_with("HTTP/1.1 200") && text.ends_with("Hello, World!"),
+            "{text}"
+        );
+    }
+    drop(s);
+    if Path::new("/usr/bin/wrk").is_file() {
+        let o = Command::new("/usr/bin/wrk")
+            .args([
+                "-t1",
+                "-c8",
+                "-d1s",
+                &format!("http://127.0.0.1:{port}/plaintext"),
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            text.contains("Requests/sec") && !text.contains("Non-2xx"),
+            "{text}"
+        );
+    }
+
+    // The port is taken now: a second server says so.
+    let o = serve(&["-w", "http", "-r", "smol", "--port", &port])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("the port is taken"), "{}", stderr(&o));
+    let o = serve(&["-w", "fanout", "-r", "tokio"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("has no server"), "{}", stderr(&o));
+
+    // SIGINT stops it cleanly.
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(rest.contains("stopped after"), "{rest}");
+}

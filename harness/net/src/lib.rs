@@ -8,7 +8,7 @@
 
 pub mod sockets;
 
-pub use sockets::{BACKLOG, FuturesIo, listener, reserve_port};
+pub use sockets::{BACKLOG, FuturesIo, listener, reserve, reserve_port};
 
 use dyno_core::Row;
 use std::future::Future;

@@ -37,7 +37,16 @@ pub fn listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 /// Reserve a free port on `ip` for shards to bind with [`listener`]: a bound, non-listening SO_REUSEPORT
 /// socket (it receives no connections). Keep it until every shard has bound, then drop it.
 pub fn reserve_port(ip: std::net::IpAddr) -> io::Result<(socket2::Socket, SocketAddr)> {
-    let addr = SocketAddr::new(ip, 0);
+    reserve(SocketAddr::new(ip, 0))
+}
+
+/// [`reserve_port`] at a given address (port 0: any free one). A port another socket holds is an error
+/// here even where SO_REUSEPORT would let both bind (and split the connections): a plain bind is tried
+/// first.
+pub fn reserve(addr: SocketAddr) -> io::Result<(socket2::Socket, SocketAddr)> {
+    if addr.port() != 0 {
+        drop(std::net::TcpListener::bind(addr)?);
+    }
     let s = socket(addr)?;
     s.bind(&addr.into())?;
     let bound = s

@@ -43,6 +43,16 @@ enum Cmd {
         #[arg(long = "set")]
         set: Vec<String>,
     },
+    /// Serve the workload's server on a row until SIGINT or SIGTERM (`dyno serve`).
+    Serve {
+        #[arg(long)]
+        row: String,
+        /// Address to listen on.
+        #[arg(long)]
+        addr: std::net::SocketAddr,
+        #[arg(long, value_delimiter = ',', required = true)]
+        cores: Vec<usize>,
+    },
     /// Run one cell: all its repeats, in this process.
     Cell {
         #[arg(long)]
@@ -74,6 +84,32 @@ pub fn cell_main<W: Workload>() -> ExitCode {
                 }
             }
         }
+        Cmd::Serve { row, addr, cores } => {
+            let cfg = RowConfig { cores };
+            match visit_row(
+                &row,
+                Serve::<W> {
+                    addr,
+                    cfg: &cfg,
+                    w: std::marker::PhantomData,
+                },
+            ) {
+                None => {
+                    let ids: Vec<String> = ROWS.iter().map(|r| r.to_string()).collect();
+                    eprintln!("error: unknown row {row:?}; accepted: {}", ids.join(", "));
+                    ExitCode::from(2)
+                }
+                Some(Ok(())) => ExitCode::SUCCESS,
+                Some(Err(e)) => {
+                    eprintln!("error: {e}");
+                    if e.contains("has no server") {
+                        ExitCode::from(2)
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+            }
+        }
         Cmd::Cell { row, req } => {
             let references = W::reference_rows(&req.cores);
             let outcome = match references.iter().find(|r| r.id == row) {
@@ -102,6 +138,35 @@ pub fn cell_main<W: Workload>() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// `serve` on the row the registry finds: until SIGINT or SIGTERM.
+struct Serve<'a, W> {
+    addr: std::net::SocketAddr,
+    cfg: &'a RowConfig,
+    w: std::marker::PhantomData<W>,
+}
+
+impl<W: Workload> RowVisitor for Serve<'_, W> {
+    type Out = Result<(), String>;
+    fn visit<R: Row>(self) -> Self::Out {
+        confine_process(&self.cfg.cores)?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(sig, stop.clone())
+                .map_err(|e| format!("cannot handle signal {sig}: {e}"))?;
+        }
+        let ready = |what: &str| {
+            println!("{what}");
+            println!("Ctrl-C (or SIGTERM) stops it.");
+        };
+        let stopped = || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        };
+        W::serve::<R>(self.addr, self.cfg, &ready, &stopped)
     }
 }
 

@@ -248,6 +248,42 @@ impl Workload for Http {
         }
         dyno_rows::as_net_row::<R, _>(Repeat(ctx, HttpParams::from(params)))?
     }
+
+    fn serve<R: Row>(
+        addr: std::net::SocketAddr,
+        cfg: &dyno_core::RowConfig,
+        ready: &dyn Fn(&str),
+        stopped: &dyn Fn(),
+    ) -> Result<(), String> {
+        struct Serve<'a>(
+            std::net::SocketAddr,
+            &'a dyno_core::RowConfig,
+            &'a dyn Fn(&str),
+            &'a dyn Fn(),
+        );
+        impl dyno_rows::NetRowVisitor for Serve<'_> {
+            type Out = Result<(), String>;
+            fn visit<N: NetRow>(self) -> Self::Out {
+                let server = Server::start_at::<N>(self.1, self.0)?;
+                let a = server.addr;
+                (self.2)(&format!(
+                    "serving the http workload on row {} at http://{a}/ ({} shard(s), cores {:?}): \
+                     /plaintext, /json, /delay?ms=N, /cpu?us=N",
+                    N::ID,
+                    server.shards,
+                    self.1.cores
+                ));
+                (self.3)();
+                let report = server.stop()?;
+                println!(
+                    "stopped after {} requests on {} connections",
+                    report.served, report.accepted
+                );
+                Ok(())
+            }
+        }
+        dyno_rows::as_net_row::<R, _>(Serve(addr, cfg, ready, stopped))?
+    }
 }
 
 /// The server under load: where it listens, and how to read its memory and open connections.
@@ -463,10 +499,24 @@ type ServerThread =
     std::thread::JoinHandle<Result<Vec<Result<ShardReport, String>>, dyno_core::RowError>>;
 
 impl Server {
-    /// Start the service on row `R` with `cfg`'s cores and wait until every shard listens.
+    /// Start the service on row `R` with `cfg`'s cores on a free port of 127.0.0.1 and wait until every
+    /// shard listens.
     pub fn start<R: NetRow>(cfg: &dyno_core::RowConfig) -> Result<Server, String> {
-        let (reserved, addr) = dyno_net::reserve_port([127, 0, 0, 1].into())
-            .map_err(|e| format!("cannot reserve a port on 127.0.0.1: {e}"))?;
+        Self::start_at::<R>(cfg, ([127, 0, 0, 1], 0).into())
+    }
+
+    /// [`Server::start`] at `at` (port 0: a free one).
+    pub fn start_at<R: NetRow>(
+        cfg: &dyno_core::RowConfig,
+        at: std::net::SocketAddr,
+    ) -> Result<Server, String> {
+        let (reserved, addr) = dyno_net::reserve(at).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AddrInUse {
+                format!("cannot listen on {at}: the port is taken by another process ({e})")
+            } else {
+                format!("cannot listen on {at}: {e}")
+            }
+        })?;
         let shared = Arc::new(Shared::default());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop, stop_rx) = async_channel::bounded::<()>(1);
