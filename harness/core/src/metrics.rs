@@ -208,6 +208,9 @@ pub struct Question {
     pub ask: String,
     pub a: Side,
     pub b: Side,
+    /// The declared figure compared (a [`Metric`] name); `None`: throughput.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figure: Option<String>,
 }
 
 /// One side of a [`Question`]: cells on a row (any row when `None`: each is compared with the other
@@ -252,7 +255,14 @@ impl Question {
             ask: ask.to_string(),
             a,
             b,
+            figure: None,
         }
+    }
+
+    /// The same question asked of declared figure `figure` instead of throughput.
+    pub fn on(mut self, figure: &str) -> Question {
+        self.figure = Some(figure.to_string());
+        self
     }
 }
 

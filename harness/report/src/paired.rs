@@ -41,9 +41,20 @@ impl Ratio {
 /// Throughput of `a` over `b`, both ok cells; `None` when either is not ok or they share no round in
 /// a run that has rounds.
 pub fn throughput(a: &CellResult, b: &CellResult) -> Option<Ratio> {
+    figure(a, b, None)
+}
+
+/// Declared figure `name` (throughput when `None`) of `a` over `b`, paired by round; `None` when either
+/// cell is not ok, lacks the figure, or they share no round. A figure has no unpaired fallback: only
+/// throughput has a summary interval to fall back on.
+pub fn figure(a: &CellResult, b: &CellResult, name: Option<&str>) -> Option<Ratio> {
     if a.status != Status::Ok || b.status != Status::Ok {
         return None;
     }
+    let value = |r: &dyno_core::schema::Repeat| match name {
+        None => Some(r.throughput_ops_s),
+        Some(n) => r.metrics.get(n).copied(),
+    };
     let rounds =
         |c: &CellResult| c.repeats.iter().all(|r| r.round.is_some()) && !c.repeats.is_empty();
     if rounds(a) && rounds(b) {
@@ -52,10 +63,13 @@ pub fn throughput(a: &CellResult, b: &CellResult) -> Option<Ratio> {
             .iter()
             .filter_map(|ra| {
                 let rb = b.repeats.iter().find(|rb| rb.round == ra.round)?;
-                Some(ra.throughput_ops_s / rb.throughput_ops_s)
+                Some(value(ra)? / value(rb)?)
             })
             .collect();
         return Estimate::of_ratios(&ratios).map(|est| Ratio { est, paired: true });
+    }
+    if name.is_some() {
+        return None;
     }
     let (ta, tb) = (
         a.summary.as_ref()?.throughput_ops_s,

@@ -25,23 +25,44 @@ use dyno_net::NetRow;
 /// per core against work stealing, io_uring against epoll (both thread per core), and an event loop
 /// against a blocking thread per task.
 pub fn design_questions() -> Vec<Question> {
+    design_questions_on(None)
+}
+
+/// [`design_questions`] asked of a workload's declared figure (e.g. memory per connection) instead of
+/// throughput, with `what` (the figure in words) added to each question.
+pub fn design_questions_of(figure: &str, what: &str) -> Vec<Question> {
+    design_questions_on(Some((figure, what)))
+}
+
+fn design_questions_on(figure: Option<(&str, &str)>) -> Vec<Question> {
+    let ask = |q: &str| match figure {
+        Some((_, what)) => format!("{what}: {q}"),
+        None => q.to_string(),
+    };
+    let on = |q: Question| match figure {
+        Some((f, _)) => q.on(f),
+        None => q,
+    };
     vec![
         Question::new(
-            "Thread per core or work stealing (tokio's two flavours)?",
+            &ask("Thread per core or work stealing (tokio's two flavours)?"),
             Side::row(TokioTpc::ID),
             Side::row(Tokio::ID),
         ),
         Question::new(
-            "Thread per core on io_uring (glommio) or on epoll (tokio-tpc)?",
+            &ask("Thread per core on io_uring (glommio) or on epoll (tokio-tpc)?"),
             Side::row(Glommio::ID),
             Side::row(TokioTpc::ID),
         ),
         Question::new(
-            "An event loop (tokio) or a blocking thread per task or connection (threads)?",
+            &ask("An event loop (tokio) or a blocking thread per task or connection (threads)?"),
             Side::row(Tokio::ID),
             Side::row(Threads::ID),
         ),
     ]
+    .into_iter()
+    .map(on)
+    .collect()
 }
 
 /// The registry of rows, in the order the book shows them: calls `$callback! { [args] name => Type, .. }`

@@ -175,7 +175,13 @@ impl Workload for Http {
                     thread_prefix: dyno_load::THREAD_PREFIX.into(),
                 }),
                 slo: Some(SLO),
-                questions: dyno_rows::design_questions(),
+                questions: dyno_rows::design_questions()
+                    .into_iter()
+                    .chain(dyno_rows::design_questions_of(
+                        figures::RSS_PER_CONNECTION.name,
+                        "Memory per connection",
+                    ))
+                    .collect(),
             },
         }
     }

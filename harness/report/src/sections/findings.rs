@@ -26,8 +26,8 @@ impl Section for Findings {
         let _ = writeln!(s, "# Findings\n");
         let _ = writeln!(
             s,
-            "Each workload declares the questions its matrix answers. Every answer compares throughput, side a over \
-             side b, on cells that differ only in what the question asks; the ratio is the geometric mean of the \
+            "Each workload declares the questions its matrix answers. Every answer compares throughput (or the declared \
+             figure the question names, e.g. memory per connection), side a over side b, on cells that differ only in what the question asks; the ratio is the geometric mean of the \
              per-round ratios (both sides ran in the same round) with its 95% interval. A difference is stated \
              only where that interval excludes 1; otherwise the sentence says no difference was resolved, and at \
              what precision.\n"
@@ -56,16 +56,23 @@ impl Section for Findings {
                     .iter()
                     .filter(|x| x.ratio.resolved() && x.ratio.est.mean < 1.0)
                     .count();
+                let words = Words::of(q.figure.as_deref());
                 let _ = writeln!(
                     s,
-                    "### {}\n\n{a} against {b} on {} comparison(s): {a} ahead in {ahead}, behind in {behind}, \
+                    "### {}\n\n{a} against {b} on {} comparison(s){}: {a} {} in {ahead}, {} in {behind}, \
                      no difference resolved in {}.\n",
                     q.ask,
                     answers.len(),
+                    q.figure
+                        .as_ref()
+                        .map(|f| format!(" of `{f}`"))
+                        .unwrap_or_default(),
+                    words.more,
+                    words.less,
                     answers.len() - ahead - behind
                 );
                 for x in &answers {
-                    let _ = writeln!(s, "- {}: {}", x.context, sentence(&a, &b, &x.ratio));
+                    let _ = writeln!(s, "- {}: {}", x.context, sentence(&a, &b, &x.ratio, &words));
                 }
                 s.push('\n');
             }
@@ -79,8 +86,35 @@ impl Section for Findings {
     }
 }
 
+/// How a comparison reads: throughput is ahead or behind, any other figure higher or lower.
+struct Words {
+    more: &'static str,
+    less: &'static str,
+    more_than: &'static str,
+    less_than: &'static str,
+}
+
+impl Words {
+    fn of(figure: Option<&str>) -> Words {
+        match figure {
+            None => Words {
+                more: "ahead",
+                less: "behind",
+                more_than: "ahead of",
+                less_than: "behind",
+            },
+            Some(_) => Words {
+                more: "higher",
+                less: "lower",
+                more_than: "higher than",
+                less_than: "lower than",
+            },
+        }
+    }
+}
+
 /// The sentence for one comparison.
-fn sentence(a: &str, b: &str, r: &Ratio) -> String {
+fn sentence(a: &str, b: &str, r: &Ratio, words: &Words) -> String {
     let how = if r.paired {
         format!("{} rounds", r.est.n)
     } else {
@@ -90,7 +124,11 @@ fn sentence(a: &str, b: &str, r: &Ratio) -> String {
         let pct = (r.est.mean - 1.0) * 100.0;
         format!(
             "{a} {} {b} by {:.0}%: {} ({how})",
-            if pct > 0.0 { "ahead of" } else { "behind" },
+            if pct > 0.0 {
+                words.more_than
+            } else {
+                words.less_than
+            },
             pct.abs(),
             r.text()
         )
@@ -127,7 +165,7 @@ fn answers(q: &Question, cells: &[&CellResult], shown: &[String]) -> Vec<Answer>
                     .all(|(k, v)| asked.contains(&k) || a.params.0.get(k) == Some(v))
                 && a.params.0.len() == b.params.0.len()
         });
-        let Some(ratio) = b.and_then(|b| paired::throughput(a, b)) else {
+        let Some(ratio) = b.and_then(|b| paired::figure(a, b, q.figure.as_deref())) else {
             continue;
         };
         let others: Vec<String> = shown
@@ -207,6 +245,38 @@ mod tests {
                 .all(|l| l.contains(" by ") || l.contains("no difference resolved at ±")),
             "{md}"
         );
+    }
+
+    #[test]
+    fn figure_questions_compare_the_declared_figure_paired_by_round() {
+        let mut run = fixture::run();
+        let [a, b, _] = fixture::rows(&run);
+        let w = fixture::workload(&run).to_string();
+        run.manifest
+            .workloads
+            .entry(w.clone())
+            .or_default()
+            .questions = vec![Question::new("memory?", Side::row(&a), Side::row(&b)).on("mem")];
+        // Row a holds half the memory of row b in every round; throughput says nothing about it.
+        for c in run.cells.iter_mut() {
+            for (i, r) in c.repeats.iter_mut().enumerate() {
+                r.round = Some(i);
+                let base = 1000.0 + 10.0 * i as f64;
+                r.metrics
+                    .insert("mem".into(), if c.runtime == a { base / 2.0 } else { base });
+            }
+        }
+        let part = Part::new(&run, "", run.cells.iter().collect());
+        let md = fixture::render(&Findings, &part).md;
+        assert!(md.contains("comparison(s) of `mem`"), "{md}");
+        assert!(md.contains(&format!("{a} lower than {b} by 50%")), "{md}");
+        assert!(md.contains(&format!("{a} higher in 0, lower in ")), "{md}");
+        // A figure the cells do not have answers nothing.
+        run.manifest.workloads.get_mut(&w).unwrap().questions =
+            vec![Question::new("absent?", Side::row(&a), Side::row(&b)).on("nope")];
+        let part = Part::new(&run, "", run.cells.iter().collect());
+        let md = fixture::render(&Findings, &part).md;
+        assert!(!md.contains("absent?"), "{md}");
     }
 
     #[test]
