@@ -191,16 +191,18 @@ mod tests {
     use crate::sections::fixture;
     use dyno_core::schema::Status;
 
-    #[test]
-    fn row_questions_compare_each_parameter_set_and_say_when_nothing_is_resolved() {
+    /// The fixture run with its workload asking one question of its first two rows.
+    fn asking(q: impl Fn(&str, &str) -> Question) -> (crate::Run, String, String) {
         let mut run = fixture::run();
         let [a, b, _] = fixture::rows(&run);
         let w = fixture::workload(&run).to_string();
-        run.manifest
-            .workloads
-            .entry(w.clone())
-            .or_default()
-            .questions = vec![Question::new("a or b?", Side::row(&a), Side::row(&b))];
+        run.manifest.workloads.entry(w).or_default().questions = vec![q(&a, &b)];
+        (run, a, b)
+    }
+
+    #[test]
+    fn row_questions_compare_each_parameter_set_and_say_when_nothing_is_resolved() {
+        let (mut run, a, b) = asking(|a, b| Question::new("a or b?", Side::row(a), Side::row(b)));
         // Put both rows' repeats in rounds, a 50% ahead in every round of the first parameter set.
         let first = run
             .cells
@@ -249,14 +251,9 @@ mod tests {
 
     #[test]
     fn figure_questions_compare_the_declared_figure_paired_by_round() {
-        let mut run = fixture::run();
-        let [a, b, _] = fixture::rows(&run);
+        let (mut run, a, b) =
+            asking(|a, b| Question::new("memory?", Side::row(a), Side::row(b)).on("mem"));
         let w = fixture::workload(&run).to_string();
-        run.manifest
-            .workloads
-            .entry(w.clone())
-            .or_default()
-            .questions = vec![Question::new("memory?", Side::row(&a), Side::row(&b)).on("mem")];
         // Row a holds half the memory of row b in every round; throughput says nothing about it.
         for c in run.cells.iter_mut() {
             for (i, r) in c.repeats.iter_mut().enumerate() {
