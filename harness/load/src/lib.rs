@@ -576,6 +576,10 @@ impl Conn {
         let max_body = self.limits.max_body_bytes;
         let mut body: u64 = 0;
         loop {
+            // Drop what is consumed, so the buffer does not creep forward chunk by chunk.
+            self.buf.copy_within(at..self.filled, 0);
+            self.filled -= at;
+            at = 0;
             let (size_len, size) = loop {
                 match httparse::parse_chunk_size(&self.buf[at..self.filled]) {
                     Ok(httparse::Status::Complete((len, size))) => break (len, size),
