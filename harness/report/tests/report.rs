@@ -125,13 +125,19 @@ fn a_sampled_load_generator_gets_its_own_cpu_chart() {
     assert!(String::from_utf8_lossy(&chart.bytes).contains("load generator CPU over time"));
 }
 
-/// Copy the book skeleton (book.toml and hand-written chapters) into a temp dir and build the fixture's book.
+/// Copy the book skeleton (book.toml, theme and hand-written chapters) into a temp dir and build the fixture's book.
 fn built_book() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mdbook");
     let root = tmp.path().join("mdbook");
     std::fs::create_dir_all(root.join("src")).unwrap();
     std::fs::copy(src.join("book.toml"), root.join("book.toml")).unwrap();
+    // The theme holds the extra CSS book.toml names (additional-css).
+    std::fs::create_dir_all(root.join("theme")).unwrap();
+    for e in std::fs::read_dir(src.join("theme")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, root.join("theme").join(p.file_name().unwrap())).unwrap();
+    }
     for e in std::fs::read_dir(src.join("src")).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "md") && p.file_name().unwrap() != "SUMMARY.md" {

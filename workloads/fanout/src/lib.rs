@@ -629,7 +629,8 @@ mod tests {
         let mut ps = Fanout::spec()
             .plan(dyno_core::params::Profile::Full, &[], Fanout::validate)
             .unwrap();
-        assert_eq!(ps.len(), 18);
+        // broadcast: 2 channels; queue: 3 channels, 2 more consumer counts, 1 more work.
+        assert_eq!(ps.len(), 2 + 3 + 2 + 1);
         let p = &mut ps[0];
         p.0.insert("shape".into(), "queue".into());
         p.0.insert("channel".into(), "tokio-broadcast".into());
