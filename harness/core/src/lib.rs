@@ -7,6 +7,7 @@
 //! - [`params`]: parameter specs, values and default matrices, and the expansion of overrides into cells.
 //! - [`schema`]: the result contract (manifest, cell results) and the driver <-> cell protocol.
 //! - [`rundir`]: the results directory and a run's directory, the only reader of their files.
+//! - [`remote`]: a client process on another host, started over SSH.
 //! - [`stats`]: mean and Student-t confidence intervals over repeats.
 //! - [`os`]: CPU affinity and `getrusage` helpers.
 //! - [`runtime_metrics`]: counters a runtime keeps about itself, registered by row adapters.
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod os;
 pub mod params;
 pub mod record;
+pub mod remote;
 pub mod row;
 pub mod rundir;
 pub mod runtime_metrics;

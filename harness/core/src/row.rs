@@ -50,6 +50,9 @@ pub struct Fairness {
     /// Cores of a separate load-generating process (empty when there is none).
     #[serde(default)]
     pub client_cores: Vec<usize>,
+    /// The host those client cores belong to when it is not this one (`RemoteClient::describe`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_host: Option<String>,
     /// Worker threads the row starts.
     pub workers: usize,
     /// I/O backend: "epoll", "io_uring" or "blocking".

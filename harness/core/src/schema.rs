@@ -35,6 +35,10 @@ pub struct Manifest {
     /// the report reads figures through these.
     #[serde(default)]
     pub workloads: BTreeMap<String, crate::metrics::Declarations>,
+    /// The host the workloads' client processes (load generators) ran on, over SSH (`--client-host`);
+    /// `None`: on this host, on cores of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_host: Option<crate::remote::RemoteClient>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -435,6 +439,7 @@ mod tests {
             fairness: Fairness {
                 cores: vec![0, 1],
                 client_cores: vec![],
+                client_host: None,
                 workers: 2,
                 io: "epoll".into(),
                 model: "work-stealing".into(),

@@ -20,6 +20,9 @@ pub struct RepeatCtx {
     /// The process whose CPU, peak RSS and context switches the window measures, when it is not the cell
     /// itself (0): a reference server the workload started (e.g. nginx). Set it before the window opens.
     pub measured_pid: Arc<AtomicU32>,
+    /// The host the client process runs on, when it is not this one; `client_cores` are then its cores
+    /// and a server listens on `server_ip`.
+    pub remote: Option<crate::remote::RemoteClient>,
 }
 
 impl RepeatCtx {
@@ -36,6 +39,7 @@ impl RepeatCtx {
             window,
             collector,
             measured_pid: Arc::new(AtomicU32::new(0)),
+            remote: None,
         }
     }
 }
@@ -89,6 +93,13 @@ pub trait Workload: 'static {
     /// Why this cell cannot run on this machine (a tool it needs is not installed, or the reference row
     /// does not do these parameters): the cell is then recorded as skipped with this reason.
     fn unavailable(_row: &str, _params: &Params) -> Option<String> {
+        None
+    }
+
+    /// Why this cell cannot run with its client on another host (`dyno run --client-host`), e.g. a
+    /// reference tool installed on this host only: the cell is then recorded as skipped with this reason.
+    /// Asked only of a workload that declares a client. Default: it can.
+    fn remote_unavailable(_row: &str, _params: &Params) -> Option<String> {
         None
     }
 

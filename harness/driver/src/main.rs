@@ -9,6 +9,7 @@ mod host;
 mod interrupt;
 mod overhead;
 mod profile;
+mod remote;
 mod report;
 mod rounds;
 mod run;
@@ -239,6 +240,21 @@ pub struct RunArgs {
     /// Profiler for the extra repeat: auto (perf where present, else pprof), perf, pprof.
     #[arg(long, default_value = "auto", conflicts_with_all = ["resume", "no_profile"])]
     pub profiler: dyno_core::schema::ProfilerChoice,
+    /// Run the workloads' client processes (load generators) on this host over ssh ([user@]host, or a
+    /// Host of the ssh config); the servers then get every core of --cores. Needs key login (BatchMode).
+    #[arg(long, value_name = "DESTINATION", conflicts_with = "resume")]
+    pub client_host: Option<String>,
+    /// Cores of the client host the clients may use [default: every core its login may use].
+    #[arg(long, value_parser = dyno_core::cli::parse_cores, requires = "client_host", conflicts_with = "resume")]
+    pub client_cores: Option<dyno_core::cli::CoreList>,
+    /// An ssh config file for reaching the client host (given to ssh and scp as -F).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "client_host",
+        conflicts_with = "resume"
+    )]
+    pub ssh_config: Option<PathBuf>,
 }
 
 impl CommonArgs {

@@ -90,6 +90,8 @@ pub struct Plan {
     fairness: BTreeMap<String, Fairness>,
     /// The profiler of the extra repeat, when the run profiles.
     profiler: Option<Backend>,
+    /// The client host's master connection and copied binaries (`--client-host`), held for the run.
+    _session: Option<crate::remote::Session>,
 }
 
 impl Plan {
@@ -338,7 +340,7 @@ fn plan_new(args: &RunArgs, results: &Results, root: &Path, all: &[WorkloadBin])
         n += 1;
         run_id = format!("{}-{}-{profile}-{n}", &stamp[..8], &stamp[8..]);
     }
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         schema: SCHEMA,
         run_id: run_id.clone(),
         profile: if custom {
@@ -370,11 +372,34 @@ fn plan_new(args: &RunArgs, results: &Results, root: &Path, all: &[WorkloadBin])
             precision,
         },
         workloads: declared,
+        client_host: None,
     };
+    let mut session = None;
+    if let Some(dest) = &args.client_host {
+        let ssh_options = match &args.ssh_config {
+            Some(f) if !f.is_file() => {
+                return Err(usage(format!(
+                    "--ssh-config {}: no such file; accepted: an ssh config file",
+                    f.display()
+                )));
+            }
+            Some(f) => vec!["-F".into(), f.display().to_string()],
+            None => vec![],
+        };
+        let req = crate::remote::Request {
+            destination: dest,
+            ssh_options,
+            cores: args.client_cores.clone().map(|c| c.0),
+        };
+        let s = remote_setup(&req, &run_id, &selected, &manifest)?;
+        manifest.client_host = Some(s.client.clone());
+        session = Some(s);
+    }
     let run = results.new_run(&run_id);
     run.write_manifest(&manifest)?;
     results.set_latest(&run_id)?;
     Ok(Plan {
+        _session: session,
         profiler,
         run,
         fairness: rows.into_iter().map(|r| (r.id, r.fairness)).collect(),
@@ -430,14 +455,50 @@ fn resume(results: &Results, all: &[WorkloadBin], id: &str) -> Result<Plan> {
     if manifest.settings.rows.is_empty() {
         manifest.settings.rows = rows.iter().map(|r| r.id.clone()).collect();
     }
+    let mut session = None;
+    if let Some(r) = manifest.client_host.clone() {
+        // The remote copies may be gone and the clocks may have drifted: set the host up again.
+        let req = crate::remote::Request {
+            destination: &r.destination,
+            ssh_options: r.ssh_options.clone(),
+            cores: Some(r.cores.clone()),
+        };
+        let bins: Vec<&WorkloadBin> = bins.values().collect();
+        let s = remote_setup(&req, id, &bins, &manifest)?;
+        manifest.client_host = Some(s.client.clone());
+        session = Some(s);
+        run.write_manifest(&manifest)?;
+    }
     let profiler = profiler_of(&manifest.settings)?;
     Ok(Plan {
+        _session: session,
         profiler,
         run,
         fairness: rows.into_iter().map(|r| (r.id, r.fairness)).collect(),
         bins,
         manifest,
     })
+}
+
+/// Set up the client host for the workloads of `bins` that declare a client process.
+fn remote_setup(
+    req: &crate::remote::Request,
+    run_id: &str,
+    bins: &[&WorkloadBin],
+    manifest: &Manifest,
+) -> Result<crate::remote::Session> {
+    let with_client: Vec<&WorkloadBin> = bins
+        .iter()
+        .copied()
+        .filter(|w| {
+            manifest
+                .workloads
+                .get(&w.name)
+                .is_some_and(|d| d.client.is_some())
+        })
+        .collect();
+    crate::remote::setup(req, run_id, &with_client)
+        .with_context(|| format!("cannot set up the client host {}", req.destination))
 }
 
 /// The rows each workload runs, by workload name.
@@ -662,6 +723,15 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
     let precision = settings.precision;
     let max = precision.map_or(min, |p| p.max_repeats.max(min));
     let seed = settings.order_seed.unwrap_or(0);
+    let cores = match &plan.manifest.client_host {
+        Some(r) => format!(
+            "cores {}, clients on {} cores {}",
+            discover::join(&settings.cores),
+            r.hostname,
+            discover::join(&r.cores)
+        ),
+        None => format!("cores {}", discover::join(&settings.cores)),
+    };
     println!(
         "run {}: {} cells, warm-up {} s, window {} s, {} into {}",
         plan.manifest.run_id,
@@ -670,15 +740,11 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
         settings.duration_s,
         match precision {
             Some(p) => format!(
-                "{min} to {max} repeats in rounds (until ±{}% at 95%, budget {}), order seed {seed}, cores {},",
+                "{min} to {max} repeats in rounds (until ±{}% at 95%, budget {}), order seed {seed}, {cores},",
                 p.target_half_width * 100.0,
                 humantime::format_duration(Duration::from_secs(p.budget_s as u64)),
-                discover::join(&settings.cores)
             ),
-            None => format!(
-                "{min} repeat(s) in rounds, order seed {seed}, cores {},",
-                discover::join(&settings.cores)
-            ),
+            None => format!("{min} repeat(s) in rounds, order seed {seed}, {cores},"),
         },
         plan.run.path().display()
     );
@@ -906,7 +972,7 @@ enum Round {
 /// The `cell` invocation of a cell's binary, without `--repeats` and `--out`.
 fn cell_args(plan: &Plan, cell: &PlannedCell) -> Result<Vec<String>> {
     let s = &plan.manifest.settings;
-    Ok(vec![
+    let mut args = vec![
         "cell".into(),
         "--row".into(),
         cell.runtime.clone(),
@@ -918,7 +984,12 @@ fn cell_args(plan: &Plan, cell: &PlannedCell) -> Result<Vec<String>> {
         s.duration_s.to_string(),
         "--cores".into(),
         discover::join(&s.cores),
-    ])
+    ];
+    if let Some(r) = &plan.manifest.client_host {
+        args.push("--remote-client".into());
+        args.push(serde_json::to_string(r)?);
+    }
+    Ok(args)
 }
 
 /// A cell's result before its figures: status failed until judged otherwise.
@@ -1161,6 +1232,7 @@ mod tests {
         Fairness {
             cores: vec![0],
             client_cores: vec![],
+            client_host: None,
             workers: 1,
             io: "epoll".into(),
             model: "m".into(),
@@ -1234,6 +1306,7 @@ mod tests {
                 },
             )]
             .into(),
+            client_host: None,
         };
         let run = results.new_run("t");
         run.write_manifest(&manifest).unwrap();
@@ -1243,6 +1316,7 @@ mod tests {
             bins: BTreeMap::new(),
             fairness: [("r".to_string(), fairness())].into(),
             profiler: None,
+            _session: None,
         };
         (plan, results)
     }

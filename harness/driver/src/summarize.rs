@@ -164,6 +164,7 @@ mod tests {
             fairness: Fairness {
                 cores: vec![0],
                 client_cores: vec![],
+                client_host: None,
                 workers: 1,
                 io: "epoll".into(),
                 model: "m".into(),

@@ -27,6 +27,7 @@ impl Row for AsyncStd {
         Fairness {
             cores: cfg.cores.clone(),
             client_cores: vec![],
+            client_host: None,
             workers: cfg.workers(),
             io: "epoll".into(),
             model: "work-stealing (global executor)".into(),

@@ -82,6 +82,7 @@ impl Row for Glommio {
         Fairness {
             cores: cfg.cores.clone(),
             client_cores: vec![],
+            client_host: None,
             workers: cfg.workers(),
             io: "io_uring".into(),
             model: "thread per core (LocalExecutor per core)".into(),

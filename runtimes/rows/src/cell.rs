@@ -8,9 +8,10 @@ use dyno_core::metrics::MEASURED_DURATION;
 use dyno_core::os::{Usage, confine_process};
 use dyno_core::params::{Override, Profile};
 use dyno_core::record::{Collector, Window, encode_histogram};
+use dyno_core::remote::RemoteClient;
 use dyno_core::runtime_metrics;
 use dyno_core::schema::{CellOutput, RawRepeat, write_atomic};
-use dyno_core::{Fairness, Params, RepeatCtx, RepeatOutput, Row, RowConfig, Workload};
+use dyno_core::{CoreSplit, Fairness, Params, RepeatCtx, RepeatOutput, Row, RowConfig, Workload};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -199,6 +200,10 @@ struct CellRequest {
     /// Sampling frequency for --pprof-out.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pprof_hz: Option<u32>,
+    /// The host the workload's client runs on, as JSON (a `dyno_core::remote::RemoteClient`); the row
+    /// then gets every core of `--cores`.
+    #[arg(long)]
+    remote_client: Option<String>,
 }
 
 struct RunCell<W>(CellRequest, std::marker::PhantomData<W>);
@@ -239,8 +244,22 @@ fn run_cell<W: Workload>(
             )),
         }
     };
-    let split = W::split_cores(&req.cores)?;
-    // The row's threads inherit this; a client process pins itself to its own cores.
+    let remote: Option<RemoteClient> = match &req.remote_client {
+        // Only a workload with a client process has anything to run elsewhere.
+        Some(json) if W::spec().declared.client.is_some() => Some(
+            serde_json::from_str(json)
+                .map_err(|e| format!("--remote-client is not a RemoteClient: {e}"))?,
+        ),
+        _ => None,
+    };
+    let split = match &remote {
+        Some(r) => CoreSplit {
+            row: req.cores.clone(),
+            client: r.cores.clone(),
+        },
+        None => W::split_cores(&req.cores)?,
+    };
+    // The row's threads inherit this; a local client process pins itself to its own cores.
     confine_process(&split.row)?;
     inject_fault(row);
     let cfg = RowConfig {
@@ -248,7 +267,12 @@ fn run_cell<W: Workload>(
     };
     let mut fairness = fairness_for(&cfg);
     fairness.client_cores = split.client.clone();
-    let skipped = W::unavailable(row, &params);
+    fairness.client_host = remote.as_ref().map(RemoteClient::describe);
+    let skipped = W::unavailable(row, &params).or_else(|| {
+        remote
+            .as_ref()
+            .and_then(|_| W::remote_unavailable(row, &params))
+    });
     let mut repeats = Vec::with_capacity(req.repeats);
     if skipped.is_none() {
         if let Some(hz) = req.pprof_hz {
@@ -256,8 +280,8 @@ fn run_cell<W: Workload>(
         }
         for _ in 0..req.repeats {
             repeats.push(measure_repeat(
-                &cfg,
-                &split.client,
+                &split,
+                remote.as_ref(),
                 &params,
                 req.warmup_s,
                 req.duration_s,
@@ -279,8 +303,8 @@ fn run_cell<W: Workload>(
 /// watcher thread at its edges, and the in-process profiler running between them when asked), then the
 /// workload's own drain and checks.
 fn measure_repeat(
-    cfg: &RowConfig,
-    client_cores: &[usize],
+    split: &CoreSplit,
+    remote: Option<&RemoteClient>,
     params: &Params,
     warmup_s: f64,
     duration_s: f64,
@@ -292,12 +316,15 @@ fn measure_repeat(
         Duration::from_secs_f64(duration_s),
     );
     let collector = Collector::new(true);
-    let ctx = RepeatCtx::new(
-        cfg.clone(),
-        client_cores.to_vec(),
+    let mut ctx = RepeatCtx::new(
+        RowConfig {
+            cores: split.row.clone(),
+        },
+        split.client.clone(),
         window,
         collector.clone(),
     );
+    ctx.remote = remote.cloned();
     let measured = ctx.measured_pid.clone();
     let pprof = pprof.map(|(path, hz)| (path.to_path_buf(), hz));
     dyno_core::runtime_metrics::clear();

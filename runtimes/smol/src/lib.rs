@@ -39,6 +39,7 @@ impl Row for Smol {
         Fairness {
             cores: cfg.cores.clone(),
             client_cores: vec![],
+            client_host: None,
             workers: cfg.workers(),
             io: "epoll".into(),
             model: "work-sharing (one async-executor, N threads)".into(),

@@ -50,6 +50,7 @@ impl Row for Threads {
         Fairness {
             cores: cfg.cores.clone(),
             client_cores: vec![],
+            client_host: None,
             workers: cfg.workers(),
             io: "blocking".into(),
             model: "thread per task (blocking)".into(),

@@ -127,6 +127,7 @@ impl Row for Tokio {
         Fairness {
             cores: cfg.cores.clone(),
             client_cores: vec![],
+            client_host: None,
             workers: cfg.workers(),
             io: "epoll".into(),
             model: "work-stealing (multi-thread runtime)".into(),
@@ -185,6 +186,7 @@ impl Row for TokioTpc {
         Fairness {
             cores: cfg.cores.clone(),
             client_cores: vec![],
+            client_host: None,
             workers: cfg.workers(),
             io: "epoll".into(),
             model: "thread per core (current-thread runtime per core)".into(),

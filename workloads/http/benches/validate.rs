@@ -168,7 +168,7 @@ fn generator_against_wrk(o: &Opts, server: usize, client: usize) -> Check {
         let dyno = || {
             let mut cfg = LoadConfig::closed(&url, WRK_CONNECTIONS, duration);
             cfg.cores = vec![client];
-            generator::run(&cfg, deadline())
+            generator::run(&cfg, deadline(), None)
         };
         let wrk_run = || {
             WrkRun {
@@ -425,7 +425,11 @@ fn known_delay_and_count(o: &Opts, server: usize, client: usize) -> Vec<Check> {
         let mut cfg = LoadConfig::closed(&url, DELAY_CONNECTIONS, duration);
         cfg.rate = rate;
         cfg.cores = vec![client];
-        let g = generator::run(&cfg, Instant::now() + duration + Duration::from_secs(30))?;
+        let g = generator::run(
+            &cfg,
+            Instant::now() + duration + Duration::from_secs(30),
+            None,
+        )?;
         let served = server.count()?;
         counts.push((g.report.mode.clone(), served, g.report.responses_total));
         Ok::<_, String>(g.report)

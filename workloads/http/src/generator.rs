@@ -2,6 +2,7 @@
 //! dyno-load pinned to the client cores and prints its report; [`run`] starts it and reads the report back.
 
 use dyno_core::os::{Usage, confine_process};
+use dyno_core::remote::RemoteClient;
 use dyno_load::{LoadConfig, LoadReport};
 use serde::{Deserialize, Serialize};
 use std::process::{Command, ExitCode, Stdio};
@@ -74,22 +75,41 @@ fn name_this_thread() {
     }
 }
 
-/// Run the generator process with `cfg`; kill it and fail if it has not finished by `deadline`.
-pub fn run(cfg: &LoadConfig, deadline: Instant) -> Result<GeneratorOutput, String> {
-    let program = match std::env::var_os(PROGRAM_VAR) {
+/// Run the generator process with `cfg`, here or on `remote` (its copy of this binary, over ssh); kill
+/// it and fail if it has not finished by `deadline`.
+pub fn run(
+    cfg: &LoadConfig,
+    deadline: Instant,
+    remote: Option<&RemoteClient>,
+) -> Result<GeneratorOutput, String> {
+    let program: std::path::PathBuf = match std::env::var_os(PROGRAM_VAR) {
         Some(p) => p.into(),
         None => std::env::current_exe()
             .map_err(|e| format!("cannot find this executable to start the generator: {e}"))?,
     };
     let json = serde_json::to_string(cfg).expect("a config serializes");
-    let mut child = Command::new(&program)
-        .arg(SUBCOMMAND)
-        .arg(json)
+    let (mut cmd, shown) = match remote {
+        Some(r) => {
+            let name = program
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or("this executable has no file name")?;
+            let limit = deadline.saturating_duration_since(Instant::now());
+            let cmd = r.command(name, &[SUBCOMMAND.into(), json], limit);
+            (cmd, format!("{name} on {} (ssh)", r.destination))
+        }
+        None => {
+            let mut cmd = Command::new(&program);
+            cmd.arg(SUBCOMMAND).arg(json);
+            (cmd, program.display().to_string())
+        }
+    };
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start the load generator {}: {e}", program.display()))?;
+        .map_err(|e| format!("cannot start the load generator {shown}: {e}"))?;
     // The report is a few KiB, well under a pipe's buffer, so polling the exit does not deadlock.
     let status = wait_until(&mut child, deadline, "the load generator")?;
     let out = child

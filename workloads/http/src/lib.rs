@@ -240,6 +240,19 @@ impl Workload for Http {
         })
     }
 
+    fn remote_unavailable(row: &str, params: &Params) -> Option<String> {
+        if row == nginx::ROW {
+            return Some(
+                "the nginx reference row listens on 127.0.0.1 only; it runs without --client-host"
+                    .into(),
+            );
+        }
+        (HttpParams::from(params).generator == "wrk").then(|| {
+            "generator=wrk runs on this host only; with --client-host the generator is dyno's"
+                .into()
+        })
+    }
+
     fn fairness_notes<R: Row>() -> Vec<String> {
         dyno_rows::network_notes::<R>()
     }
@@ -313,7 +326,12 @@ pub struct Measured {
 /// One repeat: start the server on the row, run the generator through the window, stop, check, record.
 pub fn run_repeat<R: NetRow>(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOutput, String> {
     raise_nofile(p.connections + FD_MARGIN)?;
-    let running = Server::start::<R>(&ctx.row)?;
+    // With the generator on another host, listen on the address that host reaches this one at.
+    let at = match &ctx.remote {
+        Some(r) => std::net::SocketAddr::new(r.server_ip, 0),
+        None => ([127, 0, 0, 1], 0).into(),
+    };
+    let running = Server::start_at::<R>(&ctx.row, at)?;
     let shared = running.shared.clone();
     let target = Target {
         addr: running.addr,
@@ -329,10 +347,22 @@ pub fn run_repeat<R: NetRow>(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOu
 pub fn load(ctx: &RepeatCtx, p: &HttpParams, target: &Target) -> Result<Measured, String> {
     let rss_idle = (target.rss)();
     let window = ctx.window;
-    let load_start = Instant::now() + SPAWN_MARGIN;
+    // A remote generator also waits for ssh: twice the round trip measured at set-up.
+    let margin = SPAWN_MARGIN
+        + ctx.remote.as_ref().map_or(Duration::ZERO, |r| {
+            Duration::from_secs_f64(2.0 * r.round_trip_s)
+        });
+    let load_start = Instant::now() + margin;
     if window.start() < load_start {
         return Err(format!(
-            "the warm-up is too short for the http workload: the generator needs {SPAWN_MARGIN:?} to start"
+            "the warm-up is too short for the http workload: the generator needs {} ms to start{}; \
+             accepted: a longer --warmup",
+            margin.as_millis(),
+            if ctx.remote.is_some() {
+                " over ssh"
+            } else {
+                ""
+            }
         ));
     }
     let timeout = p.request_timeout();
@@ -372,11 +402,14 @@ pub fn load(ctx: &RepeatCtx, p: &HttpParams, target: &Target) -> Result<Measured
                     rate: (p.rate > 0).then_some(p.rate as f64),
                     timeout,
                     warmup: window.start() - load_start,
-                    start_at: Some(SystemTime::now() + (load_start - Instant::now())),
+                    start_at: Some(on_client_clock(
+                        SystemTime::now() + (load_start - Instant::now()),
+                        ctx.remote.as_ref(),
+                    )),
                     limits: dyno_load::Limits::default(),
                 };
                 (
-                    generator::run(&cfg, deadline),
+                    generator::run(&cfg, deadline, ctx.remote.as_ref()),
                     (window.end() - load_start).as_secs_f64(),
                 )
             }
@@ -390,6 +423,15 @@ pub fn load(ctx: &RepeatCtx, p: &HttpParams, target: &Target) -> Result<Measured
             open,
         })
     })
+}
+
+/// `at` (a time of this host's clock) on the clock of the host the client runs on.
+fn on_client_clock(at: SystemTime, remote: Option<&dyno_core::remote::RemoteClient>) -> SystemTime {
+    match remote.map(|r| r.clock_offset_s) {
+        Some(off) if off >= 0.0 => at + Duration::from_secs_f64(off),
+        Some(off) => at - Duration::from_secs_f64(-off),
+        None => at,
+    }
 }
 
 /// Check the server's count against the generator's, record the generator's measurements, and return

@@ -45,6 +45,7 @@ pub fn row_info(split: &CoreSplit) -> RowInfo {
         fairness: Fairness {
             cores: split.row.clone(),
             client_cores: split.client.clone(),
+            client_host: None,
             workers: 1,
             io: "epoll".into(),
             model: "reference: nginx event loop (C), one process".into(),

@@ -105,6 +105,24 @@ impl Section for Settings {
         );
         let _ = writeln!(s, "| repeats | {} |", repeats_line(part));
         let _ = writeln!(s, "| cores | {:?} |", st.cores);
+        if let Some(r) = &m.client_host {
+            let _ = writeln!(
+                s,
+                "| client host | load generators on `{}` over ssh (`{}`): {}, {} logical cores, {} RAM, {} / {}; \
+                 on cores {:?}; servers listen on {}; its clock {:+.1} ms from this host's; ssh round trip {:.1} ms |",
+                r.hostname,
+                r.destination,
+                r.host.cpu_model,
+                r.host.cores,
+                bytes(r.host.memory_bytes),
+                r.host.kernel,
+                r.host.os,
+                r.cores,
+                r.server_ip,
+                r.clock_offset_s * 1e3,
+                r.round_trip_s * 1e3
+            );
+        }
         let _ = writeln!(
             s,
             "| observability | time series every 100 ms: {}; one extra profiled repeat per cell ({}, 99 Hz): {} |\n",
@@ -135,14 +153,19 @@ impl Section for Fairness {
         let _ = writeln!(s, "## Rows and fairness\n");
         let _ = writeln!(
             s,
-            "| row | model | workers | cores | pinned | I/O | notes |\n|---|---|---:|---|---|---|---|"
+            "| row | model | workers | cores | client | pinned | I/O | notes |\n|---|---|---:|---|---|---|---|---|"
         );
         for r in &part.rows {
             if let Some(c) = part.cells.iter().find(|c| &c.runtime == r) {
                 let f = &c.fairness;
+                let client = match (&f.client_host, f.client_cores.is_empty()) {
+                    (Some(h), _) => format!("{:?} on {h}", f.client_cores),
+                    (None, false) => format!("{:?}", f.client_cores),
+                    (None, true) => "none".into(),
+                };
                 let _ = writeln!(
                     s,
-                    "| {r} | {} | {} | {:?} | {} | {} | {} |",
+                    "| {r} | {} | {} | {:?} | {client} | {} | {} | {} |",
                     f.model,
                     f.workers,
                     f.cores,
