@@ -96,6 +96,29 @@ pub struct RunSettings {
     /// exactly `repeats`.
     #[serde(default)]
     pub precision: Option<PrecisionPlan>,
+    /// Core counts the matrix ran at (`--cores-sweep`): each cell's parameters then hold
+    /// [`CORES_PARAM`], and it ran on the first that many of `cores`; `None`: every cell on all `cores`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cores_sweep: Option<Vec<usize>>,
+}
+
+/// The parameter a core sweep adds to each cell: how many of the run's cores the cell ran on. The driver
+/// owns it; a workload may not declare a parameter of this name.
+pub const CORES_PARAM: &str = "cores";
+
+impl RunSettings {
+    /// The parameters the cell binary gets and the cores the cell runs on: a swept core count is taken
+    /// out of the parameters and becomes the first that many of the run's cores.
+    pub fn placement(&self, params: &Params) -> (Params, Vec<usize>) {
+        let mut p = params.clone();
+        match (&self.cores_sweep, p.0.remove(CORES_PARAM)) {
+            (Some(_), Some(crate::params::ParamValue::Int(n))) => {
+                let n = (n as usize).min(self.cores.len());
+                (p, self.cores[..n].to_vec())
+            }
+            _ => (params.clone(), self.cores.clone()),
+        }
+    }
 }
 
 /// When a cell stops taking rounds beyond its minimum repeats.
@@ -421,6 +444,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::params::ParamValue;
+
+    #[test]
+    fn a_swept_core_count_becomes_the_cells_cores() {
+        let mut settings: RunSettings = serde_json::from_value(serde_json::json!({
+            "base_profile": "quick", "warmup_s": 0.1, "duration_s": 0.1, "repeats": 1,
+            "cores": [4, 5, 6], "cell_timeout_s": 9.0, "cells": []
+        }))
+        .unwrap();
+        let mut p = Params::default();
+        p.0.insert("n".into(), ParamValue::Int(7));
+        p.0.insert(CORES_PARAM.into(), ParamValue::Int(2));
+        // Not a sweep: the parameter is the workload's own and the cell gets every core.
+        assert_eq!(settings.placement(&p), (p.clone(), vec![4, 5, 6]));
+        settings.cores_sweep = Some(vec![1, 2]);
+        let (q, cores) = settings.placement(&p);
+        assert_eq!(cores, vec![4, 5]);
+        assert_eq!(q.0.get(CORES_PARAM), None);
+        assert_eq!(q.0.get("n"), Some(&ParamValue::Int(7)));
+    }
 
     fn sample() -> CellResult {
         let mut params = Params::default();

@@ -240,6 +240,10 @@ pub struct RunArgs {
     /// Profiler for the extra repeat: auto (perf where present, else pprof), perf, pprof.
     #[arg(long, default_value = "auto", conflicts_with_all = ["resume", "no_profile"])]
     pub profiler: dyno_core::schema::ProfilerChoice,
+    /// Run the whole matrix at each of these core counts (the first N of --cores), e.g. 1,2: the book
+    /// draws each row's scaling curve. Each cell's parameters then hold `cores`.
+    #[arg(long, value_name = "COUNTS", value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=4096), conflicts_with = "resume")]
+    pub cores_sweep: Vec<u64>,
     /// Run the workloads' client processes (load generators) on this host over ssh ([user@]host, or a
     /// Host of the ssh config); the servers then get every core of --cores. Needs key login (BatchMode).
     #[arg(long, value_name = "DESTINATION", conflicts_with = "resume")]

@@ -17,8 +17,8 @@ use dyno_core::params::{Override, Profile};
 use dyno_core::row::Fairness;
 use dyno_core::rundir::{Results, RunDir};
 use dyno_core::schema::{
-    Artifacts, CellOutput, CellResult, Manifest, PlannedCell, PrecisionPlan, RowInfo, RunSettings,
-    SCHEMA, Status, cell_id,
+    Artifacts, CORES_PARAM, CellOutput, CellResult, Manifest, PlannedCell, PrecisionPlan, RowInfo,
+    RunSettings, SCHEMA, Status, cell_id,
 };
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -217,6 +217,23 @@ fn plan_new(args: &RunArgs, results: &Results, root: &Path, all: &[WorkloadBin])
         .filter(|r| args.runtimes.is_empty() || args.runtimes.contains(r))
         .collect();
 
+    let sweep: Option<Vec<usize>> = match &args.cores_sweep[..] {
+        [] => None,
+        counts => {
+            let mut v: Vec<usize> = counts.iter().map(|&n| n as usize).collect();
+            v.sort();
+            v.dedup();
+            if let Some(n) = v.iter().find(|&&n| n > cores.len()) {
+                return Err(usage(format!(
+                    "--cores-sweep {n}: the run has {} core(s) ({}); accepted: counts from 1 to {}",
+                    cores.len(),
+                    discover::join(&cores),
+                    cores.len()
+                )));
+            }
+            Some(v)
+        }
+    };
     let overrides: Vec<Override> = args
         .params
         .iter()
@@ -244,7 +261,28 @@ fn plan_new(args: &RunArgs, results: &Results, root: &Path, all: &[WorkloadBin])
                 .iter()
                 .map(|p| format!("{} ({})", p.name, w.name)),
         );
-        for params in w.plan(&profile, &mine)? {
+        if sweep.is_some() && spec.params.iter().any(|p| p.name == CORES_PARAM) {
+            return Err(usage(format!(
+                "workload {} declares a parameter named {CORES_PARAM:?}, which --cores-sweep adds; \
+                 accepted: a run without --cores-sweep",
+                w.name
+            )));
+        }
+        let planned = w.plan(&profile, &mine)?;
+        let swept: Vec<Params> = match &sweep {
+            None => planned,
+            Some(counts) => planned
+                .iter()
+                .flat_map(|p| {
+                    counts.iter().map(move |n| {
+                        let mut p = p.clone();
+                        p.0.insert(CORES_PARAM.into(), dyno_core::ParamValue::Int(*n as u64));
+                        p
+                    })
+                })
+                .collect(),
+        };
+        for params in swept {
             for row in run_rows
                 .iter()
                 .filter(|r| per_workload[&w.name].contains(r))
@@ -319,6 +357,7 @@ fn plan_new(args: &RunArgs, results: &Results, root: &Path, all: &[WorkloadBin])
         || args.warmup.is_some()
         || args.repeat.is_some()
         || args.cores.is_some()
+        || !args.cores_sweep.is_empty()
         || adaptive
         || !args.params.is_empty();
     let order_seed = args.seed.unwrap_or_else(|| {
@@ -370,6 +409,7 @@ fn plan_new(args: &RunArgs, results: &Results, root: &Path, all: &[WorkloadBin])
             baseline_row,
             order_seed: Some(order_seed),
             precision,
+            cores_sweep: sweep,
         },
         workloads: declared,
         client_host: None,
@@ -972,18 +1012,19 @@ enum Round {
 /// The `cell` invocation of a cell's binary, without `--repeats` and `--out`.
 fn cell_args(plan: &Plan, cell: &PlannedCell) -> Result<Vec<String>> {
     let s = &plan.manifest.settings;
+    let (params, cores) = s.placement(&cell.params);
     let mut args = vec![
         "cell".into(),
         "--row".into(),
         cell.runtime.clone(),
         "--params".into(),
-        serde_json::to_string(&cell.params)?,
+        serde_json::to_string(&params)?,
         "--warmup-s".into(),
         s.warmup_s.to_string(),
         "--duration-s".into(),
         s.duration_s.to_string(),
         "--cores".into(),
-        discover::join(&s.cores),
+        discover::join(&cores),
     ];
     if let Some(r) = &plan.manifest.client_host {
         args.push("--remote-client".into());
@@ -1057,7 +1098,14 @@ fn run_round(
         Err(why) => return ended(why, Some(ran.stderr_tail), Status::Failed),
     };
     if let Some(why) = &out.skipped {
-        return ended(why.clone(), None, Status::Skipped);
+        // The cell's own fairness block: the cores it was given, which a core sweep varies.
+        return ended(why.clone(), None, Status::Skipped).map(|r| match r {
+            Round::Ended(mut c) => {
+                c.fairness = out.fairness.clone();
+                Round::Ended(c)
+            }
+            kept => kept,
+        });
     }
     if let Err(why) = summarize(&out, &ran.usage, ran.other_cpu_cores, &declared) {
         return ended(why, Some(ran.stderr_tail), Status::Failed);
@@ -1297,6 +1345,7 @@ mod tests {
                 baseline_row: Some("r".into()),
                 order_seed: Some(42),
                 precision: None,
+                cores_sweep: None,
             },
             workloads: [(
                 "w".to_string(),

@@ -845,6 +845,24 @@ fn serve_answers_any_client_until_ctrl_c() {
     assert!(rest.contains("stopped after"), "{rest}");
 }
 
+/// One http parameter set on tokio: plaintext, with `connections` and `generators` (`-p NAME=VALUE`).
+fn http_plaintext<'a>(connections: &'a str, generators: &'a str) -> [&'a str; 12] {
+    [
+        "-w",
+        "http",
+        "--profile",
+        "quick",
+        "-r",
+        "tokio",
+        "-p",
+        "endpoint=plaintext",
+        "-p",
+        connections,
+        "-p",
+        generators,
+    ]
+}
+
 /// `scripts/two-hosts.sh` with a namespace, subnet and state directory of this test's own; `down` on drop.
 struct TwoHosts {
     env: Vec<(&'static str, String)>,
@@ -938,33 +956,25 @@ fn an_http_run_across_two_hosts_loads_from_the_client_host() {
     let o = dyno(
         &results,
         &[
-            "-w",
-            "http",
-            "--profile",
-            "quick",
-            "-r",
-            "tokio",
-            "-p",
-            "endpoint=plaintext",
-            "-p",
-            "connections=16",
-            "-p",
-            "generator=dyno,wrk",
-            "--duration",
-            "1",
-            "--warmup",
-            "1",
-            "--repeat",
-            "1",
-            "--cores",
-            &server,
-            "--client-host",
-            &hosts.ns,
-            "--client-cores",
-            &client,
-            "--ssh-config",
-            &config,
-        ],
+            &http_plaintext("connections=16", "generator=dyno,wrk")[..],
+            &[
+                "--duration",
+                "1",
+                "--warmup",
+                "1",
+                "--repeat",
+                "1",
+                "--cores",
+                &server,
+                "--client-host",
+                &hosts.ns,
+                "--client-cores",
+                &client,
+                "--ssh-config",
+                &config,
+            ],
+        ]
+        .concat(),
     )
     .output()
     .unwrap();
@@ -1023,4 +1033,79 @@ fn an_http_run_across_two_hosts_loads_from_the_client_host() {
         .status()
         .unwrap();
     assert_eq!(left.code(), Some(1), "the copied binaries are removed");
+}
+
+/// `--cores-sweep`: the matrix at each core count, each cell on the first that many cores with the count
+/// in its parameters; a count beyond the run's cores is a usage error; a workload that cannot divide the
+/// cores it gets (http on one core) is skipped with the reason, its fairness block naming its one core.
+#[test]
+fn a_core_sweep_runs_each_cell_on_each_count_of_cores() {
+    let allowed = dyno_core::os::allowed_cores();
+    if allowed.len() < 2 {
+        dyno_core::skip::skip("core sweep", "fewer than 2 cores");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let two = format!("{},{}", allowed[0], allowed[1]);
+    let o = dyno(
+        &results,
+        &[&small("0.2")[..], &["--cores", &two, "--cores-sweep", "3"]].concat(),
+    )
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--cores-sweep 3: the run has 2 core(s)"),
+        "{}",
+        stderr(&o)
+    );
+
+    let mut args = small("0.2").to_vec();
+    args.extend(["-r", "tokio", "--cores", &two, "--cores-sweep", "2,1"]);
+    let o = dyno(&results, &args).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = latest(&results);
+    let swept = cells(&run);
+    assert_eq!(swept.len(), 2);
+    for c in &swept {
+        assert_eq!(c.status, dyno_core::schema::Status::Ok, "{:?}", c.error);
+        let n = match c.params.0.get("cores") {
+            Some(dyno_core::ParamValue::Int(n)) => *n as usize,
+            other => panic!("no core count in {:?}: {other:?}", c.params),
+        };
+        assert_eq!(c.fairness.cores, allowed[..n].to_vec());
+        assert_eq!(c.fairness.workers, n);
+    }
+
+    let o = dyno(
+        &results,
+        &[
+            &http_plaintext("connections=4", "generator=dyno")[..],
+            &[
+                "--duration",
+                "0.3",
+                "--warmup",
+                "0.3",
+                "--repeat",
+                "1",
+                "--cores",
+                &two,
+                "--cores-sweep",
+                "1",
+            ],
+        ]
+        .concat(),
+    )
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c = &cells(&latest(&results))[0];
+    assert_eq!(c.status, dyno_core::schema::Status::Skipped);
+    assert!(
+        c.error.as_deref().unwrap().contains("at least 2 cores"),
+        "{:?}",
+        c.error
+    );
+    assert_eq!(c.fairness.cores, vec![allowed[0]]);
 }

@@ -253,11 +253,23 @@ fn run_cell<W: Workload>(
         _ => None,
     };
     let split = match &remote {
-        Some(r) => CoreSplit {
+        Some(r) => Ok(CoreSplit {
             row: req.cores.clone(),
             client: r.cores.clone(),
-        },
-        None => W::split_cores(&req.cores)?,
+        }),
+        None => W::split_cores(&req.cores),
+    };
+    // Cores the workload cannot divide (one core for a server and its load generator, say in a core
+    // sweep) make the cell skipped with the reason, like a missing tool: no fault of the row.
+    let (split, unsplittable) = match split {
+        Ok(s) => (s, None),
+        Err(e) => (
+            CoreSplit {
+                row: req.cores.clone(),
+                client: vec![],
+            },
+            Some(e),
+        ),
     };
     // The row's threads inherit this; a local client process pins itself to its own cores.
     confine_process(&split.row)?;
@@ -268,11 +280,13 @@ fn run_cell<W: Workload>(
     let mut fairness = fairness_for(&cfg);
     fairness.client_cores = split.client.clone();
     fairness.client_host = remote.as_ref().map(RemoteClient::describe);
-    let skipped = W::unavailable(row, &params).or_else(|| {
-        remote
-            .as_ref()
-            .and_then(|_| W::remote_unavailable(row, &params))
-    });
+    let skipped = unsplittable
+        .or_else(|| W::unavailable(row, &params))
+        .or_else(|| {
+            remote
+                .as_ref()
+                .and_then(|_| W::remote_unavailable(row, &params))
+        });
     let mut repeats = Vec::with_capacity(req.repeats);
     if skipped.is_none() {
         if let Some(hz) = req.pprof_hz {

@@ -105,6 +105,14 @@ impl Section for Settings {
         );
         let _ = writeln!(s, "| repeats | {} |", repeats_line(part));
         let _ = writeln!(s, "| cores | {:?} |", st.cores);
+        if let Some(counts) = &st.cores_sweep {
+            let _ = writeln!(
+                s,
+                "| core sweep | {counts:?}: the matrix ran at each count, each cell on the first that many of the \
+                 cores above (parameter `{}`; the scaling curves are the sweeps against it) |",
+                dyno_core::schema::CORES_PARAM
+            );
+        }
         if let Some(r) = &m.client_host {
             let _ = writeln!(
                 s,
