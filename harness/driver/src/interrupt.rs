@@ -123,3 +123,66 @@ pub fn wait_group_gone(pgid: i32, limit: std::time::Duration) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::process::Command;
+
+    const PROBE: &str = "DYNO_INTERRUPT_PROBE";
+    const NAME: &str =
+        "interrupt::tests::the_first_signal_stops_the_cell_and_the_second_exits_at_once";
+
+    /// Signals are process-wide: the probe runs in a child process of this test binary.
+    #[test]
+    fn the_first_signal_stops_the_cell_and_the_second_exits_at_once() {
+        if std::env::var_os(PROBE).is_some() {
+            return probe();
+        }
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", NAME, "--nocapture", "--test-threads", "1"])
+            .env(PROBE, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(128 + libc::SIGTERM),
+            "the second signal (SIGTERM) exits at once with its code: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("first: cell killed, stop requested"),
+            "{stdout}"
+        );
+        assert!(!stdout.contains("after the second"), "{stdout}");
+    }
+
+    fn probe() {
+        install().unwrap();
+        let mut cell = Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let running = Running::new(cell.id() as i32);
+        // SAFETY: raise(3) delivers the signal to this thread; the handler is installed.
+        unsafe { libc::raise(libc::SIGINT) };
+        let status = cell.wait().unwrap();
+        assert_eq!(
+            status.signal(),
+            Some(libc::SIGKILL),
+            "the cell's group is killed"
+        );
+        assert_eq!(requested().map(|i| i.exit_code()), Some(130));
+        assert!(check().is_err());
+        drop(running);
+        println!("first: cell killed, stop requested");
+        std::io::stdout().flush().unwrap();
+        // SAFETY: as above.
+        unsafe { libc::raise(libc::SIGTERM) };
+        println!("after the second");
+    }
+}
