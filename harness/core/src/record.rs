@@ -100,6 +100,7 @@ struct Inner {
     slots: Mutex<Vec<Slot>>,
     ops: AtomicU64,
     errors: Mutex<BTreeMap<String, u64>>,
+    error_samples: Mutex<BTreeMap<String, String>>,
 }
 
 /// Gathers what the probes of one repeat recorded.
@@ -115,6 +116,8 @@ pub struct Recorded {
     pub ops: u64,
     /// Failed operations by kind; never counted in `ops`.
     pub errors: BTreeMap<String, u64>,
+    /// One message per error kind, where the measurer kept one (e.g. a load generator's first).
+    pub error_samples: BTreeMap<String, String>,
     /// Latency of measured operations in nanoseconds; `None` when latency recording was off.
     pub latency: Option<Histogram<u64>>,
 }
@@ -130,6 +133,7 @@ impl Collector {
                 slots: Mutex::new(Vec::new()),
                 ops: AtomicU64::new(0),
                 errors: Mutex::new(BTreeMap::new()),
+                error_samples: Mutex::new(BTreeMap::new()),
             }),
         }
     }
@@ -174,6 +178,14 @@ impl Collector {
         }
     }
 
+    /// Keep one sample message per error kind (the first given for each), to show beside the counts.
+    pub fn record_error_samples(&self, samples: &BTreeMap<String, String>) {
+        let mut mine = self.inner.error_samples.lock().unwrap();
+        for (k, msg) in samples {
+            mine.entry(k.clone()).or_insert_with(|| msg.clone());
+        }
+    }
+
     /// Merge everything recorded. Call after every probe has been dropped (their tasks have finished).
     pub fn finish(self) -> Recorded {
         let slots = std::mem::take(&mut *self.inner.slots.lock().unwrap());
@@ -190,6 +202,7 @@ impl Collector {
         Recorded {
             ops: self.inner.ops.load(Ordering::Relaxed),
             errors,
+            error_samples: self.inner.error_samples.lock().unwrap().clone(),
             latency,
         }
     }

@@ -231,6 +231,9 @@ pub struct Repeat {
     pub ops: u64,
     pub errors: u64,
     pub errors_by_kind: BTreeMap<String, u64>,
+    /// One message per error kind, where the workload kept one (e.g. the load generator's first).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_samples: BTreeMap<String, String>,
     pub duration_s: f64,
     /// CPU and context switches of the cell process during the measured window only.
     pub cpu_user_s: f64,
@@ -407,6 +410,9 @@ pub struct CellOutput {
 pub struct RawRepeat {
     pub ops: u64,
     pub errors: BTreeMap<String, u64>,
+    /// One message per error kind, where the workload kept one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_samples: BTreeMap<String, String>,
     pub duration_s: f64,
     /// Usage of the cell process over the measured window.
     pub window_usage: Usage,

@@ -1404,6 +1404,7 @@ mod tests {
                     1000
                 },
                 errors: BTreeMap::new(),
+                error_samples: BTreeMap::new(),
                 duration_s: 1.0,
                 window_usage: Usage {
                     cpu_user_s: 0.5,

@@ -44,6 +44,7 @@ pub fn summarize(
             ops: r.ops,
             errors: r.errors.values().sum(),
             errors_by_kind: r.errors.clone(),
+            error_samples: r.error_samples.clone(),
             duration_s: r.duration_s,
             cpu_user_s: r.window_usage.cpu_user_s,
             cpu_sys_s: r.window_usage.cpu_sys_s,
@@ -148,6 +149,7 @@ mod tests {
         RawRepeat {
             ops,
             errors: e,
+            error_samples: Default::default(),
             duration_s: 2.0,
             window_usage: Usage {
                 cpu_user_s: 1.5,

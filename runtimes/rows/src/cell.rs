@@ -394,6 +394,7 @@ fn measure_repeat(
     Ok(RawRepeat {
         ops: rec.ops,
         errors: rec.errors,
+        error_samples: rec.error_samples,
         duration_s,
         window_usage,
         histogram: rec.latency.as_ref().map(encode_histogram),

@@ -463,6 +463,7 @@ pub fn record(
     let hist = dyno_core::record::decode_histogram(&report.histogram)?;
     ctx.collector
         .record_external(report.requests, &hist, &report.errors);
+    ctx.collector.record_error_samples(&report.error_samples);
 
     let mut out = RepeatOutput::new();
     let mut put = |m: &Metric, v: f64| out.set(m, v);

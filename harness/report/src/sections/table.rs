@@ -52,6 +52,30 @@ impl Section for Summary {
             }
         }
         s.push('\n');
+        // What the errors were: one message per kind and row, as the workload kept them.
+        let mut listed = false;
+        for (r, c) in part.by_row() {
+            let mut kinds: std::collections::BTreeMap<&str, (u64, Option<&str>)> =
+                Default::default();
+            for rep in &c.repeats {
+                for (k, n) in &rep.errors_by_kind {
+                    let e = kinds.entry(k).or_default();
+                    e.0 += n;
+                    e.1 = e.1.or(rep.error_samples.get(k).map(String::as_str));
+                }
+            }
+            for (k, (n, sample)) in kinds {
+                listed = true;
+                let _ = writeln!(
+                    s,
+                    "- {r}: {n} `{k}` error(s){}",
+                    sample.map_or(String::new(), |m| format!(", e.g. \"{m}\""))
+                );
+            }
+        }
+        if listed {
+            s.push('\n');
+        }
     }
 }
 
@@ -149,6 +173,33 @@ mod tests {
         }
         assert!(
             lines[3].contains("failed: panicked: injected fault"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn errors_are_listed_by_kind_with_their_sample() {
+        let mut run = fixture::run();
+        let [first, ..] = fixture::rows(&run);
+        let cell = run
+            .cells
+            .iter_mut()
+            .find(|c| c.runtime == first)
+            .expect("a cell");
+        for (i, r) in cell.repeats.iter_mut().enumerate() {
+            r.errors_by_kind.insert("timeout".into(), 2);
+            if i == 1 {
+                r.error_samples
+                    .insert("timeout".into(), "no response within 2s".into());
+            }
+        }
+        let n = 2 * cell.repeats.len();
+        let part = fixture::first_set(&run);
+        let md = fixture::render(&Summary, &part).md;
+        assert!(
+            md.contains(&format!(
+                "- {first}: {n} `timeout` error(s), e.g. \"no response within 2s\"\n"
+            )),
             "{md}"
         );
     }
