@@ -8,6 +8,7 @@
 //! - [`schema`]: the result contract (manifest, cell results) and the driver <-> cell protocol.
 //! - [`rundir`]: the results directory and a run's directory, the only reader of their files.
 //! - [`remote`]: a client process on another host, started over SSH.
+//! - [`steady`]: when a repeat's throughput settled, from the recorder's timeline.
 //! - [`stats`]: mean and Student-t confidence intervals over repeats.
 //! - [`os`]: CPU affinity and `getrusage` helpers.
 //! - [`runtime_metrics`]: counters a runtime keeps about itself, registered by row adapters.
@@ -27,6 +28,7 @@ pub mod runtime_metrics;
 pub mod schema;
 pub mod skip;
 pub mod stats;
+pub mod steady;
 pub mod workload;
 pub mod workspace;
 

@@ -101,6 +101,8 @@ struct Inner {
     ops: AtomicU64,
     errors: Mutex<BTreeMap<String, u64>>,
     error_samples: Mutex<BTreeMap<String, String>>,
+    /// Operations completed per [`crate::steady::INTERVAL_NS`] since the window's epoch, warm-up included.
+    timeline: Mutex<Vec<u64>>,
 }
 
 /// Gathers what the probes of one repeat recorded.
@@ -118,6 +120,9 @@ pub struct Recorded {
     pub errors: BTreeMap<String, u64>,
     /// One message per error kind, where the measurer kept one (e.g. a load generator's first).
     pub error_samples: BTreeMap<String, String>,
+    /// Operations completed per [`crate::steady::INTERVAL_NS`] from the warm-up's start, measured or
+    /// not (empty when the workload measures elsewhere, e.g. through a load generator).
+    pub timeline: Vec<u64>,
     /// Latency of measured operations in nanoseconds; `None` when latency recording was off.
     pub latency: Option<Histogram<u64>>,
 }
@@ -134,6 +139,7 @@ impl Collector {
                 ops: AtomicU64::new(0),
                 errors: Mutex::new(BTreeMap::new()),
                 error_samples: Mutex::new(BTreeMap::new()),
+                timeline: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -150,6 +156,7 @@ impl Collector {
             buf: Vec::new(),
             ops: 0,
             errors: Vec::new(),
+            timeline: Vec::new(),
         }
     }
 
@@ -178,6 +185,20 @@ impl Collector {
         }
     }
 
+    /// Add a timeline another process kept (a load generator), whose first interval began `offset` after
+    /// the window's epoch (rounded to whole intervals).
+    pub fn record_external_timeline(&self, offset: Duration, timeline: &[u64]) {
+        let iv = u128::from(crate::steady::INTERVAL_NS);
+        let shift = ((offset.as_nanos() + iv / 2) / iv) as usize;
+        let mut t = self.inner.timeline.lock().unwrap();
+        if t.len() < shift + timeline.len() {
+            t.resize(shift + timeline.len(), 0);
+        }
+        for (i, n) in timeline.iter().enumerate() {
+            t[shift + i] += n;
+        }
+    }
+
     /// Keep one sample message per error kind (the first given for each), to show beside the counts.
     pub fn record_error_samples(&self, samples: &BTreeMap<String, String>) {
         let mut mine = self.inner.error_samples.lock().unwrap();
@@ -203,6 +224,7 @@ impl Collector {
             ops: self.inner.ops.load(Ordering::Relaxed),
             errors,
             error_samples: self.inner.error_samples.lock().unwrap().clone(),
+            timeline: std::mem::take(&mut *self.inner.timeline.lock().unwrap()),
             latency,
         }
     }
@@ -229,6 +251,8 @@ pub struct Probe {
     buf: Vec<u64>,
     ops: u64,
     errors: Vec<(&'static str, u64)>,
+    /// Completions per timeline interval, added to the collector's when the probe is dropped.
+    timeline: Vec<u32>,
 }
 
 impl Probe {
@@ -238,19 +262,35 @@ impl Probe {
         self.inner.latency
     }
 
-    /// An operation that started at `t0_ns` (window time) and ends now: recorded, with its latency where
-    /// latency is kept, if it started inside the window. Returns 1 if it was recorded, else 0.
+    /// An operation that started at `t0_ns` (window time) and ends now: counted in the timeline (warm-up
+    /// included, for [`crate::steady`]), and recorded, with its latency where latency is kept, if it
+    /// started inside the window. Returns 1 if it was recorded, else 0.
     #[inline]
     pub fn record_since(&mut self, w: &Window, t0_ns: u64) -> u64 {
+        let now = w.now_ns();
+        self.tick(w, now);
         if !w.contains(t0_ns) {
             return 0;
         }
         if self.inner.latency {
-            self.record(w.now_ns().saturating_sub(t0_ns));
+            self.record(now.saturating_sub(t0_ns));
         } else {
             self.count(1);
         }
         1
+    }
+
+    /// One completion at `now_ns` in the timeline; nothing after the window's last interval.
+    #[inline]
+    fn tick(&mut self, w: &Window, now_ns: u64) {
+        let i = (now_ns / crate::steady::INTERVAL_NS) as usize;
+        if i >= self.timeline.len() {
+            if now_ns >= w.end_ns + crate::steady::INTERVAL_NS {
+                return;
+            }
+            self.timeline.resize(i + 1, 0);
+        }
+        self.timeline[i] += 1;
     }
 
     /// One measured operation that took `latency_ns`.
@@ -310,6 +350,15 @@ impl Drop for Probe {
     fn drop(&mut self) {
         self.flush_samples();
         self.inner.ops.fetch_add(self.ops, Ordering::Relaxed);
+        if !self.timeline.is_empty() {
+            let mut t = self.inner.timeline.lock().unwrap();
+            if t.len() < self.timeline.len() {
+                t.resize(self.timeline.len(), 0);
+            }
+            for (sum, n) in t.iter_mut().zip(&self.timeline) {
+                *sum += u64::from(*n);
+            }
+        }
         if !self.errors.is_empty() {
             let mut errors = self.inner.errors.lock().unwrap();
             for (k, n) in self.errors.drain(..) {
@@ -344,6 +393,27 @@ pub fn decode_histogram(s: &str) -> Result<Histogram<u64>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_timeline_counts_warmup_completions_the_window_does_not_measure() {
+        let c = Collector::new(true);
+        let w = Window::starting_in(Duration::from_secs(10), Duration::from_secs(1));
+        let mut p = c.probe();
+        for _ in 0..100 {
+            assert_eq!(p.record_since(&w, w.now_ns()), 0, "warm-up is not measured");
+        }
+        drop(p);
+        let rec = c.finish();
+        assert_eq!(rec.ops, 0);
+        assert_eq!(rec.timeline.iter().sum::<u64>(), 100, "{:?}", rec.timeline);
+        let c = Collector::new(false);
+        c.record_external_timeline(Duration::from_millis(120), &[5, 6]);
+        assert_eq!(
+            c.finish().timeline,
+            vec![0, 0, 5, 6],
+            "shifted by whole intervals"
+        );
+    }
 
     #[test]
     fn probes_on_many_threads_merge_exactly() {

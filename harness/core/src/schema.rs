@@ -234,6 +234,10 @@ pub struct Repeat {
     /// One message per error kind, where the workload kept one (e.g. the load generator's first).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub error_samples: BTreeMap<String, String>,
+    /// When throughput settled (`steady::assess` over the recorder's timeline); `None` where it was
+    /// not judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steady: Option<crate::steady::Steady>,
     pub duration_s: f64,
     /// CPU and context switches of the cell process during the measured window only.
     pub cpu_user_s: f64,
@@ -413,6 +417,10 @@ pub struct RawRepeat {
     /// One message per error kind, where the workload kept one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub error_samples: BTreeMap<String, String>,
+    /// When throughput settled, from the recorder's timeline; `None` where it was not judged (a
+    /// workload measured by another process, or a window too short).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steady: Option<crate::steady::Steady>,
     pub duration_s: f64,
     /// Usage of the cell process over the measured window.
     pub window_usage: Usage,

@@ -1405,6 +1405,7 @@ mod tests {
                 },
                 errors: BTreeMap::new(),
                 error_samples: BTreeMap::new(),
+                steady: None,
                 duration_s: 1.0,
                 window_usage: Usage {
                     cpu_user_s: 0.5,

@@ -6,6 +6,7 @@ use dyno_core::os::Usage;
 use dyno_core::record::{decode_histogram, encode_histogram, new_histogram};
 use dyno_core::schema::{CellOutput, Percentiles, Repeat, Summary};
 use dyno_core::stats::{Estimate, NOISY_CV};
+use dyno_core::steady::Steady;
 
 /// Share of one core that other processes may use during a cell before it is flagged noisy.
 pub const OTHER_CPU_NOISE_CORES: f64 = 0.10;
@@ -45,6 +46,7 @@ pub fn summarize(
             errors: r.errors.values().sum(),
             errors_by_kind: r.errors.clone(),
             error_samples: r.error_samples.clone(),
+            steady: r.steady,
             duration_s: r.duration_s,
             cpu_user_s: r.window_usage.cpu_user_s,
             cpu_sys_s: r.window_usage.cpu_sys_s,
@@ -88,6 +90,38 @@ pub fn summarize(
     }
     if !any_latency {
         noise.push("no latency recorded".into());
+    }
+    // Steady state, from each repeat's own timeline: settled only after the window opened, or still
+    // moving inside it.
+    let judged: Vec<&Steady> = repeats.iter().filter_map(|r| r.steady.as_ref()).collect();
+    let late: Vec<&&Steady> = judged.iter().filter(|s| !s.settled_in_warmup()).collect();
+    if let Some(worst) = late.iter().map(|s| s.settled_after_s).reduce(f64::max) {
+        noise.push(format!(
+            "throughput settled only {worst:.2} s after the start in {} of {} repeats, past the {} s \
+             warm-up (accepted: a longer --warmup)",
+            late.len(),
+            judged.len(),
+            late[0].warmup_s
+        ));
+    }
+    let drifted: Vec<f64> = judged
+        .iter()
+        .filter(|s| s.drifted())
+        .map(|s| s.window_drift)
+        .collect();
+    if let Some(worst) = drifted.iter().copied().reduce(|a, b| {
+        if (a - 1.0).abs() >= (b - 1.0).abs() {
+            a
+        } else {
+            b
+        }
+    }) {
+        noise.push(format!(
+            "throughput moved {:+.0}% from the window's first half to its second in {} of {} repeats",
+            (worst - 1.0) * 100.0,
+            drifted.len(),
+            judged.len()
+        ));
     }
     // The workload's declared health figures (e.g. a saturated load generator), judged on the worst
     // repeat.
@@ -150,6 +184,7 @@ mod tests {
             ops,
             errors: e,
             error_samples: Default::default(),
+            steady: None,
             duration_s: 2.0,
             window_usage: Usage {
                 cpu_user_s: 1.5,
@@ -204,6 +239,42 @@ mod tests {
         assert_eq!(s.peak_rss_bytes, 42);
         assert!(s.noise.is_empty(), "{:?}", s.noise);
         assert!(hist.is_some());
+    }
+
+    #[test]
+    fn a_warmup_the_data_outlasted_and_a_moving_window_are_flagged() {
+        let steady = |settled_after_s, window_drift| {
+            Some(Steady {
+                settled_after_s,
+                warmup_s: 0.5,
+                window_drift,
+            })
+        };
+        let mut reps = vec![
+            raw(2000, &[100], 0),
+            raw(2000, &[100], 0),
+            raw(2000, &[100], 0),
+        ];
+        reps[0].steady = steady(0.2, 1.0);
+        reps[1].steady = steady(0.9, 1.25);
+        let (_, s, _) = summarize(
+            &out(reps),
+            &Usage::default(),
+            None,
+            &Declarations::default(),
+        )
+        .unwrap();
+        let all = s.noise.join("; ");
+        assert!(
+            all.contains(
+                "settled only 0.90 s after the start in 1 of 2 repeats, past the 0.5 s warm-up"
+            ),
+            "{all}"
+        );
+        assert!(
+            all.contains("moved +25% from the window's first half to its second in 1 of 2"),
+            "{all}"
+        );
     }
 
     #[test]

@@ -109,6 +109,10 @@ pub struct LoadReport {
     pub responses_total: u64,
     /// The latency histogram of successful measured requests (HdrHistogram V2 + deflate, base64).
     pub histogram: String,
+    /// Successful responses completed in each `dyno_core::steady::INTERVAL_NS` from the start, warm-up
+    /// included, to find when the rate settled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<u64>,
 }
 
 struct Target {
@@ -152,6 +156,8 @@ struct Tally {
     samples: BTreeMap<String, String>,
     connected: bool,
     connect_error: Option<String>,
+    /// Successful responses per timeline interval since the start.
+    timeline: Vec<u64>,
 }
 
 impl Tally {
@@ -167,7 +173,17 @@ impl Tally {
             samples: BTreeMap::new(),
             connected: false,
             connect_error: None,
+            timeline: Vec::new(),
         }
+    }
+
+    /// A successful response `since` the start, in the timeline.
+    fn tick(&mut self, since: Duration) {
+        let i = (since.as_nanos() / u128::from(dyno_core::steady::INTERVAL_NS)) as usize;
+        if i >= self.timeline.len() {
+            self.timeline.resize(i + 1, 0);
+        }
+        self.timeline[i] += 1;
     }
 
     fn error(&mut self, kind: &str, detail: impl FnOnce() -> String) {
@@ -189,6 +205,12 @@ impl Tally {
         }
         for (k, v) in o.samples {
             self.samples.entry(k).or_insert(v);
+        }
+        if self.timeline.len() < o.timeline.len() {
+            self.timeline.resize(o.timeline.len(), 0);
+        }
+        for (sum, n) in self.timeline.iter_mut().zip(o.timeline) {
+            *sum += n;
         }
         self.connected |= o.connected;
         if self.connect_error.is_none() {
@@ -323,6 +345,7 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
         bytes_read: tally.bytes,
         responses_total: tally.responses_total,
         histogram: dyno_core::record::encode_histogram(&tally.hist),
+        timeline: tally.timeline,
     })
 }
 
@@ -737,6 +760,9 @@ async fn connection(
                 tally.responses_total += 1;
                 if resp.close {
                     conn = None;
+                }
+                if (200..300).contains(&resp.status) && done < end {
+                    tally.tick(done - start);
                 }
                 if measured {
                     tally.done += 1;

@@ -391,10 +391,17 @@ fn measure_repeat(
         metrics.entry(name).or_insert(rate);
     }
     let rec = collector.finish();
+    let start_ns = window.warmup().as_nanos() as u64;
+    let steady = dyno_core::steady::assess(
+        &rec.timeline,
+        start_ns,
+        start_ns + window.duration().as_nanos() as u64,
+    );
     Ok(RawRepeat {
         ops: rec.ops,
         errors: rec.errors,
         error_samples: rec.error_samples,
+        steady,
         duration_s,
         window_usage,
         histogram: rec.latency.as_ref().map(encode_histogram),

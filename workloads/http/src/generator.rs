@@ -292,6 +292,8 @@ impl WrkDone {
             bytes_read: self.bytes,
             responses_total: self.requests,
             histogram: dyno_core::record::encode_histogram(&hist),
+            // wrk reports totals only: its warm-up is not judged.
+            timeline: vec![],
         }
     }
 }

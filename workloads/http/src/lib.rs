@@ -321,6 +321,8 @@ pub struct Measured {
     /// Halfway through the window: RSS and open connections.
     pub rss_loaded: Option<u64>,
     pub open: Option<usize>,
+    /// When the generator's load (and its timeline) began, from the window's epoch.
+    pub timeline_offset: Duration,
 }
 
 /// One repeat: start the server on the row, run the generator through the window, stop, check, record.
@@ -421,6 +423,7 @@ pub fn load(ctx: &RepeatCtx, p: &HttpParams, target: &Target) -> Result<Measured
             rss_idle,
             rss_loaded,
             open,
+            timeline_offset: load_start.saturating_duration_since(window.start() - window.warmup()),
         })
     })
 }
@@ -464,6 +467,8 @@ pub fn record(
     ctx.collector
         .record_external(report.requests, &hist, &report.errors);
     ctx.collector.record_error_samples(&report.error_samples);
+    ctx.collector
+        .record_external_timeline(m.timeline_offset, &report.timeline);
 
     let mut out = RepeatOutput::new();
     let mut put = |m: &Metric, v: f64| out.set(m, v);

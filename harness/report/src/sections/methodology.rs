@@ -145,7 +145,9 @@ impl Section for Settings {
         let _ = writeln!(
             s,
             "Every cell runs in its own process confined to the cores above. Warm-up is not measured; each repeat \
-             restarts the runtime. Throughput is the mean over repeats with a Student-t 95% interval. CPU time and \
+             restarts the runtime. Each repeat also counts its completions per 50 ms over warm-up and window: a \
+             repeat whose rate settled (within ±10% of the window's median) only after the window opened, or whose \
+             window halves differ by more than 10%, is flagged in the noise column. Throughput is the mean over repeats with a Student-t 95% interval. CPU time and \
              context switches cover the measured window only; peak RSS is the cell process's high-water mark. \
              What each figure means is in [Metrics](../metrics.md).\n"
         );
