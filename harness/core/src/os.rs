@@ -156,6 +156,23 @@ pub struct Usage {
     pub peak_rss_bytes: u64,
     pub ctx_switches_voluntary: u64,
     pub ctx_switches_involuntary: u64,
+    /// Seconds its live threads spent runnable but waiting for a CPU (the kernel's schedstat run delay):
+    /// what other processes on the same cores took from it. 0 where the kernel keeps no schedstat or for
+    /// accounting that has none (`getrusage`).
+    #[serde(default)]
+    pub run_delay_s: f64,
+}
+
+/// The run delay of every live thread of `/proc/<pid>` (`self` for this process), in seconds.
+fn run_delay_s(pid: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0.0;
+    };
+    let ns: u64 = tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum();
+    ns as f64 / 1e9
 }
 
 impl Usage {
@@ -169,6 +186,7 @@ impl Usage {
             peak_rss_bytes: r.ru_maxrss as u64 * 1024,
             ctx_switches_voluntary: r.ru_nvcsw as u64,
             ctx_switches_involuntary: r.ru_nivcsw as u64,
+            run_delay_s: 0.0,
         }
     }
 
@@ -191,6 +209,7 @@ impl Usage {
             peak_rss_bytes: field("VmHWM:") * 1024,
             ctx_switches_voluntary: field("voluntary_ctxt_switches:"),
             ctx_switches_involuntary: field("nonvoluntary_ctxt_switches:"),
+            run_delay_s: run_delay_s(&pid.to_string()),
         })
     }
 
@@ -204,14 +223,16 @@ impl Usage {
         }
     }
 
-    /// This process's usage so far (all threads, live and exited).
+    /// This process's usage so far (all threads, live and exited; the run delay of live threads).
     pub fn of_self() -> Usage {
         // SAFETY: getrusage fills the struct we own.
-        unsafe {
+        let mut u = unsafe {
             let mut r: libc::rusage = std::mem::zeroed();
             libc::getrusage(libc::RUSAGE_SELF, &mut r);
             Usage::from_rusage(&r)
-        }
+        };
+        u.run_delay_s = run_delay_s("self");
+        u
     }
 
     /// Usage accrued between `earlier` and `self` (peak RSS is the later high-water mark).
@@ -226,6 +247,7 @@ impl Usage {
             ctx_switches_involuntary: self
                 .ctx_switches_involuntary
                 .saturating_sub(earlier.ctx_switches_involuntary),
+            run_delay_s: (self.run_delay_s - earlier.run_delay_s).max(0.0),
         }
     }
 }
@@ -233,6 +255,37 @@ impl Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_threads_on_one_core_wait_for_it() {
+        let core = allowed_cores()[0];
+        let pin = move || pin_thread(core).unwrap();
+        let spin = |ms: u128| {
+            let t = std::time::Instant::now();
+            let mut x = 0u64;
+            while t.elapsed().as_millis() < ms {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        };
+        pin();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let other = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                pin();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    spin(1);
+                }
+            })
+        };
+        let before = Usage::of_self();
+        spin(300);
+        let waited = Usage::of_self().since(&before).run_delay_s;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        other.join().unwrap();
+        // Two always-runnable threads share one core for 300 ms: together they wait about that long.
+        assert!(waited > 0.05, "run delay {waited} s");
+    }
 
     #[test]
     fn own_usage_grows_with_work() {

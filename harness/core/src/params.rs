@@ -66,6 +66,17 @@ impl Params {
             .join(" ")
     }
 
+    /// The values of `names` only, in name order, joined by " · ": a short label under a header that
+    /// names the parameters once.
+    pub fn values(&self, names: &[String]) -> String {
+        self.0
+            .iter()
+            .filter(|(k, _)| names.contains(k))
+            .map(|(_, v)| v.to_string())
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+
     /// The names whose values differ between any of `all` (what a table of them needs to show).
     pub fn varying<'a>(all: impl IntoIterator<Item = &'a Params>) -> Vec<String> {
         let all: Vec<&Params> = all.into_iter().collect();
@@ -364,6 +375,18 @@ fn product(g: &Group) -> Vec<Params> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_name_the_shown_parameters_or_show_their_values_only() {
+        let mut p = Params::default();
+        p.0.insert("shape".into(), ParamValue::Str("queue".into()));
+        p.0.insert("n".into(), ParamValue::Int(64));
+        p.0.insert("fixed".into(), ParamValue::Int(1));
+        let shown = vec!["shape".to_string(), "n".to_string()];
+        assert_eq!(p.label(&shown), "n=64 shape=queue");
+        assert_eq!(p.values(&shown), "64 · queue");
+        assert_eq!(p.values(&[]), "");
+    }
 
     fn spec() -> WorkloadSpec {
         WorkloadSpec {

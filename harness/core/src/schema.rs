@@ -245,6 +245,10 @@ pub struct Repeat {
     pub ops_per_cpu_s: f64,
     pub ctx_switches_voluntary: u64,
     pub ctx_switches_involuntary: u64,
+    /// Seconds the cell's threads were runnable but waiting for a CPU in the window (schedstat run
+    /// delay): what other processes on its cores took.
+    #[serde(default)]
+    pub run_delay_s: f64,
     pub latency_ns: Option<Percentiles>,
     /// Workload-specific figures.
     pub metrics: BTreeMap<String, f64>,

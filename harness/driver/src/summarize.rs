@@ -53,6 +53,7 @@ pub fn summarize(
             ops_per_cpu_s: if cpu > 0.0 { r.ops as f64 / cpu } else { 0.0 },
             ctx_switches_voluntary: r.window_usage.ctx_switches_voluntary,
             ctx_switches_involuntary: r.window_usage.ctx_switches_involuntary,
+            run_delay_s: r.window_usage.run_delay_s,
             latency_ns: latency,
             metrics: r.metrics.clone(),
             round: None,

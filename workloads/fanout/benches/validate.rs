@@ -3,8 +3,10 @@
 //!
 //! - **known CPU**: a fan-out cell with one consumer spinning 200 µs per message, confined to one core on
 //!   the tokio-tpc row, keeps that core busy for the whole window; run through `dyno run` (the cell
-//!   binary, its window accounting and the driver), it must report one CPU-second per second of window
-//!   within 5%.
+//!   binary, its window accounting and the driver), it must report one CPU-second per second the core
+//!   was its to use (the window less the time other processes held the core: the kernel's run delay of
+//!   its threads) within 5%. A machine that lent the core to others therefore does not fail the check,
+//!   and the share they took is shown.
 //!
 //! `cargo bench -p dyno-fanout --bench validate [-- --quick --out F]`. Exits 1 when the check fails.
 
@@ -54,7 +56,7 @@ const NAME: &str = "known CPU";
 
 fn target() -> String {
     format!(
-        "a cell burning one core reports one CPU-second per second of window within {:.0}%",
+        "a cell burning one core reports one CPU-second per second the core was its within {:.0}%",
         CPU_TOLERANCE * 100.0
     )
 }
@@ -118,10 +120,16 @@ fn known_cpu(quick: bool) -> Result<Check, String> {
             cells.len()
         ));
     };
+    // CPU-seconds per second the core was the cell's: the window less its threads' run delay.
     let per_s: Vec<f64> = cell
         .repeats
         .iter()
-        .map(|r| (r.cpu_user_s + r.cpu_sys_s) / r.duration_s)
+        .map(|r| (r.cpu_user_s + r.cpu_sys_s) / (r.duration_s - r.run_delay_s).max(1e-9))
+        .collect();
+    let taken: Vec<f64> = cell
+        .repeats
+        .iter()
+        .map(|r| r.run_delay_s / r.duration_s)
         .collect();
     if per_s.is_empty() {
         return Err(format!("the cell has no repeats: {:?}", cell.error));
@@ -138,15 +146,19 @@ fn known_cpu(quick: bool) -> Result<Check, String> {
         .as_ref()
         .map(|t| format!("{:.3}", t.mean_cpu_cores))
         .unwrap_or_else(|| "none".into());
-    let figures = format!(
-        "CPU-seconds per second of window, per repeat: {} (furthest from 1: {worst:.3}); the sampler's mean \
-         over the whole process life (start-up included): {sampled} cores; tokio-tpc on core {core}, \
-         one consumer spinning {} µs per message",
-        per_s
-            .iter()
+    let list = |xs: &[f64]| {
+        xs.iter()
             .map(|x| format!("{x:.3}"))
             .collect::<Vec<_>>()
-            .join(", "),
+            .join(", ")
+    };
+    let figures = format!(
+        "CPU-seconds per second the core was the cell's, per repeat: {} (furthest from 1: {worst:.3}); \
+         share of the window other processes held the core (run delay): {}; the sampler's mean over the \
+         whole process life (start-up included): {sampled} cores; tokio-tpc on core {core}, one consumer \
+         spinning {} µs per message",
+        list(&per_s),
+        list(&taken),
         WORK_NS.parse::<u64>().unwrap_or(0) / 1000,
     );
     Ok(Check {

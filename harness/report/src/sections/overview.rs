@@ -4,6 +4,7 @@
 
 use super::{Out, Part, Section, reason};
 use crate::paired;
+use dyno_core::Params;
 use dyno_core::human::si;
 use dyno_core::schema::{CellResult, Status};
 use std::fmt::Write;
@@ -62,7 +63,22 @@ impl Section for Matrix {
                 s,
                 "## [{w}]({w}.md): {unit} per second (higher is better)\n"
             );
-            let _ = write!(s, "| parameters |");
+            // The parameters are named once in the header; each line shows their values only.
+            let shown = Params::varying(
+                run.cells
+                    .iter()
+                    .filter(|c| c.workload == w)
+                    .map(|c| &c.params),
+            );
+            let _ = write!(
+                s,
+                "| {} |",
+                if shown.is_empty() {
+                    "parameters".to_string()
+                } else {
+                    shown.join(" · ")
+                }
+            );
             for r in &part.rows {
                 let _ = write!(s, " {r} |");
             }
@@ -84,7 +100,16 @@ impl Section for Matrix {
                 let lead = best
                     .zip(ok.get(1))
                     .and_then(|(b, r)| paired::throughput(b, r));
-                let _ = write!(s, "| {} |", set.label);
+                let values = set.cells[0].params.values(&shown);
+                let _ = write!(
+                    s,
+                    "| {} |",
+                    if values.is_empty() {
+                        &set.label
+                    } else {
+                        &values
+                    }
+                );
                 for r in &part.rows {
                     let text = match set.cells.iter().find(|c| &c.runtime == r) {
                         None => "–".to_string(),
