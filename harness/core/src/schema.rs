@@ -311,6 +311,8 @@ pub struct CellResult {
     pub wall_s: f64,
     /// Last lines of the cell's stderr when it failed.
     pub stderr_tail: Option<String>,
+    /// The warm-up of the cell's repeats: the run's, or the longer one a repeat's data asked for (each
+    /// repeat's own is in its `steady`).
     pub warmup_s: f64,
     pub duration_s: f64,
     /// What the driver's sampler saw of the cell process (CPU and RSS over time).

@@ -18,6 +18,21 @@ pub const SMOOTHING: usize = 5;
 /// the drift that the 95% intervals of a 2-core shared machine resolve at all.
 pub const BAND: f64 = 0.10;
 
+/// A warm-up extended from the data is this multiple of the time the rate took to settle, in whole
+/// intervals: the settling point of one repeat is an estimate, and the next repeat may settle a little
+/// later.
+pub const WARMUP_MARGIN: f64 = 1.5;
+
+/// The warm-up to run a repeat again with, when its rate settled only `settled_after_s` after the start:
+/// [`WARMUP_MARGIN`] times that, rounded up to whole [`INTERVAL_NS`] intervals, at most `cap_s` (a warm-up
+/// longer than the window it precedes is another workload, judged and flagged rather than chased).
+pub fn extended_warmup(settled_after_s: f64, cap_s: f64) -> f64 {
+    let interval_s = INTERVAL_NS as f64 / 1e9;
+    let longer = (settled_after_s * WARMUP_MARGIN / interval_s).ceil() * interval_s;
+    // Whole milliseconds, so the recorded warm-up reads as it was asked for.
+    (longer.min(cap_s) * 1e3).round() / 1e3
+}
+
 /// What a repeat's timeline says about its warm-up.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Steady {
@@ -160,5 +175,12 @@ mod tests {
             None,
             "a timeline that stops early"
         );
+    }
+
+    #[test]
+    fn an_extended_warm_up_has_its_margin_in_whole_intervals_up_to_the_cap() {
+        assert_eq!(extended_warmup(0.42, 10.0), 0.65);
+        assert_eq!(extended_warmup(1.2, 10.0), 1.8);
+        assert_eq!(extended_warmup(0.42, 0.3), 0.3);
     }
 }

@@ -176,7 +176,7 @@ fn serve(a: &ServeArgs) -> Result<()> {
 pub struct RunArgs {
     #[command(flatten)]
     pub common: CommonArgs,
-    /// Which default matrix to start from: quick (smoke, about 3 minutes: small matrix, 1 s windows, two
+    /// Which default matrix to start from: quick (smoke, under 3 minutes: small matrix, 0.6 s windows, two
     /// repeats, no flamegraphs) or full (the default matrix: 2 s windows, three to ten repeats until ±5%
     /// within a 45-minute budget, a flamegraph per cell).
     #[arg(long, default_value = "full")]
@@ -190,10 +190,10 @@ pub struct RunArgs {
     /// Override a parameter's values: NAME=VALUE[,VALUE...] (repeatable).
     #[arg(short, long = "param")]
     pub params: Vec<String>,
-    /// Measured window per repeat, in seconds (e.g. 3, 0.5, 500ms) [quick: 1 s, full: 2 s].
+    /// Measured window per repeat, in seconds (e.g. 3, 0.5, 500ms) [quick: 0.6 s, full: 2 s].
     #[arg(long, value_parser = dyno_core::cli::parse_seconds, allow_hyphen_values = true)]
     pub duration: Option<f64>,
-    /// Warm-up before each measured window, in seconds [quick: 0.5 s, full: 1 s].
+    /// Warm-up before each measured window, in seconds [quick: 0.4 s, full: 1 s].
     #[arg(long, value_parser = dyno_core::cli::parse_seconds_or_zero, allow_hyphen_values = true)]
     pub warmup: Option<f64>,
     /// Minimum measured repeats per cell, one per round [quick: 2, full: 3].

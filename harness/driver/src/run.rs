@@ -42,18 +42,20 @@ pub struct Defaults {
 pub const TARGET_HALF_WIDTH: f64 = 0.05;
 
 /// A profile's defaults. Quick is the smoke profile: two short repeats per cell (the fewest that give
-/// an interval), no adaptive rounds and no profiled repeat (`--flamegraphs` adds it), so that it runs
-/// in about three minutes. Full takes three repeats of a 2 s window, then rounds until ±5% or ten
-/// repeats, and a profiled repeat, within 45 minutes of run time: between-repeat drift of a shared
-/// machine, not the noise inside one window, is what limits precision, so rounds buy more than
-/// longer windows.
+/// an interval, an honest but wide one: a Student-t interval of two repeats is 12.7 standard errors
+/// wide), no adaptive rounds and no profiled repeat (`--flamegraphs` adds it), so that every workload
+/// on every row runs in under three minutes here (measured: three repeats took 3 min 52 s). Full takes
+/// three repeats of a 2 s window, then rounds until ±5% or ten repeats, and a profiled repeat, within 45
+/// minutes of run time: between-repeat drift of a shared machine, not the noise inside one window, is
+/// what limits precision, so rounds buy more than longer windows. A warm-up the data outlasts is
+/// extended cell by cell (see [`execute`]).
 pub fn profile_defaults(p: Profile) -> Defaults {
     match p {
         Profile::Quick => Defaults {
-            // The shortest that every workload accepts: wrk runs whole seconds, and the script
-            // workload's setup and idle ticks outlasted 0.3 s of warm-up on a loaded machine.
-            warmup_s: 0.5,
-            duration_s: 1.0,
+            // The script workload's setup and idle ticks need about 0.3 s on a loaded machine; the
+            // window holds the ten 50 ms intervals a steady-state judgement needs, with one to spare.
+            warmup_s: 0.4,
+            duration_s: 0.6,
             repeats: 2,
             precision: None,
             flamegraphs: false,
@@ -656,6 +658,7 @@ pub trait CellRunner {
         _plan: &Plan,
         _cell: &PlannedCell,
         _args: &[String],
+        _warmup_s: f64,
         _mean: f64,
     ) -> Option<crate::profile::Profiled> {
         None
@@ -711,6 +714,7 @@ impl CellRunner for ChildRunner {
         plan: &Plan,
         cell: &PlannedCell,
         args: &[String],
+        warmup_s: f64,
         mean: f64,
     ) -> Option<crate::profile::Profiled> {
         let backend = plan.profiler.as_ref()?;
@@ -729,7 +733,7 @@ impl CellRunner for ChildRunner {
             &crate::profile::Request {
                 bin: &plan.bins[&cell.workload].bin,
                 cell_args: args,
-                warmup_s: plan.manifest.settings.warmup_s,
+                warmup_s,
                 scratch: &plan.run.join(&format!("cells/.{}", cell.cell_id)),
                 timeout: timeout(plan),
                 unprofiled_mean: mean,
@@ -871,9 +875,28 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
             let cell = &settings.cells[i];
             crate::interrupt::check()?;
             progress.start(&format!("round {} {}", round + 1, cell.cell_id));
-            let outcome = run_round(plan, cell, runner, round)?;
+            let State::Open(kept) = &state[i] else {
+                unreachable!("only open cells take rounds")
+            };
+            let warmup_s = cell_warmup(settings, kept);
+            let mut outcome = run_round(plan, cell, runner, round, warmup_s)?;
             // A cell killed by Ctrl-C is not a result.
             crate::interrupt::check()?;
+            // A repeat that measured part of its warm-up is not kept: it runs again, once, with the
+            // warm-up its own data asked for, which the cell's later rounds keep.
+            if let Some((settled_s, longer_s)) = match &outcome {
+                Round::Kept(rec) => longer_warmup(rec, warmup_s, settings),
+                Round::Ended(_) => None,
+            } {
+                progress.line(format!(
+                    "round {} {}: throughput settled only {settled_s:.2} s after the start, past \
+                     the {warmup_s} s warm-up; running it again with {longer_s} s",
+                    round + 1,
+                    cell.cell_id
+                ));
+                outcome = run_round(plan, cell, runner, round, longer_s)?;
+                crate::interrupt::check()?;
+            }
             match outcome {
                 Round::Kept(rec) => {
                     rounds::save(&plan.run, &cell.cell_id, &rec)?;
@@ -1009,8 +1032,36 @@ enum Round {
     Ended(Box<CellResult>),
 }
 
-/// The `cell` invocation of a cell's binary, without `--repeats` and `--out`.
-fn cell_args(plan: &Plan, cell: &PlannedCell) -> Result<Vec<String>> {
+/// The warm-up of a cell's next repeat: the run's, or the longer one an earlier repeat of the cell was
+/// given (each repeat records its own, so a resumed run keeps it).
+fn cell_warmup(settings: &RunSettings, kept: &[RoundRecord]) -> f64 {
+    kept.iter()
+        .flat_map(|r| &r.output.repeats)
+        .filter_map(|r| r.steady.map(|s| s.warmup_s))
+        .fold(settings.warmup_s, f64::max)
+}
+
+/// When a kept repeat's throughput settled only after its warm-up of `warmup_s`: the time it took and
+/// the longer warm-up to run it again with ([`dyno_core::steady::extended_warmup`], at most the run's
+/// warm-up plus its window). `None` when it settled in time, could not be judged, or the warm-up is
+/// already as long as allowed.
+fn longer_warmup(rec: &RoundRecord, warmup_s: f64, settings: &RunSettings) -> Option<(f64, f64)> {
+    let settled_s = rec
+        .output
+        .repeats
+        .iter()
+        .filter_map(|r| r.steady)
+        .filter(|s| !s.settled_in_warmup())
+        .map(|s| s.settled_after_s)
+        .reduce(f64::max)?;
+    let longer =
+        dyno_core::steady::extended_warmup(settled_s, settings.warmup_s + settings.duration_s);
+    (longer > warmup_s + 1e-9).then_some((settled_s, longer))
+}
+
+/// The `cell` invocation of a cell's binary with a warm-up of `warmup_s`, without `--repeats` and
+/// `--out`.
+fn cell_args(plan: &Plan, cell: &PlannedCell, warmup_s: f64) -> Result<Vec<String>> {
     let s = &plan.manifest.settings;
     let (params, cores) = s.placement(&cell.params);
     let mut args = vec![
@@ -1020,7 +1071,7 @@ fn cell_args(plan: &Plan, cell: &PlannedCell) -> Result<Vec<String>> {
         "--params".into(),
         serde_json::to_string(&params)?,
         "--warmup-s".into(),
-        s.warmup_s.to_string(),
+        warmup_s.to_string(),
         "--duration-s".into(),
         s.duration_s.to_string(),
         "--cores".into(),
@@ -1064,17 +1115,18 @@ fn blank_result(plan: &Plan, cell: &PlannedCell, usage: Usage, wall_s: f64) -> R
     })
 }
 
-/// Run one repeat of a cell through `runner` and judge it: a repeat to keep (its figures checked as
-/// a summary would check them), or the cell's end: skipped (the cell said it cannot run here) or
-/// failed (with the reason and the tail of its stderr).
+/// Run one repeat of a cell with a warm-up of `warmup_s` through `runner` and judge it: a repeat to
+/// keep (its figures checked as a summary would check them), or the cell's end: skipped (the cell said
+/// it cannot run here) or failed (with the reason and the tail of its stderr).
 fn run_round(
     plan: &Plan,
     cell: &PlannedCell,
     runner: &dyn CellRunner,
     round: usize,
+    warmup_s: f64,
 ) -> Result<Round> {
     let declared = plan.declared(&cell.workload);
-    let ran = runner.run(plan, cell, &cell_args(plan, cell)?)?;
+    let ran = runner.run(plan, cell, &cell_args(plan, cell, warmup_s)?)?;
     let ended = |error: String, tail: Option<String>, status: Status| -> Result<Round> {
         let mut r = blank_result(plan, cell, ran.usage, ran.wall_s)?;
         r.status = status;
@@ -1156,8 +1208,9 @@ fn finish_cell(
         result.artifacts.timeseries_csv = Some(rel);
         result.timeseries = Some(crate::sampler::summarize(series));
     }
-    let args = cell_args(plan, cell)?;
-    if let Some(p) = runner.profile(plan, cell, &args, summary.throughput_ops_s.mean) {
+    let warmup_s = cell_warmup(&plan.manifest.settings, kept);
+    let args = cell_args(plan, cell, warmup_s)?;
+    if let Some(p) = runner.profile(plan, cell, &args, warmup_s, summary.throughput_ops_s.mean) {
         if let (Some(folded), Some(svg)) = (&p.folded, &p.svg) {
             // Folded stacks of deep generic Rust frames are large and repetitive: stored gzipped.
             let folded_rel = format!("cells/{}.folded.gz", cell.cell_id);
@@ -1178,6 +1231,23 @@ fn finish_cell(
             "{m}: two behaviours, not one noisy figure; the mean describes neither"
         ));
     }
+    if warmup_s > plan.manifest.settings.warmup_s {
+        let longer = kept
+            .iter()
+            .flat_map(|r| &r.output.repeats)
+            .filter(|r| {
+                r.steady
+                    .is_some_and(|s| s.warmup_s > plan.manifest.settings.warmup_s)
+            })
+            .count();
+        summary.noise.push(format!(
+            "warm-up extended from the run's {} s to {warmup_s} s, where a repeat's throughput \
+             settled later ({longer} of {} repeats ran with a longer warm-up)",
+            plan.manifest.settings.warmup_s,
+            repeats.len()
+        ));
+    }
+    result.warmup_s = warmup_s;
     result.precision = Some(precision);
     result.status = Status::Ok;
     result.fairness = m.output.fairness;
@@ -1371,7 +1441,8 @@ mod tests {
     }
 
     /// Answers by the cell's `k` parameter and remembers which cells it ran: `ok` measures 1000 ops
-    /// every time, `noisy` alternates 1000 and 1500, `skip` cannot run here, anything else times out.
+    /// every time, `noisy` alternates 1000 and 1500, `late` measures 1000 ops whose rate settles
+    /// 0.42 s after the start whatever the warm-up, `skip` cannot run here, anything else times out.
     /// With `die_after`, the run is killed (an error) at that many processes.
     #[derive(Default)]
     struct Fake(RefCell<Vec<String>>, Option<usize>);
@@ -1405,7 +1476,14 @@ mod tests {
                 },
                 errors: BTreeMap::new(),
                 error_samples: BTreeMap::new(),
-                steady: None,
+                steady: (cell.params.word("k") == "late").then(|| {
+                    let at = args.iter().position(|a| a == "--warmup-s").unwrap() + 1;
+                    dyno_core::steady::Steady {
+                        settled_after_s: 0.42,
+                        warmup_s: args[at].parse().unwrap(),
+                        window_drift: 1.0,
+                    }
+                }),
                 duration_s: 1.0,
                 window_usage: Usage {
                     cpu_user_s: 0.5,
@@ -1415,7 +1493,7 @@ mod tests {
                 metrics: BTreeMap::new(),
             };
             let (failure, output) = match cell.params.word("k") {
-                "ok" | "noisy" => (None, Ok(out(None, vec![repeat]))),
+                "ok" | "noisy" | "late" => (None, Ok(out(None, vec![repeat]))),
                 "skip" => (None, Ok(out(Some("tool not installed"), vec![]))),
                 _ => (
                     Some("timed out after 5 s and was killed".to_string()),
@@ -1582,6 +1660,54 @@ mod tests {
                 "{budget_s}"
             );
         }
+    }
+
+    #[test]
+    fn a_repeat_that_measured_its_warm_up_runs_again_with_the_warm_up_its_data_asked_for() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut plan, results) = plan_of(d.path(), &["late", "ok"]);
+        plan.manifest.settings.repeats = 3;
+        let fake = Fake::default();
+        let done = execute(&plan, &results, &fake).unwrap();
+        let late = &done[0];
+        // Settled at 0.42 s of a 0.1 s warm-up: run again with 1.5 x 0.42 s in whole 50 ms intervals,
+        // which the later rounds keep; 4 processes for 3 repeats. The steady cell is untouched.
+        let runs = |id: &str| fake.0.borrow().iter().filter(|c| *c == id).count();
+        assert_eq!(runs(&late.cell_id), 4);
+        assert_eq!(runs(&done[1].cell_id), 3);
+        let warmups: Vec<f64> = late
+            .repeats
+            .iter()
+            .map(|r| r.steady.unwrap().warmup_s)
+            .collect();
+        assert_eq!(warmups, [0.65, 0.65, 0.65]);
+        assert_eq!((late.warmup_s, done[1].warmup_s), (0.65, 0.1));
+        let noise = &late.summary.as_ref().unwrap().noise;
+        assert!(
+            noise
+                .iter()
+                .any(|n| n.contains("warm-up extended from the run's 0.1 s to 0.65 s")),
+            "{noise:?}"
+        );
+        assert!(
+            !noise.iter().any(|n| n.contains("settled only")),
+            "{noise:?}"
+        );
+        // The extension is capped at the run's warm-up plus its window; a repeat that still settles
+        // late then is kept and flagged.
+        let d = tempfile::tempdir().unwrap();
+        let (mut plan, results) = plan_of(d.path(), &["late"]);
+        plan.manifest.settings.duration_s = 0.2;
+        plan.manifest.settings.repeats = 2;
+        let fake = Fake::default();
+        let done = execute(&plan, &results, &fake).unwrap();
+        assert_eq!(fake.0.borrow().len(), 3);
+        assert_eq!(done[0].warmup_s, 0.3);
+        let noise = &done[0].summary.as_ref().unwrap().noise;
+        assert!(
+            noise.iter().any(|n| n.contains("settled only 0.42 s")),
+            "{noise:?}"
+        );
     }
 
     #[test]

@@ -98,10 +98,25 @@ impl Section for Settings {
         );
         let _ = writeln!(s, "| kernel / OS | {} / {} |", m.host.kernel, m.host.os);
         let _ = writeln!(s, "| rustc | {} |", m.toolchain.rustc);
+        let extended: Vec<f64> = part
+            .cells
+            .iter()
+            .filter(|c| c.warmup_s > st.warmup_s)
+            .map(|c| c.warmup_s)
+            .collect();
         let _ = writeln!(
             s,
-            "| per repeat | warm-up {} s, then a {} s measured window; timeout {} s |",
-            st.warmup_s, st.duration_s, st.cell_timeout_s
+            "| per repeat | warm-up {} s{}, then a {} s measured window; timeout {} s |",
+            st.warmup_s,
+            match extended.iter().copied().reduce(f64::max) {
+                Some(longest) => format!(
+                    " (extended from their data for {} cell(s), to at most {longest} s)",
+                    extended.len()
+                ),
+                None => String::new(),
+            },
+            st.duration_s,
+            st.cell_timeout_s
         );
         let _ = writeln!(s, "| repeats | {} |", repeats_line(part));
         let _ = writeln!(s, "| cores | {:?} |", st.cores);
@@ -145,11 +160,17 @@ impl Section for Settings {
         let _ = writeln!(
             s,
             "Every cell runs in its own process confined to the cores above. Warm-up is not measured; each repeat \
-             restarts the runtime. Each repeat also counts its completions per 50 ms over warm-up and window: a \
-             repeat whose rate settled (within ±10% of the window's median) only after the window opened, or whose \
-             window halves differ by more than 10%, is flagged in the noise column. Throughput is the mean over repeats with a Student-t 95% interval. CPU time and \
+             restarts the runtime. Each repeat also counts its completions per {} ms over warm-up and window: a \
+             repeat whose rate settled (within ±{}% of the window's median) only after the window opened runs \
+             again, once, with a warm-up of {}× the time it took (at most warm-up plus window), and the \
+             cell's later repeats keep it; a repeat that still settled late, or whose window halves differ by \
+             more than {}%, is flagged in the noise column. Throughput is the mean over repeats with a Student-t 95% interval. CPU time and \
              context switches cover the measured window only; peak RSS is the cell process's high-water mark. \
-             What each figure means is in [Metrics](../metrics.md).\n"
+             What each figure means is in [Metrics](../metrics.md).\n",
+            dyno_core::steady::INTERVAL_NS / 1_000_000,
+            dyno_core::steady::BAND * 100.0,
+            dyno_core::steady::WARMUP_MARGIN,
+            dyno_core::steady::BAND * 100.0,
         );
     }
 }
