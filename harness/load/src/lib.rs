@@ -410,6 +410,9 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 pub const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 /// A chunk-size line longer than this is not HTTP.
 const MAX_CHUNK_LINE: usize = 1024;
+/// Most interim (1xx) responses accepted before a request's final one. A server may send several
+/// (RFC 9110 §15.2: e.g. 103 Early Hints), each discarded; one that never stops is a `bad_response`.
+const MAX_INTERIM: usize = 16;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -506,12 +509,34 @@ impl Conn {
             .map_err(|e| io_failed(&e, "write"))?;
         let max_head = self.limits.max_head_bytes;
         // The head.
+        let mut interim = 0;
         let (head_len, status, framing, close) = loop {
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut resp = httparse::Response::new(&mut headers);
             match resp.parse(&self.buf[..self.filled]) {
                 Ok(httparse::Status::Complete(len)) => {
                     let status = resp.code.unwrap_or(0);
+                    if status == 101 {
+                        return Err(failed(
+                            "bad_response",
+                            "101 Switching Protocols to a request that asked for no upgrade",
+                        ));
+                    }
+                    if (100..200).contains(&status) {
+                        // An interim response has no body: discard its head and read on.
+                        interim += 1;
+                        if interim > MAX_INTERIM {
+                            return Err(failed(
+                                "bad_response",
+                                format!(
+                                    "more than {MAX_INTERIM} interim (1xx) responses before a final one"
+                                ),
+                            ));
+                        }
+                        self.buf.copy_within(len..self.filled, 0);
+                        self.filled -= len;
+                        continue;
+                    }
                     let mut framing = Framing::UntilClose;
                     let mut close = false;
                     for h in resp.headers.iter() {
@@ -534,7 +559,7 @@ impl Conn {
                             close = h.value.eq_ignore_ascii_case(b"close");
                         }
                     }
-                    if status == 204 || status == 304 || (100..200).contains(&status) {
+                    if status == 204 || status == 304 {
                         framing = Framing::Length(0);
                     }
                     break (len, status, framing, close);

@@ -19,7 +19,7 @@ struct LoadArgs {
     /// Test duration in seconds (e.g. 10, 500ms).
     #[arg(short, long, default_value = "10", value_parser = parse_seconds, allow_hyphen_values = true)]
     duration: f64,
-    /// Client threads, one current-thread runtime each [default: 1].
+    /// Client threads, one current-thread runtime each.
     #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
     threads: u64,
     /// Offered rate in requests per second (open loop, latency from intended send times).

@@ -1,5 +1,5 @@
 //! The load generator against hostile servers: garbage, endless heads and bodies, huge declared lengths,
-//! silence, closing mid-response, a slow drip, and non-2xx answers. Each ends as a typed error with one
+//! silence, closing mid-response, a slow drip, interim (1xx) and non-2xx answers. Each ends as a typed error with one
 //! sample message, memory stays bounded (bodies are counted and discarded), and the test ends on time.
 
 use dyno_load::{LoadConfig, LoadReport, run};
@@ -17,6 +17,10 @@ enum Hostile {
     Silent,
     CloseMidResponse,
     SlowDrip,
+    /// A 103 Early Hints before each final 200: interim responses are discarded, not errors.
+    EarlyHints,
+    /// 1xx heads that never end in a final response.
+    EndlessInterim,
     Status(u16),
 }
 
@@ -89,6 +93,15 @@ fn serve(mut s: TcpStream, mode: Hostile) {
                     }
                     Ok(())
                 }
+                Hostile::EarlyHints => s.write_all(
+                    b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n\
+                      HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!",
+                ),
+                Hostile::EndlessInterim => loop {
+                    if s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
+                        return;
+                    }
+                },
                 Hostile::Status(code) => s.write_all(
                     format!(
                         "HTTP/1.1 {code} Whatever\r\nContent-Length: 4\r\nLocation: /x\r\n\r\nnope"
@@ -201,12 +214,17 @@ fn silence_is_a_timeout() {
     samples_cover(&r);
 }
 
+/// Every request against `mode` failed as `kind`, with a sample message containing `sample`.
+fn fails_only_as(mode: Hostile, secs: f64, kind: &str, sample: &str) {
+    let (r, _) = against(mode, secs);
+    assert_eq!(r.requests, 0, "{mode:?}: {r:?}");
+    assert_eq!(kinds(&r), [kind], "{mode:?}: {r:?}");
+    assert!(r.error_samples[kind].contains(sample), "{mode:?}: {r:?}");
+}
+
 #[test]
 fn closing_mid_response_is_a_reset() {
-    let (r, _) = against(Hostile::CloseMidResponse, 0.5);
-    assert_eq!(r.requests, 0);
-    assert_eq!(kinds(&r), ["reset"], "{r:?}");
-    assert!(r.error_samples["reset"].contains("closed"), "{r:?}");
+    fails_only_as(Hostile::CloseMidResponse, 0.5, "reset", "closed");
 }
 
 #[test]
@@ -218,16 +236,31 @@ fn a_slow_drip_times_out() {
 }
 
 #[test]
+fn interim_responses_are_discarded_and_the_final_one_counts() {
+    let (r, _) = against(Hostile::EarlyHints, 0.3);
+    assert!(r.requests > 0, "{r:?}");
+    assert!(r.errors.is_empty(), "{r:?}");
+}
+
+#[test]
+fn endless_interim_responses_and_an_unasked_upgrade_are_bad_responses() {
+    fails_only_as(
+        Hostile::EndlessInterim,
+        0.3,
+        "bad_response",
+        "interim (1xx)",
+    );
+    fails_only_as(Hostile::Status(101), 0.3, "bad_response", "101 Switching");
+}
+
+#[test]
 fn non_2xx_answers_are_errors_by_class() {
     for (code, kind) in [
         (301, "status_3xx"),
         (404, "status_4xx"),
         (503, "status_5xx"),
     ] {
-        let (r, _) = against(Hostile::Status(code), 0.3);
-        assert_eq!(r.requests, 0);
-        assert_eq!(kinds(&r), [kind], "{r:?}");
-        assert!(r.error_samples[kind].contains(&code.to_string()));
+        fails_only_as(Hostile::Status(code), 0.3, kind, &code.to_string());
     }
 }
 
