@@ -132,14 +132,24 @@ fn sentence(a: &str, b: &str, r: &Ratio, words: &Words) -> String {
             pct.abs(),
             r.text()
         )
-    } else {
+    } else if r.half_width_pct() <= WIDE_PCT {
         format!(
             "no difference resolved at ±{:.0}% ({}, {how})",
             r.half_width_pct(),
             r.text()
         )
+    } else {
+        // A percentage in the thousands reads as a figure; the interval itself says more.
+        format!(
+            "no difference resolved, the interval wider than ±{WIDE_PCT:.0}% ({}, {how})",
+            r.text()
+        )
     }
 }
+
+/// Past this half-width (the ratio's interval spans more than a factor of two either way) a
+/// comparison's precision is not stated as a percentage.
+const WIDE_PCT: f64 = 100.0;
 
 /// Whether `c` is on side `side`.
 fn on(c: &CellResult, side: &Side) -> bool {
@@ -244,7 +254,7 @@ mod tests {
         assert!(
             lines
                 .iter()
-                .all(|l| l.contains(" by ") || l.contains("no difference resolved at ±")),
+                .all(|l| l.contains(" by ") || l.contains("no difference resolved")),
             "{md}"
         );
     }
@@ -323,5 +333,32 @@ mod tests {
             Side::param(&name, &values[0]),
         );
         assert!(answers(&none, &cells, &shown).is_empty());
+    }
+
+    #[test]
+    fn an_unresolved_comparison_states_its_precision_unless_the_interval_is_too_wide_for_one() {
+        let words = Words::of(None);
+        let ratio = |low: f64, high: f64| Ratio {
+            est: dyno_core::stats::Estimate {
+                mean: 1.0,
+                ci95_low: low,
+                ci95_high: high,
+                stddev: 0.1,
+                n: 2,
+            },
+            paired: true,
+        };
+        let narrow = sentence("a", "b", &ratio(0.93, 1.07), &words);
+        assert!(
+            narrow.starts_with("no difference resolved at ±7% (1.00× [0.93–1.07], 2 rounds)"),
+            "{narrow}"
+        );
+        let wide = sentence("a", "b", &ratio(0.01, 80.0), &words);
+        assert!(
+            wide.starts_with(
+                "no difference resolved, the interval wider than ±100% (1.00× [0.01–80.00]"
+            ),
+            "{wide}"
+        );
     }
 }
