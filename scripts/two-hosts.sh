@@ -132,12 +132,9 @@ run() {
   local server client
   server="$(IFS=,; echo "${cores[*]:0:$half}")"
   client="$(IFS=,; echo "${cores[*]:$half}")"
-  # A generator started over ssh needs 100 ms plus two round trips before the window; the quick
-  # profile's warm-up is shorter than that on a slow sshd, so the run takes 1 s unless told otherwise.
-  local warmup=(--warmup 1)
-  for a in "$@"; do case "$a" in --warmup|--warmup=*) warmup=() ;; esac; done
+  # dyno adds the ssh round trips a remote generator's start takes to the warm-up itself.
   "$target/release/dyno" run --workload http --profile quick --cores "$server" \
-    --client-host "$ns" --client-cores "$client" --ssh-config "$dir/ssh_config" "${warmup[@]}" "$@"
+    --client-host "$ns" --client-cores "$client" --ssh-config "$dir/ssh_config" "$@"
 }
 
 case "${1:-}" in

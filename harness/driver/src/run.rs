@@ -434,6 +434,22 @@ fn plan_new(args: &RunArgs, results: &Results, root: &Path, all: &[WorkloadBin])
             cores: args.client_cores.clone().map(|c| c.0),
         };
         let s = remote_setup(&req, &run_id, &selected, &manifest)?;
+        // A generator started over ssh begins two round trips after a local one would: the warm-up
+        // takes them on, so that a client host works with any warm-up on any pair of machines. The
+        // manifest records the warm-up used and the round trip.
+        let lead_s = 2.0 * s.client.round_trip_s;
+        let settings = &mut manifest.settings;
+        settings.warmup_s = ((settings.warmup_s + lead_s) * 1e3).ceil() / 1e3;
+        if args.timeout.is_none() {
+            settings.cell_timeout_s =
+                TIMEOUT_SLACK_S + TIMEOUT_FACTOR * (settings.warmup_s + settings.duration_s);
+        }
+        println!(
+            "warm-up {warmup_s} s plus {:.0} ms for the generator's start over ssh (two round trips to {}): {} s",
+            lead_s * 1e3,
+            s.client.hostname,
+            settings.warmup_s
+        );
         manifest.client_host = Some(s.client.clone());
         session = Some(s);
     }
@@ -826,13 +842,7 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
             }
         });
     }
-    let planned: usize = state
-        .iter()
-        .map(|s| match s {
-            State::Open(k) => min.saturating_sub(k.len()),
-            State::Done(_) => 0,
-        })
-        .sum();
+    let planned = repeats_to_minimum(&state, min);
     let progress = Progress::new(planned);
     for n in notes {
         progress.line(n);
@@ -859,6 +869,27 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
             spent() + next <= p.budget_s
         })
     };
+    // The minimum rounds and the profiled repeats are not bounded by the budget (they are the run's
+    // floor): say, before the first round and again with the first round's timing, when they alone
+    // leave the budget no room for adaptive rounds.
+    if let Some(p) = &precision {
+        let profiles = if settings.profile {
+            open_cells(&state)
+        } else {
+            0
+        };
+        let floor_s = (planned + profiles) as f64 * (settings.warmup_s + settings.duration_s);
+        if let Some(w) = minimum_overruns(
+            p,
+            spent(),
+            floor_s,
+            &format!(
+                "{planned} repeats and {profiles} profiled repeats of at least warm-up plus window each"
+            ),
+        ) {
+            progress.line(w);
+        }
+    }
     let mut budget_left = precision.is_some();
     for round in 0..max {
         let takers: Vec<usize> = (0..state.len())
@@ -878,7 +909,7 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
             let State::Open(kept) = &state[i] else {
                 unreachable!("only open cells take rounds")
             };
-            let warmup_s = cell_warmup(settings, kept);
+            let warmup_s = cell_warmups(settings, kept).longest_s;
             let mut outcome = run_round(plan, cell, runner, round, warmup_s)?;
             // A cell killed by Ctrl-C is not a result.
             crate::interrupt::check()?;
@@ -940,6 +971,35 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
                 continue;
             };
             ending.push((i, stopped));
+        }
+        if let (Some(p), true) = (&precision, round == 0 && min > 1) {
+            let kept: Vec<f64> = state
+                .iter()
+                .filter_map(|s| match s {
+                    State::Open(k) => Some(k.iter().map(|r| r.wall_s)),
+                    State::Done(_) => None,
+                })
+                .flatten()
+                .collect();
+            if !kept.is_empty() {
+                let mean = kept.iter().sum::<f64>() / kept.len() as f64;
+                let left = repeats_to_minimum(&state, min);
+                let profiles = if settings.profile {
+                    open_cells(&state)
+                } else {
+                    0
+                };
+                if let Some(w) = minimum_overruns(
+                    p,
+                    spent(),
+                    (left + profiles) as f64 * mean,
+                    &format!(
+                        "{left} more repeats and {profiles} profiled repeats at the first round's mean of {mean:.1} s"
+                    ),
+                ) {
+                    progress.line(w);
+                }
+            }
         }
         budget_left = fits_round(&state, &ending);
         if !budget_left {
@@ -1006,6 +1066,39 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
     Ok(done)
 }
 
+/// Repeats the open cells still take to reach the minimum of `min` each.
+fn repeats_to_minimum(state: &[State], min: usize) -> usize {
+    state
+        .iter()
+        .map(|s| match s {
+            State::Open(k) => min.saturating_sub(k.len()),
+            State::Done(_) => 0,
+        })
+        .sum()
+}
+
+/// Cells still taking repeats.
+fn open_cells(state: &[State]) -> usize {
+    state.iter().filter(|s| matches!(s, State::Open(_))).count()
+}
+
+/// A warning when the run's floor (its minimum rounds and profiled repeats, `floor_s` more after
+/// `spent_s`, as `what` explains) leaves the budget no room for adaptive rounds.
+fn minimum_overruns(p: &PrecisionPlan, spent_s: f64, floor_s: f64, what: &str) -> Option<String> {
+    let fmt = |s: f64| humantime::format_duration(Duration::from_secs(s.max(0.0) as u64));
+    (spent_s + floor_s > p.budget_s).then(|| {
+        format!(
+            "warning: the minimum repeats and the profiles alone take about {} more ({what}), beyond \
+             the {} budget ({} of it left): no cell will take an adaptive round and few will reach \
+             ±{}%; fewer cells (-w, -r, -p), --no-profile or a larger --budget leave room for them",
+            fmt(floor_s),
+            fmt(p.budget_s),
+            fmt(p.budget_s - spent_s),
+            p.target_half_width * 100.0
+        )
+    })
+}
+
 fn one_line(c: &CellResult, unit: &str) -> String {
     match (&c.status, &c.summary) {
         (Status::Ok, Some(s)) => format!(
@@ -1032,13 +1125,28 @@ enum Round {
     Ended(Box<CellResult>),
 }
 
-/// The warm-up of a cell's next repeat: the run's, or the longer one an earlier repeat of the cell was
-/// given (each repeat records its own, so a resumed run keeps it).
-fn cell_warmup(settings: &RunSettings, kept: &[RoundRecord]) -> f64 {
+/// The warm-ups of a cell's kept repeats (each repeat records its own, so a resumed run keeps them).
+struct Warmups {
+    /// The warm-up of the cell's next repeat: the run's, or the longer one an earlier repeat was given.
+    longest_s: f64,
+    /// How many kept repeats ran with a warm-up longer than the run's.
+    extended: usize,
+}
+
+fn cell_warmups(settings: &RunSettings, kept: &[RoundRecord]) -> Warmups {
     kept.iter()
         .flat_map(|r| &r.output.repeats)
         .filter_map(|r| r.steady.map(|s| s.warmup_s))
-        .fold(settings.warmup_s, f64::max)
+        .fold(
+            Warmups {
+                longest_s: settings.warmup_s,
+                extended: 0,
+            },
+            |w, x| Warmups {
+                longest_s: w.longest_s.max(x),
+                extended: w.extended + usize::from(x > settings.warmup_s),
+            },
+        )
 }
 
 /// When a kept repeat's throughput settled only after its warm-up of `warmup_s`: the time it took and
@@ -1208,7 +1316,8 @@ fn finish_cell(
         result.artifacts.timeseries_csv = Some(rel);
         result.timeseries = Some(crate::sampler::summarize(series));
     }
-    let warmup_s = cell_warmup(&plan.manifest.settings, kept);
+    let warmups = cell_warmups(&plan.manifest.settings, kept);
+    let warmup_s = warmups.longest_s;
     let args = cell_args(plan, cell, warmup_s)?;
     if let Some(p) = runner.profile(plan, cell, &args, warmup_s, summary.throughput_ops_s.mean) {
         if let (Some(folded), Some(svg)) = (&p.folded, &p.svg) {
@@ -1231,19 +1340,12 @@ fn finish_cell(
             "{m}: two behaviours, not one noisy figure; the mean describes neither"
         ));
     }
-    if warmup_s > plan.manifest.settings.warmup_s {
-        let longer = kept
-            .iter()
-            .flat_map(|r| &r.output.repeats)
-            .filter(|r| {
-                r.steady
-                    .is_some_and(|s| s.warmup_s > plan.manifest.settings.warmup_s)
-            })
-            .count();
+    if warmups.extended > 0 {
         summary.noise.push(format!(
             "warm-up extended from the run's {} s to {warmup_s} s, where a repeat's throughput \
-             settled later ({longer} of {} repeats ran with a longer warm-up)",
+             settled later ({} of {} repeats ran with a longer warm-up)",
             plan.manifest.settings.warmup_s,
+            warmups.extended,
             repeats.len()
         ));
     }
@@ -1615,6 +1717,23 @@ mod tests {
                 .unwrap()
                 .any(|_| true)
         );
+    }
+
+    #[test]
+    fn a_floor_beyond_the_budget_is_a_warning_naming_the_way_out() {
+        let p = PrecisionPlan {
+            target_half_width: 0.05,
+            max_repeats: 10,
+            budget_s: 45.0 * 60.0,
+        };
+        // 159 cells: 3 × 159 repeats and 159 profiles at 4.5 s each is 48 minutes.
+        let w = minimum_overruns(&p, 0.0, 4.0 * 159.0 * 4.5, "636 repeats").unwrap();
+        assert!(w.contains("about 47m 42s more (636 repeats)"), "{w}");
+        assert!(w.contains("45m budget (45m of it left)"), "{w}");
+        assert!(w.contains("--no-profile or a larger --budget"), "{w}");
+        // What fits says nothing, also after time spent.
+        assert_eq!(minimum_overruns(&p, 600.0, 1500.0, ""), None);
+        assert!(minimum_overruns(&p, 1300.0, 1500.0, "").is_some());
     }
 
     #[test]

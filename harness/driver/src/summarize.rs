@@ -26,7 +26,24 @@ pub fn summarize(
     let mut repeats = Vec::with_capacity(out.repeats.len());
     for (i, r) in out.repeats.iter().enumerate() {
         if r.ops == 0 {
-            return Err(format!("repeat {} measured no operations", i + 1));
+            // Say what the window held instead, e.g. the generator's errors and their first message.
+            let errors: Vec<String> = r
+                .errors
+                .iter()
+                .map(|(kind, n)| match r.error_samples.get(kind) {
+                    Some(sample) => format!("{n} {kind}: {sample}"),
+                    None => format!("{n} {kind}"),
+                })
+                .collect();
+            return Err(format!(
+                "repeat {} measured no operations in its window{}",
+                i + 1,
+                if errors.is_empty() {
+                    " and no errors".to_string()
+                } else {
+                    format!("; errors: {}", errors.join("; "))
+                }
+            ));
         }
         let latency = match &r.histogram {
             Some(b64) => {

@@ -15,6 +15,8 @@ enum Mode {
     Reset,
     /// Sleep this long before answering every 100th request.
     Stall(Duration),
+    /// Sleep this long before answering every request.
+    Slow(Duration),
 }
 
 /// A blocking thread-per-connection HTTP/1.1 server; returns its address and request counter.
@@ -47,6 +49,10 @@ fn serve(mut s: TcpStream, mode: Mode, count: &AtomicU64) {
                 }
                 Mode::Reset if n.is_multiple_of(10) => return,
                 Mode::Stall(d) if n.is_multiple_of(100) => {
+                    std::thread::sleep(d);
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!"
+                }
+                Mode::Slow(d) => {
                     std::thread::sleep(d);
                     b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!"
                 }
@@ -84,6 +90,10 @@ fn generator_counts_equal_server_counts() {
         r.requests,
         count.load(Ordering::SeqCst),
         "every request the server answered is counted once"
+    );
+    assert_eq!(
+        r.responses_total, r.requests,
+        "no warm-up: every request is measured"
     );
     assert_eq!(r.bytes_read, r.requests * 13);
     assert!(r.latency_ns.p50 > 0 && r.latency_ns.p50 <= r.latency_ns.p99);
@@ -155,4 +165,25 @@ fn open_loop_charges_stalls_to_the_requests_they_delay() {
     assert!(open.latency_ns.p99 > 10 * closed.latency_ns.p50);
     assert_eq!(open.offered_rate, Some(1000.0));
     assert!(open.late_share.unwrap() > 0.0);
+}
+
+#[test]
+fn an_overloaded_open_loop_measures_the_backlog_in_its_window() {
+    // 4 connections to a server taking 10 ms per request serve 400 req/s; 4,000 are offered, so the
+    // generator runs ever further behind its schedule. The window (after a warm-up as long) sends
+    // requests intended in the warm-up: they are measured, with the backlog's latency.
+    let (addr, _) = server(Mode::Slow(Duration::from_millis(10)));
+    let c = LoadConfig {
+        warmup: Duration::from_millis(500),
+        ..cfg(&addr, Some(4000.0), 0.5)
+    };
+    let r = run(&c).unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    // About 200 in the window; the bound only says the window is not empty.
+    assert!(r.requests > 20, "{r:?}");
+    // The first request the window sent was intended in the first tenth of the warm-up: its
+    // latency is at least 400 ms.
+    assert!(r.latency_ns.max >= 400_000_000, "{:?}", r.latency_ns);
+    assert!(r.late_share.unwrap() > 0.9, "{r:?}");
+    assert!(r.achieved_rate < 4000.0 / 2.0, "{r:?}");
 }
