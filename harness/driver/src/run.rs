@@ -849,19 +849,26 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
     }
     let started = std::time::Instant::now();
     let spent = || kept_s + started.elapsed().as_secs_f64();
-    // Whether one more round of the open cells, and then their profiled repeats, fits the budget:
-    // each open cell is counted at the mean wall time of its repeats so far, so a run does not start
-    // a round it cannot finish within the budget.
+    // Processes this session started (repeats, the warm-up reruns among them, and profiles): their
+    // mean time includes what a repeat's own wall time does not (start-up, reruns, the driver).
+    let processes = std::cell::Cell::new(0usize);
+    // Whether one more round of the open cells, and then the profiled repeats of those and of the
+    // cells ending now, fits the budget: each process is counted at the longer of its cell's mean
+    // repeat wall time and this session's mean time per process, so a run does not start a round it
+    // cannot finish within the budget (counting the repeats' wall time alone, a full run here started
+    // a round that ended 8 minutes past its budget).
     let fits_round = |state: &[State], ending: &[(usize, &str)]| {
+        let per_process = started.elapsed().as_secs_f64() / processes.get().max(1) as f64;
+        let profile = if settings.profile { 1.0 } else { 0.0 };
         precision.is_some_and(|p| {
             let next: f64 = state
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| !ending.iter().any(|(j, _)| j == i))
-                .filter_map(|(_, s)| match s {
+                .filter_map(|(i, s)| match s {
                     State::Open(k) if !k.is_empty() => {
                         let mean = k.iter().map(|r| r.wall_s).sum::<f64>() / k.len() as f64;
-                        Some(mean * if settings.profile { 2.0 } else { 1.0 })
+                        let ends = ending.iter().any(|(j, _)| *j == i);
+                        Some(mean.max(per_process) * if ends { profile } else { 1.0 + profile })
                     }
                     _ => None,
                 })
@@ -910,6 +917,7 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
                 unreachable!("only open cells take rounds")
             };
             let warmup_s = cell_warmups(settings, kept).longest_s;
+            processes.set(processes.get() + 1);
             let mut outcome = run_round(plan, cell, runner, round, warmup_s)?;
             // A cell killed by Ctrl-C is not a result.
             crate::interrupt::check()?;
@@ -925,6 +933,7 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
                     round + 1,
                     cell.cell_id
                 ));
+                processes.set(processes.get() + 1);
                 outcome = run_round(plan, cell, runner, round, longer_s)?;
                 crate::interrupt::check()?;
             }
@@ -1017,6 +1026,7 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
             let State::Open(kept) = &state[i] else {
                 continue;
             };
+            processes.set(processes.get() + usize::from(settings.profile));
             let result = finish_cell(plan, cell, kept, runner, stopped)?;
             crate::interrupt::check()?;
             plan.run.write_cell(&result)?;

@@ -245,17 +245,26 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
             "rate {r} must be a positive number of requests per second"
         )));
     }
-    let start = match cfg.start_at {
-        Some(at) => {
-            let ahead = at
-                .duration_since(std::time::SystemTime::now())
-                .unwrap_or_default();
-            Instant::now() + ahead
-        }
-        None => Instant::now() + Duration::from_millis(50),
+    // The window lies where it was asked to, in absolute time, to line up with the server's: a
+    // generator that starts late (a slow ssh start, a busy machine) loses warm-up, not window, and
+    // past the window's start it measures the rest of the window.
+    let now = Instant::now();
+    let at = match cfg.start_at {
+        Some(at) => match at.duration_since(std::time::SystemTime::now()) {
+            Ok(ahead) => now + ahead,
+            Err(behind) => now.checked_sub(behind.duration()).unwrap_or(now),
+        },
+        None => now + Duration::from_millis(50),
     };
-    let measure_from = start + cfg.warmup;
-    let end = measure_from + cfg.duration;
+    let start = at.max(now);
+    let end = at + cfg.warmup + cfg.duration;
+    let measure_from = (at + cfg.warmup).max(start);
+    if measure_from >= end {
+        return Err(LoadError::Setting(format!(
+            "started {} ms after the window it was to measure had ended",
+            now.saturating_duration_since(end).as_millis()
+        )));
+    }
     let per_conn_interval = cfg
         .rate
         .map(|r| Duration::from_secs_f64(cfg.connections as f64 / r));
@@ -323,7 +332,7 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
             why: tally.connect_error.unwrap_or_else(|| "unknown".into()),
         });
     }
-    let secs = cfg.duration.as_secs_f64();
+    let secs = (end - measure_from).as_secs_f64();
     Ok(LoadReport {
         url: cfg.url.clone(),
         mode: if cfg.rate.is_some() { "open" } else { "closed" }.into(),

@@ -187,3 +187,31 @@ fn an_overloaded_open_loop_measures_the_backlog_in_its_window() {
     assert!(r.late_share.unwrap() > 0.9, "{r:?}");
     assert!(r.achieved_rate < 4000.0 / 2.0, "{r:?}");
 }
+
+#[test]
+fn a_late_start_loses_warm_up_not_window_and_keeps_the_window_where_it_was_asked() {
+    let (addr, _) = server(Mode::Ok);
+    let late = |by: f64| LoadConfig {
+        warmup: Duration::from_millis(300),
+        start_at: Some(std::time::SystemTime::now() - Duration::from_secs_f64(by)),
+        ..cfg(&addr, None, 0.5)
+    };
+    // 0.2 s late: 0.1 s of warm-up is left, and the whole 0.5 s window.
+    let t = std::time::Instant::now();
+    let r = run(&late(0.2)).unwrap();
+    assert_eq!(r.duration_s, 0.5, "{r:?}");
+    assert!(
+        t.elapsed() < Duration::from_millis(750),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(r.requests > 0 && r.responses_total > r.requests, "{r:?}");
+    // 0.5 s late: 0.2 s into the window, which ends where it was asked to.
+    let r = run(&late(0.5)).unwrap();
+    assert!((r.duration_s - 0.3).abs() < 0.05, "{r:?}");
+    // Past the window's end: an error, not an empty window.
+    match run(&late(1.0)) {
+        Err(LoadError::Setting(why)) => assert!(why.contains("after the window"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
