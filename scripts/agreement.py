@@ -113,7 +113,7 @@ def main():
         rh = [h for h in (ratio_half_width(x, y) for x, y in pairs(run)) if h is not None]
         rw = sum(h <= 0.05 for h in rh)
         print(f"  row-pair ratios within +-5%: {rw}/{len(rh)} = {rw / max(1, len(rh)):.0%}; "
-              f"median half-width +-{100 * median(rh):.1f}%")
+              f"median half-width +-{100 * median(rh) if rh else float('nan'):.1f}%")
     common = sorted(set(a) & set(b))
     overlap = 0
     for k in common:
@@ -133,6 +133,9 @@ def main():
             same_order += d2 != -d or not r2
     print(f"row orderings resolved in one run: {resolved}; resolved the same way in the other: {agree} = "
           f"{agree / max(1, resolved):.0%}; not contradicted by the other: {same_order} = {same_order / max(1, resolved):.0%}")
+    both = [(oa[k][1], ob[k][1]) for k in oa if k in ob and oa[k][0] and ob[k][0]]
+    same = sum(x == y for x, y in both)
+    print(f"row orderings resolved in both runs: {len(both)}; the same way: {same} = {same / max(1, len(both)):.0%}")
 
 
 if __name__ == "__main__":

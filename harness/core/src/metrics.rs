@@ -122,12 +122,14 @@ impl MetricSpec {
 }
 
 /// The repeat metric a workload sets when its operations were counted over another period than the
-/// window (an external tool with its own clock, e.g. wrk): the repeat's throughput divides by it.
+/// window (an external tool with its own clock, e.g. wrk, or a load generator that started late and
+/// measured the rest of the window): the repeat's throughput divides by it.
 pub const MEASURED_DURATION: Metric = Metric::figure(
     "measured_duration_s",
     "s",
     Better::Neither,
-    "the period the operations were counted over, when a tool with its own clock counted them",
+    "the period the operations were counted over, when a tool with its own clock counted them or a \
+     load generator that started late counted over the rest of the window",
 );
 
 /// What one repeat reports beyond what its probes recorded: declared figures by name.

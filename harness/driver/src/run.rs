@@ -857,18 +857,23 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
     // repeat wall time and this session's mean time per process, so a run does not start a round it
     // cannot finish within the budget (counting the repeats' wall time alone, a full run here started
     // a round that ended 8 minutes past its budget).
-    let fits_round = |state: &[State], ending: &[(usize, &str)]| {
+    let profile = usize::from(settings.profile);
+    // What one more process of a cell with `kept` repeats is expected to take.
+    let process_s = |kept: &[RoundRecord]| {
         let per_process = started.elapsed().as_secs_f64() / processes.get().max(1) as f64;
-        let profile = if settings.profile { 1.0 } else { 0.0 };
+        let mean = kept.iter().map(|r| r.wall_s).sum::<f64>() / kept.len().max(1) as f64;
+        mean.max(per_process)
+    };
+    let fits_round = |state: &[State], ending: &[(usize, &str)]| {
         precision.is_some_and(|p| {
             let next: f64 = state
                 .iter()
                 .enumerate()
                 .filter_map(|(i, s)| match s {
                     State::Open(k) if !k.is_empty() => {
-                        let mean = k.iter().map(|r| r.wall_s).sum::<f64>() / k.len() as f64;
                         let ends = ending.iter().any(|(j, _)| *j == i);
-                        Some(mean.max(per_process) * if ends { profile } else { 1.0 + profile })
+                        let processes = if ends { profile } else { 1 + profile };
+                        Some(process_s(k) * processes as f64)
                     }
                     _ => None,
                 })
@@ -880,11 +885,7 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
     // floor): say, before the first round and again with the first round's timing, when they alone
     // leave the budget no room for adaptive rounds.
     if let Some(p) = &precision {
-        let profiles = if settings.profile {
-            open_cells(&state)
-        } else {
-            0
-        };
+        let profiles = profile * open_cells(&state);
         let floor_s = (planned + profiles) as f64 * (settings.warmup_s + settings.duration_s);
         if let Some(w) = minimum_overruns(
             p,
@@ -982,32 +983,29 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
             ending.push((i, stopped));
         }
         if let (Some(p), true) = (&precision, round == 0 && min > 1) {
-            let kept: Vec<f64> = state
+            // The floor left, each process at what the budget check counts it.
+            let floor_s: f64 = state
                 .iter()
                 .filter_map(|s| match s {
-                    State::Open(k) => Some(k.iter().map(|r| r.wall_s)),
-                    State::Done(_) => None,
+                    State::Open(k) if !k.is_empty() => {
+                        Some(process_s(k) * (min.saturating_sub(k.len()) + profile) as f64)
+                    }
+                    _ => None,
                 })
-                .flatten()
-                .collect();
-            if !kept.is_empty() {
-                let mean = kept.iter().sum::<f64>() / kept.len() as f64;
-                let left = repeats_to_minimum(&state, min);
-                let profiles = if settings.profile {
-                    open_cells(&state)
-                } else {
-                    0
-                };
-                if let Some(w) = minimum_overruns(
-                    p,
-                    spent(),
-                    (left + profiles) as f64 * mean,
-                    &format!(
-                        "{left} more repeats and {profiles} profiled repeats at the first round's mean of {mean:.1} s"
-                    ),
-                ) {
-                    progress.line(w);
-                }
+                .sum();
+            let left = repeats_to_minimum(&state, min);
+            let profiles = profile * open_cells(&state);
+            let per_process = started.elapsed().as_secs_f64() / processes.get().max(1) as f64;
+            if let Some(w) = minimum_overruns(
+                p,
+                spent(),
+                floor_s,
+                &format!(
+                    "{left} more repeats and {profiles} profiled repeats, each at the longer of its \
+                     cell's mean repeat and this session's {per_process:.1} s per process"
+                ),
+            ) {
+                progress.line(w);
             }
         }
         budget_left = fits_round(&state, &ending);
@@ -1026,7 +1024,7 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
             let State::Open(kept) = &state[i] else {
                 continue;
             };
-            processes.set(processes.get() + usize::from(settings.profile));
+            processes.set(processes.get() + profile);
             let result = finish_cell(plan, cell, kept, runner, stopped)?;
             crate::interrupt::check()?;
             plan.run.write_cell(&result)?;

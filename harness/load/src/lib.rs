@@ -109,6 +109,11 @@ pub struct LoadReport {
     pub bytes_read: u64,
     /// Complete responses of any status over the whole test, warm-up included: what the server sent.
     pub responses_total: u64,
+    /// Requests given up over the whole test, warm-up included, with no complete response read (a
+    /// timeout or a broken connection): the server may have answered them. A server's own count lies
+    /// between `responses_total` and `responses_total + abandoned_total`.
+    #[serde(default)]
+    pub abandoned_total: u64,
     /// The latency histogram of successful measured requests (HdrHistogram V2 + deflate, base64).
     pub histogram: String,
     /// Successful responses completed in each `dyno_core::steady::INTERVAL_NS` from the start, warm-up
@@ -153,6 +158,7 @@ struct Tally {
     late: u64,
     bytes: u64,
     responses_total: u64,
+    abandoned_total: u64,
     errors: BTreeMap<String, u64>,
     /// The first message of each error kind.
     samples: BTreeMap<String, String>,
@@ -171,6 +177,7 @@ impl Tally {
             late: 0,
             bytes: 0,
             responses_total: 0,
+            abandoned_total: 0,
             errors: BTreeMap::new(),
             samples: BTreeMap::new(),
             connected: false,
@@ -202,6 +209,7 @@ impl Tally {
         self.late += o.late;
         self.bytes += o.bytes;
         self.responses_total += o.responses_total;
+        self.abandoned_total += o.abandoned_total;
         for (k, v) in o.errors {
             *self.errors.entry(k).or_default() += v;
         }
@@ -355,6 +363,7 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
         }),
         bytes_read: tally.bytes,
         responses_total: tally.responses_total,
+        abandoned_total: tally.abandoned_total,
         histogram: dyno_core::record::encode_histogram(&tally.hist),
         timeline: tally.timeline,
     })
@@ -821,12 +830,14 @@ async fn connection(
                 }
             }
             Ok(Err(f)) => {
+                tally.abandoned_total += 1;
                 if measured {
                     tally.error(f.kind, || f.detail);
                 }
                 conn = None;
             }
             Err(_) => {
+                tally.abandoned_total += 1;
                 if measured {
                     tally.error("timeout", || {
                         format!("no complete response within {timeout:?} (--timeout)")

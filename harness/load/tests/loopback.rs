@@ -112,11 +112,38 @@ fn server_errors_are_counted_never_as_successes() {
 
 #[test]
 fn resets_are_counted_and_the_generator_reconnects() {
-    let (addr, _) = server(Mode::Reset);
+    let (addr, count) = server(Mode::Reset);
     let r = run(&cfg(&addr, None, 0.3)).unwrap();
     let resets = r.errors.get("reset").copied().unwrap_or(0);
     assert!(resets > 0, "{:?}", r.errors);
     assert!(r.requests > 5 * resets, "it reconnected and went on: {r:?}");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        r.responses_total + r.abandoned_total,
+        "the server counted each request it read; a reset one was given up: {r:?}"
+    );
+}
+
+#[test]
+fn requests_given_up_in_the_warm_up_are_counted_so_the_server_count_still_checks() {
+    // Every 100th request stalls 300 ms, past a 50 ms timeout; only the warm-up's are given up
+    // without an error of the window, but all are counted as abandoned.
+    let (addr, count) = server(Mode::Stall(Duration::from_millis(300)));
+    let mut c = cfg(&addr, None, 0.8);
+    c.timeout = Duration::from_millis(50);
+    c.warmup = Duration::from_millis(400);
+    let r = run(&c).unwrap();
+    assert!(r.abandoned_total > 0, "{r:?}");
+    let timeouts = r.errors.get("timeout").copied().unwrap_or(0);
+    assert!(
+        r.abandoned_total >= timeouts,
+        "the window's timeouts are among the abandoned: {r:?}"
+    );
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        r.responses_total + r.abandoned_total,
+        "the server counted each request it read, answered or given up: {r:?}"
+    );
 }
 
 #[test]

@@ -291,6 +291,8 @@ impl WrkDone {
             late_share: None,
             bytes_read: self.bytes,
             responses_total: self.requests,
+            // wrk gives no count of what it gave up; its own check allows one per connection.
+            abandoned_total: 0,
             histogram: dyno_core::record::encode_histogram(&hist),
             // wrk reports totals only: its warm-up is not judged.
             timeline: vec![],
