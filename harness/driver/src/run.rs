@@ -849,37 +849,70 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
     }
     let started = std::time::Instant::now();
     let spent = || kept_s + started.elapsed().as_secs_f64();
-    // Processes this session started (repeats, the warm-up reruns among them, and profiles): their
-    // mean time includes what a repeat's own wall time does not (start-up, reruns, the driver).
-    let processes = std::cell::Cell::new(0usize);
-    // Whether one more round of the open cells, and then the profiled repeats of those and of the
-    // cells ending now, fits the budget: each process is counted at the longer of its cell's mean
-    // repeat wall time and this session's mean time per process, so a run does not start a round it
-    // cannot finish within the budget (counting the repeats' wall time alone, a full run here started
-    // a round that ended 8 minutes past its budget).
-    let profile = usize::from(settings.profile);
-    // What one more process of a cell with `kept` repeats is expected to take.
-    let process_s = |kept: &[RoundRecord]| {
-        let per_process = started.elapsed().as_secs_f64() / processes.get().max(1) as f64;
-        let mean = kept.iter().map(|r| r.wall_s).sum::<f64>() / kept.len().max(1) as f64;
-        mean.max(per_process)
+    // What this session's repeats (a warm-up rerun counted in its repeat) and profiled repeats took,
+    // in seconds and in number: their mean includes what a repeat's own wall time does not (start-up,
+    // reruns, the driver, and for a profile the profiler and its flamegraph).
+    let (repeats_took, profiles_took) = (
+        std::cell::Cell::new((0.0f64, 0usize)),
+        std::cell::Cell::new((0.0f64, 0usize)),
+    );
+    let took = |c: &std::cell::Cell<(f64, usize)>, since: std::time::Instant| {
+        let (s, n) = c.get();
+        c.set((s + since.elapsed().as_secs_f64(), n + 1));
     };
-    let fits_round = |state: &[State], ending: &[(usize, &str)]| {
-        precision.is_some_and(|p| {
-            let next: f64 = state
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| match s {
-                    State::Open(k) if !k.is_empty() => {
-                        let ends = ending.iter().any(|(j, _)| *j == i);
-                        let processes = if ends { profile } else { 1 + profile };
-                        Some(process_s(k) * processes as f64)
-                    }
-                    _ => None,
-                })
-                .sum();
-            spent() + next <= p.budget_s
-        })
+    let mean_took = |c: &std::cell::Cell<(f64, usize)>| {
+        let (s, n) = c.get();
+        (n > 0).then(|| s / n as f64)
+    };
+    // One more repeat of a cell with `kept` repeats is counted at the longer of its mean wall time
+    // and this session's mean time per repeat, a profiled repeat at the longer of that and the mean
+    // time per profile, so a run does not start repeats it cannot finish within the budget (counted
+    // at the repeats' wall time alone, a full run here started a round that ended 8 minutes past its
+    // budget; at the mean time per process, with its profiles counted as repeats, 1 minute past).
+    let profile = usize::from(settings.profile);
+    let repeat_s = |kept: &[RoundRecord]| {
+        let mean = kept.iter().map(|r| r.wall_s).sum::<f64>() / kept.len().max(1) as f64;
+        mean_took(&repeats_took).map_or(mean, |m| m.max(mean))
+    };
+    let profile_s = |kept: &[RoundRecord]| {
+        let repeat = repeat_s(kept);
+        mean_took(&profiles_took).map_or(repeat, |m| m.max(repeat))
+    };
+    // The cells that take the next adaptive round: of the open cells not ending now, those closest to
+    // the precision target first, as many as the budget holds once the profiled repeat of every open
+    // cell (those ending now among them) is counted. A round the budget cannot hold for every cell is
+    // taken by part of them rather than by none: the budget goes where a repeat is likeliest to reach
+    // the target (the 133-cell full profile left minutes of its budget unused, its next whole round
+    // not fitting, and no cell took an adaptive round).
+    let next_round = |state: &[State], ending: &[(usize, &str)]| {
+        let mut take = vec![false; state.len()];
+        let Some(p) = &precision else {
+            return take;
+        };
+        let mut left = p.budget_s - spent();
+        let mut open: Vec<(f64, f64, usize)> = Vec::new();
+        for (i, s) in state.iter().enumerate() {
+            let State::Open(k) = s else { continue };
+            if k.is_empty() {
+                continue;
+            }
+            let cost = repeat_s(k);
+            left -= profile_s(k) * profile as f64;
+            if !ending.iter().any(|(j, _)| *j == i) {
+                let half_width = dyno_core::stats::Estimate::of(&rounds::throughputs(k))
+                    .and_then(|e| e.half_width_rel())
+                    .unwrap_or(f64::INFINITY);
+                open.push((half_width, cost, i));
+            }
+        }
+        open.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (_, cost, i) in open {
+            if cost <= left {
+                left -= cost;
+                take[i] = true;
+            }
+        }
+        take
     };
     // The minimum rounds and the profiled repeats are not bounded by the budget (they are the run's
     // floor): say, before the first round and again with the first round's timing, when they alone
@@ -898,11 +931,11 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
             progress.line(w);
         }
     }
-    let mut budget_left = precision.is_some();
+    let mut take = vec![false; state.len()];
     for round in 0..max {
         let takers: Vec<usize> = (0..state.len())
             .filter(|&i| match &state[i] {
-                State::Open(k) => k.len() == round && (round < min || budget_left),
+                State::Open(k) => k.len() == round && (round < min || take[i]),
                 State::Done(_) => false,
             })
             .collect();
@@ -918,7 +951,7 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
                 unreachable!("only open cells take rounds")
             };
             let warmup_s = cell_warmups(settings, kept).longest_s;
-            processes.set(processes.get() + 1);
+            let t0 = std::time::Instant::now();
             let mut outcome = run_round(plan, cell, runner, round, warmup_s)?;
             // A cell killed by Ctrl-C is not a result.
             crate::interrupt::check()?;
@@ -934,10 +967,10 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
                     round + 1,
                     cell.cell_id
                 ));
-                processes.set(processes.get() + 1);
                 outcome = run_round(plan, cell, runner, round, longer_s)?;
                 crate::interrupt::check()?;
             }
+            took(&repeats_took, t0);
             match outcome {
                 Round::Kept(rec) => {
                     rounds::save(&plan.run, &cell.cell_id, &rec)?;
@@ -987,36 +1020,47 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
             let floor_s: f64 = state
                 .iter()
                 .filter_map(|s| match s {
-                    State::Open(k) if !k.is_empty() => {
-                        Some(process_s(k) * (min.saturating_sub(k.len()) + profile) as f64)
-                    }
+                    State::Open(k) if !k.is_empty() => Some(
+                        repeat_s(k) * min.saturating_sub(k.len()) as f64
+                            + profile_s(k) * profile as f64,
+                    ),
                     _ => None,
                 })
                 .sum();
             let left = repeats_to_minimum(&state, min);
             let profiles = profile * open_cells(&state);
-            let per_process = started.elapsed().as_secs_f64() / processes.get().max(1) as f64;
+            let per_repeat = mean_took(&repeats_took).unwrap_or(0.0);
             if let Some(w) = minimum_overruns(
                 p,
                 spent(),
                 floor_s,
                 &format!(
                     "{left} more repeats and {profiles} profiled repeats, each at the longer of its \
-                     cell's mean repeat and this session's {per_process:.1} s per process"
+                     cell's mean repeat and this session's {per_repeat:.1} s per repeat"
                 ),
             ) {
                 progress.line(w);
             }
         }
-        budget_left = fits_round(&state, &ending);
-        if !budget_left {
-            for (i, _) in settings.cells.iter().enumerate() {
-                if matches!(&state[i], State::Open(k) if k.len() >= min)
-                    && !ending.iter().any(|&(j, _)| j == i)
-                {
-                    ending.push((i, "budget spent"));
-                }
+        take = next_round(&state, &ending);
+        let before = ending.len();
+        for (i, _) in settings.cells.iter().enumerate() {
+            if matches!(&state[i], State::Open(k) if k.len() >= min)
+                && !take[i]
+                && !ending.iter().any(|&(j, _)| j == i)
+            {
+                ending.push((i, "budget spent"));
             }
+        }
+        let (taking, out) = (take.iter().filter(|t| **t).count(), ending.len() - before);
+        if let (Some(p), true) = (&precision, taking > 0 && out > 0) {
+            progress.line(format!(
+                "round {}: the budget holds {taking} of the {} cells short of ±{}%, those closest \
+                 to it; the other {out} stop here",
+                round + 2,
+                taking + out,
+                p.target_half_width * 100.0
+            ));
         }
         ending.sort_unstable();
         for (i, stopped) in ending {
@@ -1024,8 +1068,11 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
             let State::Open(kept) = &state[i] else {
                 continue;
             };
-            processes.set(processes.get() + profile);
+            let t0 = std::time::Instant::now();
             let result = finish_cell(plan, cell, kept, runner, stopped)?;
+            if result.profile.is_some() {
+                took(&profiles_took, t0);
+            }
             crate::interrupt::check()?;
             plan.run.write_cell(&result)?;
             rounds::clear(&plan.run, &cell.cell_id);
@@ -1551,7 +1598,7 @@ mod tests {
     }
 
     /// Answers by the cell's `k` parameter and remembers which cells it ran: `ok` measures 1000 ops
-    /// every time, `noisy` alternates 1000 and 1500, `late` measures 1000 ops whose rate settles
+    /// every time, `noisy` alternates 1000 and 1500, `wide` 1000 and 3000, `late` measures 1000 ops whose rate settles
     /// 0.42 s after the start whatever the warm-up, `skip` cannot run here, anything else times out.
     /// With `die_after`, the run is killed (an error) at that many processes.
     #[derive(Default)]
@@ -1579,10 +1626,10 @@ mod tests {
                 .unwrap()
             };
             let repeat = RawRepeat {
-                ops: if cell.params.word("k") == "noisy" && nth % 2 == 0 {
-                    1500
-                } else {
-                    1000
+                ops: match cell.params.word("k") {
+                    "noisy" if nth % 2 == 0 => 1500,
+                    "wide" if nth % 2 == 0 => 3000,
+                    _ => 1000,
                 },
                 errors: BTreeMap::new(),
                 error_samples: BTreeMap::new(),
@@ -1603,7 +1650,7 @@ mod tests {
                 metrics: BTreeMap::new(),
             };
             let (failure, output) = match cell.params.word("k") {
-                "ok" | "noisy" | "late" => (None, Ok(out(None, vec![repeat]))),
+                "ok" | "noisy" | "wide" | "late" => (None, Ok(out(None, vec![repeat]))),
                 "skip" => (None, Ok(out(Some("tool not installed"), vec![]))),
                 _ => (
                     Some("timed out after 5 s and was killed".to_string()),
@@ -1787,6 +1834,32 @@ mod tests {
                 "{budget_s}"
             );
         }
+
+        // A budget that holds one more repeat of one of two cells (not of both) gives it to the cell
+        // closer to the target, round after round, and stops the other.
+        let d = tempfile::tempdir().unwrap();
+        let (mut plan, results) = plan_of(d.path(), &["wide", "noisy"]);
+        plan.manifest.settings.repeats = 2;
+        plan.manifest.settings.precision = Some(PrecisionPlan {
+            target_half_width: 0.05,
+            max_repeats: 5,
+            budget_s: 1.5,
+        });
+        let done = execute(&plan, &results, &Fake::default()).unwrap();
+        let p: Vec<_> = done
+            .iter()
+            .map(|c| {
+                let p = c.precision.as_ref().unwrap();
+                (p.repeats, p.stopped.clone())
+            })
+            .collect();
+        assert_eq!(
+            p,
+            [
+                (2, "budget spent".to_string()),
+                (5, "max repeats".to_string())
+            ]
+        );
     }
 
     #[test]

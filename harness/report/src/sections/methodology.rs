@@ -27,7 +27,8 @@ fn repeats_line(part: &Part<'_>) -> String {
         let _ = write!(
             line,
             "; then further rounds until the throughput's 95% interval is within ±{}% of the mean, at most {} \
-             repeats, no round started after {} s of run time",
+             repeats, each round taken by as many of those cells as {} s of run time hold (the closest to the \
+             target first)",
             p.target_half_width * 100.0,
             p.max_repeats,
             p.budget_s
