@@ -882,8 +882,8 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
     // the precision target first, as many as the budget holds once the profiled repeat of every open
     // cell (those ending now among them) is counted. A round the budget cannot hold for every cell is
     // taken by part of them rather than by none: the budget goes where a repeat is likeliest to reach
-    // the target (the 133-cell full profile left minutes of its budget unused, its next whole round
-    // not fitting, and no cell took an adaptive round).
+    // the target (all or none, a run either overran its budget by a whole round or left the budget
+    // short of a round unused).
     let next_round = |state: &[State], ending: &[(usize, &str)]| {
         let mut take = vec![false; state.len()];
         let Some(p) = &precision else {
