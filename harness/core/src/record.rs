@@ -395,6 +395,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn record_value_grows_the_histogram_instead_of_clamping() {
+        let mut h = new_histogram();
+        record_value(&mut h, 2);
+        record_value(&mut h, 5_000_000);
+        record_value(&mut h, 0);
+        assert_eq!(h.len(), 3);
+        assert_eq!(h.min(), 1, "zero is recorded as 1 ns");
+        let max = h.max() as f64;
+        assert!((max / 5e6 - 1.0).abs() < 1e-3, "max {max}, recorded 5 ms");
+    }
+
+    #[test]
     fn the_timeline_counts_warmup_completions_the_window_does_not_measure() {
         let c = Collector::new(true);
         let w = Window::starting_in(Duration::from_secs(10), Duration::from_secs(1));

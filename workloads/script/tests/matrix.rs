@@ -85,26 +85,49 @@ dyno_rows::row_matrix_test!(every_strategy_and_placement_runs);
 dyno_rows::row_matrix_test!(deep_recursion_is_a_stack_error_on_every_thread);
 
 /// The ticker's lateness figures add up: 20 ticks take 20 periods plus their recorded lateness.
+/// Never more than the elapsed time (each tick is a separate stretch of it, timed on the window's
+/// clock); and, in at least one of [`ATTEMPTS`], not much less: the time between one tick's end and
+/// the next one's start is a few instructions, unless the shared machine preempts the thread there
+/// (CI once measured 40 ms for 20 ticks on glommio, 17 ms of it outside the ticks).
 fn tick_lateness_adds_up_to_the_elapsed_time<R: Row>() {
     const N: u32 = 20;
-    // The same cores as the other tests: async-std's global executor takes its size once per process.
-    let out = R::run(&cores(), |_| async {
-        let w = Window::starting_in(Duration::ZERO, Duration::from_secs(60));
-        let t = std::time::Instant::now();
-        let h = dyno_script::ticker::<R>(w, Some(N)).await;
-        (t.elapsed(), h)
-    })
-    .unwrap();
-    for (elapsed, h) in &out {
-        assert_eq!(h.len(), N as u64);
-        let accounted = dyno_script::TICK * N + Duration::from_nanos((h.mean() * N as f64) as u64);
-        let off = elapsed.as_secs_f64() - accounted.as_secs_f64();
-        assert!(
-            off.abs() < 0.1 * elapsed.as_secs_f64() + 0.002,
-            "{}: {N} ticks took {elapsed:?}, the figures account for {accounted:?}",
-            R::ID
-        );
+    const ATTEMPTS: usize = 3;
+    let mut misses = Vec::new();
+    for _ in 0..ATTEMPTS {
+        // The same cores as the other tests: async-std's global executor takes its size once per process.
+        let out = R::run(&cores(), |_| async {
+            let w = Window::starting_in(Duration::ZERO, Duration::from_secs(60));
+            let t = w.now_ns();
+            let h = dyno_script::ticker::<R>(w, Some(N)).await;
+            (Duration::from_nanos(w.now_ns() - t), h)
+        })
+        .unwrap();
+        let mut all_add_up = true;
+        for (elapsed, h) in &out {
+            assert_eq!(h.len(), N as u64);
+            let accounted =
+                dyno_script::TICK * N + Duration::from_nanos((h.mean() * N as f64) as u64);
+            let slack = 0.1 * elapsed.as_secs_f64() + 0.002;
+            let off = elapsed.as_secs_f64() - accounted.as_secs_f64();
+            assert!(
+                off > -slack,
+                "{}: {N} ticks took {elapsed:?}, the figures account for more: {accounted:?}",
+                R::ID
+            );
+            if off > slack {
+                all_add_up = false;
+                misses.push(format!("took {elapsed:?}, accounted {accounted:?}"));
+            }
+        }
+        if all_add_up {
+            return;
+        }
     }
+    panic!(
+        "{}: in none of {ATTEMPTS} attempts did {N} ticks' figures add up to their elapsed time: {}",
+        R::ID,
+        misses.join("; ")
+    );
 }
 
 dyno_rows::row_matrix_test!(tick_lateness_adds_up_to_the_elapsed_time);
