@@ -143,11 +143,14 @@ pub fn throughputs(records: &[RoundRecord]) -> Vec<f64> {
         .collect()
 }
 
+/// The relative half-width of the 95% interval of these throughputs, where there is one.
+pub fn half_width(xs: &[f64]) -> Option<f64> {
+    Estimate::of(xs).and_then(|e| e.half_width_rel())
+}
+
 /// Whether a cell with these throughputs has reached the precision target.
 pub fn reached(xs: &[f64], plan: &PrecisionPlan) -> bool {
-    Estimate::of(xs)
-        .and_then(|e| e.half_width_rel())
-        .is_some_and(|h| h <= plan.target_half_width)
+    half_width(xs).is_some_and(|h| h <= plan.target_half_width)
 }
 
 /// The smallest relative gap between two groups of repeats that counts as two modes.
