@@ -880,10 +880,9 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
     };
     // The cells that take the next adaptive round: of the open cells, those closest to the precision
     // target first, as many as the budget holds once the profiled repeat of every open cell is
-    // counted. A round the budget cannot hold for every cell is
-    // taken by part of them rather than by none: the budget goes where a repeat is likeliest to reach
-    // the target (all or none, a run either overran its budget by a whole round or left the budget
-    // short of a round unused).
+    // counted. A round the budget cannot hold for every cell is taken by part of them rather than by
+    // none: the budget goes where a repeat is likeliest to reach the target (all or none, a run
+    // either overran its budget by a whole round or left the budget short of a round unused).
     let next_round = |state: &[State]| {
         let mut take = vec![false; state.len()];
         let Some(p) = &precision else {
@@ -1061,14 +1060,13 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
         // The cells done by their own measure end first, their profiles run, so that the budget is
         // judged on the time those took (judged before them, a full run here costed each profile at
         // a repeat's 4.3 s against the 4.85 s measured, and ended 1 min 20 s past its budget).
-        finish(&mut state, std::mem::take(&mut ending))?;
+        finish(&mut state, ending)?;
         take = next_round(&state);
-        for (i, _) in settings.cells.iter().enumerate() {
-            if matches!(&state[i], State::Open(k) if k.len() >= min) && !take[i] {
-                ending.push((i, "budget spent"));
-            }
-        }
-        let (taking, out) = (take.iter().filter(|t| **t).count(), ending.len());
+        let spent_out: Vec<(usize, &str)> = (0..state.len())
+            .filter(|&i| matches!(&state[i], State::Open(k) if k.len() >= min) && !take[i])
+            .map(|i| (i, "budget spent"))
+            .collect();
+        let (taking, out) = (take.iter().filter(|t| **t).count(), spent_out.len());
         if let (Some(p), true) = (&precision, taking > 0 && out > 0) {
             progress.line(format!(
                 "round {}: the budget holds {taking} of the {} cells short of ±{}%, those closest \
@@ -1078,7 +1076,7 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
                 p.target_half_width * 100.0
             ));
         }
-        finish(&mut state, ending)?;
+        finish(&mut state, spent_out)?;
     }
     progress.finish();
     let done: Vec<CellResult> = state
