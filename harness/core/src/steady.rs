@@ -28,7 +28,10 @@ pub const WARMUP_MARGIN: f64 = 1.5;
 /// longer than the window it precedes is another workload, judged and flagged rather than chased).
 pub fn extended_warmup(settled_after_s: f64, cap_s: f64) -> f64 {
     let interval_s = INTERVAL_NS as f64 / 1e9;
-    let longer = (settled_after_s * WARMUP_MARGIN / interval_s).ceil() * interval_s;
+    // Less a nanosecond's worth, so a product that is whole intervals but for rounding (0.4 s x 1.5 is
+    // 12.000000000000002 intervals) is not a whole interval longer.
+    let intervals = settled_after_s * WARMUP_MARGIN / interval_s;
+    let longer = (intervals - 1e-9 / interval_s).ceil() * interval_s;
     // Whole milliseconds, so the recorded warm-up reads as it was asked for.
     (longer.min(cap_s) * 1e3).round() / 1e3
 }
@@ -181,6 +184,11 @@ mod tests {
     fn an_extended_warm_up_has_its_margin_in_whole_intervals_up_to_the_cap() {
         assert_eq!(extended_warmup(0.42, 10.0), 0.65);
         assert_eq!(extended_warmup(1.2, 10.0), 1.8);
+        assert_eq!(
+            extended_warmup(0.4, 10.0),
+            0.6,
+            "whole intervals but for rounding"
+        );
         assert_eq!(extended_warmup(0.42, 0.3), 0.3);
     }
 }

@@ -965,16 +965,19 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
             let State::Open(kept) = &state[i] else {
                 unreachable!("only open cells take rounds")
             };
-            let warmup_s = cell_warmups(settings, kept).longest_s;
+            let warmups = cell_warmups(settings, kept);
+            let warmup_s = warmups.longest_s;
             let t0 = std::time::Instant::now();
             let mut outcome = run_round(plan, cell, runner, round, warmup_s)?;
             // A cell killed by Ctrl-C is not a result.
             crate::interrupt::check()?;
             // A repeat that measured part of its warm-up is not kept: it runs again, once, with the
-            // warm-up its own data asked for, which the cell's later rounds keep.
+            // warm-up its own data asked for, which the cell's later rounds keep. Once per cell: after
+            // that a late repeat is kept and flagged in the cell's noise (a speed step of the shared
+            // machine looks like a late warm-up, and chasing each one cost minutes of every full run).
             if let Some((settled_s, longer_s)) = match &outcome {
-                Round::Kept(rec) => longer_warmup(rec, warmup_s, settings),
-                Round::Ended(_) => None,
+                Round::Kept(rec) if warmups.extended == 0 => longer_warmup(rec, warmup_s, settings),
+                Round::Kept(_) | Round::Ended(_) => None,
             } {
                 progress.line(format!(
                     "round {} {}: throughput settled only {settled_s:.2} s after the start, past \
@@ -1597,7 +1600,8 @@ mod tests {
 
     /// Answers by the cell's `k` parameter and remembers which cells it ran: `ok` measures 1000 ops
     /// every time, `noisy` alternates 1000 and 1500, `wide` 1000 and 3000, `late` measures 1000 ops whose rate settles
-    /// 0.42 s after the start whatever the warm-up, `skip` cannot run here, anything else times out.
+    /// 0.42 s after the start whatever the warm-up, `step` 0.3 s after its warm-up ends whatever the
+    /// warm-up (a speed step of the machine, not a warm-up), `skip` cannot run here, anything else times out.
     /// With `die_after`, the run is killed (an error) at that many processes.
     #[derive(Default)]
     struct Fake(RefCell<Vec<String>>, Option<usize>);
@@ -1631,11 +1635,16 @@ mod tests {
                 },
                 errors: BTreeMap::new(),
                 error_samples: BTreeMap::new(),
-                steady: (cell.params.word("k") == "late").then(|| {
+                steady: matches!(cell.params.word("k"), "late" | "step").then(|| {
                     let at = args.iter().position(|a| a == "--warmup-s").unwrap() + 1;
+                    let warmup_s: f64 = args[at].parse().unwrap();
                     dyno_core::steady::Steady {
-                        settled_after_s: 0.42,
-                        warmup_s: args[at].parse().unwrap(),
+                        settled_after_s: if cell.params.word("k") == "late" {
+                            0.42
+                        } else {
+                            warmup_s + 0.3
+                        },
+                        warmup_s,
                         window_drift: 1.0,
                     }
                 }),
@@ -1648,7 +1657,7 @@ mod tests {
                 metrics: BTreeMap::new(),
             };
             let (failure, output) = match cell.params.word("k") {
-                "ok" | "noisy" | "wide" | "late" => (None, Ok(out(None, vec![repeat]))),
+                "ok" | "noisy" | "wide" | "late" | "step" => (None, Ok(out(None, vec![repeat]))),
                 "skip" => (None, Ok(out(Some("tool not installed"), vec![]))),
                 _ => (
                     Some("timed out after 5 s and was killed".to_string()),
@@ -1904,6 +1913,22 @@ mod tests {
         let noise = &done[0].summary.as_ref().unwrap().noise;
         assert!(
             noise.iter().any(|n| n.contains("settled only 0.42 s")),
+            "{noise:?}"
+        );
+        // A cell's warm-up is extended once: a cell that settles late whatever its warm-up is not
+        // chased round after round but kept and flagged (4 processes for 3 repeats, not 6).
+        let d = tempfile::tempdir().unwrap();
+        let (mut plan, results) = plan_of(d.path(), &["step"]);
+        plan.manifest.settings.repeats = 3;
+        let fake = Fake::default();
+        let done = execute(&plan, &results, &fake).unwrap();
+        assert_eq!(fake.0.borrow().len(), 4);
+        assert_eq!(done[0].warmup_s, 0.6);
+        let noise = &done[0].summary.as_ref().unwrap().noise;
+        assert!(
+            noise
+                .iter()
+                .any(|n| n.contains("settled only 0.90 s after the start in 3 of 3 repeats")),
             "{noise:?}"
         );
     }
