@@ -2,6 +2,8 @@
 //! `futures_lite::future::block_on`, so every wait parks the thread until it is woken (blocking semantics),
 //! timers are `std::thread::sleep`, and there is no event loop or multiplexing.
 
+pub mod pool;
+
 use dyno_core::row::{Fairness, Row, RowConfig, RowError, Shard};
 use dyno_net::NetRow;
 use std::future::Future;
@@ -32,13 +34,28 @@ fn thread_task<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Thr
     }))
 }
 
+/// `f` on the row's cached pool ([`pool`]); a panic in `f` reaches the awaiting task.
+fn pooled_task<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ThreadTask<T> {
+    let (tx, rx) = async_channel::bounded(1);
+    pool::execute(move || {
+        // The pooled thread outlives a panicking job: the panic is carried to the awaiting task.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let _ = tx.send_blocking(r);
+    });
+    ThreadTask(Box::pin(async move {
+        match rx.recv().await.expect("the pool ran the job") {
+            Ok(v) => v,
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    }))
+}
+
 /// `threads`.
 pub struct Threads;
 
 impl Row for Threads {
     const ID: &'static str = "threads";
-    const BLOCKING_POOL: &'static str =
-        "a new std thread per call (the blocking model has no pool), floating over the row's cores";
+    const BLOCKING_POOL: &'static str = "a cached thread pool (an idle pooled thread takes the job, else a new one starts; idle threads end after 10 s), floating over the row's cores";
     type Task<T: Send + 'static> = ThreadTask<T>;
     type Executor = ThreadsExecutor;
 
@@ -95,7 +112,7 @@ impl Row for Threads {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        thread_task(f)
+        pooled_task(f)
     }
 
     async fn sleep(d: Duration) {
