@@ -91,15 +91,87 @@ impl Estimate {
         self.n >= 2 && (self.ci95_low > 1.0 || self.ci95_high < 1.0)
     }
 
+    /// For a ratio (from [`Estimate::of_ratios`], whose `stddev` is that of the log ratios): the
+    /// two-sided p-value of "the ratio is 1" (Student t on the log ratios); `None` below two pairs.
+    pub fn ratio_p_value(&self) -> Option<f64> {
+        if self.n < 2 || self.mean.is_nan() || self.mean <= 0.0 {
+            return None;
+        }
+        let df = (self.n - 1) as f64;
+        let se = self.stddev / (self.n as f64).sqrt();
+        if se == 0.0 {
+            return Some(if self.mean == 1.0 { 1.0 } else { 0.0 });
+        }
+        let t = (self.mean.ln() / se).abs();
+        let dist = StudentsT::new(0.0, 1.0, df).expect("n >= 2 gives a valid t distribution");
+        Some((2.0 * (1.0 - dist.cdf(t))).clamp(0.0, 1.0))
+    }
+
     /// Whether two estimates' intervals overlap (no significant difference).
     pub fn overlaps(&self, other: &Estimate) -> bool {
         self.ci95_low <= other.ci95_high && other.ci95_low <= self.ci95_high
     }
 }
 
+/// Benjamini–Hochberg at false discovery rate `q`: which of `p_values` are discoveries (the `k` smallest,
+/// `k` the largest rank with `p_(k) <= k q / m`); `None` entries are not tested and never discoveries.
+pub fn benjamini_hochberg(p_values: &[Option<f64>], q: f64) -> Vec<bool> {
+    let mut tested: Vec<(usize, f64)> = p_values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.map(|p| (i, p)))
+        .collect();
+    tested.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let m = tested.len() as f64;
+    let k = tested
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(rank, (_, p))| *p <= (*rank as f64 + 1.0) * q / m)
+        .map_or(0, |(rank, _)| rank + 1);
+    let mut out = vec![false; p_values.len()];
+    for (i, _) in &tested[..k] {
+        out[*i] = true;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn benjamini_hochberg_keeps_the_step_up_set() {
+        // m = 5 tested, q = 0.05: thresholds 0.01, 0.02, 0.03, 0.04, 0.05. The third p (0.03) passes
+        // its threshold, so the two below it are kept with it even though 0.021 > 0.02.
+        let p = [
+            Some(0.001),
+            Some(0.021),
+            Some(0.03),
+            Some(0.2),
+            None,
+            Some(0.9),
+        ];
+        assert_eq!(
+            benjamini_hochberg(&p, 0.05),
+            vec![true, true, true, false, false, false]
+        );
+        // Nothing passes: nothing kept, whatever the single p-values say against 0.05 alone.
+        let p = [Some(0.02), Some(0.04), Some(0.06)];
+        assert_eq!(benjamini_hochberg(&p, 0.05), vec![false, false, false]);
+        assert!(benjamini_hochberg(&[], 0.05).is_empty());
+    }
+
+    #[test]
+    fn a_ratio_whose_interval_excludes_one_has_a_p_value_below_five_percent() {
+        let e = Estimate::of_ratios(&[1.10, 1.12, 1.09, 1.11]).unwrap();
+        assert!(e.resolves_ratio());
+        assert!(e.ratio_p_value().unwrap() < 0.05);
+        let e = Estimate::of_ratios(&[0.9, 1.1, 1.0, 1.05]).unwrap();
+        assert!(!e.resolves_ratio());
+        assert!(e.ratio_p_value().unwrap() > 0.05);
+        assert_eq!(Estimate::of_ratios(&[1.2]).unwrap().ratio_p_value(), None);
+    }
 
     #[test]
     fn single_sample_has_a_degenerate_interval() {

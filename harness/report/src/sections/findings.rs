@@ -17,6 +17,18 @@ pub struct Findings;
 struct Answer {
     context: String,
     ratio: Ratio,
+    /// The interval excludes 1 and the p-value survives the page's false-discovery control.
+    discovery: bool,
+}
+
+/// The false discovery rate the Findings page controls across all of a run's comparisons.
+pub const FDR: f64 = 0.05;
+
+/// One question of one workload with its comparisons.
+struct Asked<'q> {
+    workload: String,
+    question: &'q Question,
+    answers: Vec<Answer>,
 }
 
 impl Section for Findings {
@@ -24,66 +36,119 @@ impl Section for Findings {
         let run = part.run;
         let s = &mut out.md;
         let _ = writeln!(s, "# Findings\n");
+        let declared: Vec<(String, Vec<Question>)> = run
+            .workloads()
+            .into_iter()
+            .map(|w| {
+                let q = run.declared(&w).questions;
+                (w, q)
+            })
+            .collect();
+        let mut asked = Vec::new();
+        for (w, questions) in &declared {
+            let cells: Vec<&CellResult> = run.cells.iter().filter(|c| c.workload == *w).collect();
+            let shown = Params::varying(cells.iter().map(|c| &c.params));
+            for q in questions {
+                let answers = answers(q, &cells, &shown);
+                if !answers.is_empty() {
+                    asked.push(Asked {
+                        workload: w.clone(),
+                        question: q,
+                        answers,
+                    });
+                }
+            }
+        }
+        let kept = control_false_discoveries(&mut asked);
+        let tested = asked
+            .iter()
+            .flat_map(|a| &a.answers)
+            .filter(|x| x.ratio.est.ratio_p_value().is_some())
+            .count();
         let _ = writeln!(
             s,
             "Each workload declares the questions its matrix answers. Every answer compares throughput (or the declared \
              figure the question names, e.g. memory per connection), side a over side b, on cells that differ only in what the question asks; the ratio is the geometric mean of the \
              per-round ratios (both sides ran in the same round) with its 95% interval. A difference is stated \
-             only where that interval excludes 1; otherwise the sentence says no difference was resolved, and at \
-             what precision.\n"
+             only where that interval excludes 1 and it survives the false-discovery control across the whole \
+             page (Benjamini–Hochberg at {:.0}% over the p-values of the paired t test on log ratios: this run \
+             tested {tested} comparisons and kept {kept}); otherwise the sentence says no difference was \
+             resolved, and at what precision.\n",
+            FDR * 100.0
         );
-        let mut any = false;
-        for w in run.workloads() {
-            let questions = run.declared(&w).questions;
-            if questions.is_empty() {
-                continue;
+        let mut workload = None;
+        for a in &asked {
+            if workload != Some(&a.workload) {
+                let _ = writeln!(s, "## [{w}]({w}.md)\n", w = a.workload);
+                workload = Some(&a.workload);
             }
-            let cells: Vec<&CellResult> = run.cells.iter().filter(|c| c.workload == w).collect();
-            let shown = Params::varying(cells.iter().map(|c| &c.params));
-            let _ = writeln!(s, "## [{w}]({w}.md)\n");
-            for q in &questions {
-                let answers = answers(q, &cells, &shown);
-                if answers.is_empty() {
-                    continue;
-                }
-                any = true;
-                let (a, b) = (q.a.label(), q.b.label());
-                let ahead = answers
-                    .iter()
-                    .filter(|x| x.ratio.resolved() && x.ratio.est.mean > 1.0)
-                    .count();
-                let behind = answers
-                    .iter()
-                    .filter(|x| x.ratio.resolved() && x.ratio.est.mean < 1.0)
-                    .count();
-                let words = Words::of(q.figure.as_deref());
-                let _ = writeln!(
-                    s,
-                    "### {}\n\n{a} against {b} on {} comparison(s){}: {a} {} in {ahead}, {} in {behind}, \
-                     no difference resolved in {}.\n",
-                    q.ask,
-                    answers.len(),
-                    q.figure
-                        .as_ref()
-                        .map(|f| format!(" of `{f}`"))
-                        .unwrap_or_default(),
-                    words.more,
-                    words.less,
-                    answers.len() - ahead - behind
-                );
-                for x in &answers {
-                    let _ = writeln!(s, "- {}: {}", x.context, sentence(&a, &b, &x.ratio, &words));
-                }
-                s.push('\n');
-            }
+            question(s, a);
         }
-        if !any {
+        if asked.is_empty() {
             let _ = writeln!(
                 s,
                 "This run holds no pair of ok cells that a declared question compares.\n"
             );
         }
     }
+}
+
+/// Benjamini–Hochberg over every comparison of the page: a comparison whose interval excludes 1 but
+/// whose p-value is not among the discoveries is marked unresolved. Returns the discoveries kept.
+fn control_false_discoveries(asked: &mut [Asked<'_>]) -> usize {
+    let p: Vec<Option<f64>> = asked
+        .iter()
+        .flat_map(|a| &a.answers)
+        .map(|x| x.ratio.est.ratio_p_value())
+        .collect();
+    let keep = dyno_core::stats::benjamini_hochberg(&p, FDR);
+    for (i, x) in asked
+        .iter_mut()
+        .flat_map(|a| a.answers.iter_mut())
+        .enumerate()
+    {
+        // An unpaired ratio (a run without rounds) has no p-value and keeps its interval's verdict.
+        x.discovery = x.ratio.resolved() && (p[i].is_none() || keep[i]);
+    }
+    keep.iter().filter(|k| **k).count()
+}
+
+/// One question's heading, count line and a sentence per comparison.
+fn question(s: &mut String, asked: &Asked<'_>) {
+    let (q, answers) = (asked.question, &asked.answers);
+    let (a, b) = (q.a.label(), q.b.label());
+    let ahead = answers
+        .iter()
+        .filter(|x| x.discovery && x.ratio.est.mean > 1.0)
+        .count();
+    let behind = answers
+        .iter()
+        .filter(|x| x.discovery && x.ratio.est.mean < 1.0)
+        .count();
+    let words = Words::of(q.figure.as_deref());
+    let _ = writeln!(
+        s,
+        "### {}\n\n{a} against {b} on {} comparison(s){}: {a} {} in {ahead}, {} in {behind}, \
+         no difference resolved in {}.\n",
+        q.ask,
+        answers.len(),
+        q.figure
+            .as_ref()
+            .map(|f| format!(" of `{f}`"))
+            .unwrap_or_default(),
+        words.more,
+        words.less,
+        answers.len() - ahead - behind
+    );
+    for x in answers {
+        let _ = writeln!(
+            s,
+            "- {}: {}",
+            x.context,
+            sentence(&a, &b, &x.ratio, x.discovery, &words)
+        );
+    }
+    s.push('\n');
 }
 
 /// How a comparison reads: throughput is ahead or behind, any other figure higher or lower.
@@ -114,13 +179,21 @@ impl Words {
 }
 
 /// The sentence for one comparison.
-fn sentence(a: &str, b: &str, r: &Ratio, words: &Words) -> String {
+fn sentence(a: &str, b: &str, r: &Ratio, discovery: bool, words: &Words) -> String {
     let how = if r.paired {
         format!("{} rounds", r.est.n)
     } else {
         "unpaired: a run without rounds".into()
     };
-    if r.resolved() {
+    if r.resolved() && !discovery {
+        format!(
+            "no difference resolved after the false-discovery control ({}, {how}: the interval excludes 1, \
+             the p-value {:.3} does not survive Benjamini–Hochberg at {:.0}%)",
+            r.text(),
+            r.est.ratio_p_value().unwrap_or(1.0),
+            FDR * 100.0
+        )
+    } else if discovery {
         let pct = (r.est.mean - 1.0) * 100.0;
         format!(
             "{a} {} {b} by {:.0}%: {} ({how})",
@@ -190,7 +263,12 @@ fn answers(q: &Question, cells: &[&CellResult], shown: &[String]) -> Vec<Answer>
             (None, true) => format!("on {}", a.runtime),
             (None, false) => format!("on {}, {label}", a.runtime),
         };
-        out.push(Answer { context, ratio });
+        let discovery = ratio.resolved();
+        out.push(Answer {
+            context,
+            ratio,
+            discovery,
+        });
     }
     out
 }
@@ -348,12 +426,12 @@ mod tests {
             },
             paired: true,
         };
-        let narrow = sentence("a", "b", &ratio(0.93, 1.07), &words);
+        let narrow = sentence("a", "b", &ratio(0.93, 1.07), false, &words);
         assert!(
             narrow.starts_with("no difference resolved at ±7% (1.00× [0.93–1.07], 2 rounds)"),
             "{narrow}"
         );
-        let wide = sentence("a", "b", &ratio(0.01, 80.0), &words);
+        let wide = sentence("a", "b", &ratio(0.01, 80.0), false, &words);
         assert!(
             wide.starts_with(
                 "no difference resolved, the interval wider than ±100% (1.00× [0.01–80.00]"
