@@ -279,6 +279,16 @@ pub struct MicroCount {
     pub instructions: u64,
     /// callgrind's estimate from instructions and cache hits (L1, LL, RAM).
     pub estimated_cycles: u64,
+    /// Operations one run of the benchmark function holds, from an id ending in `ops_<N>` (the bench's
+    /// way of saying it, e.g. `#[bench::ops_1000(...)]`): the report divides by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops: Option<u64>,
+}
+
+/// `N` of an id that ends in `ops_<N>`.
+fn ops_in(id: &str) -> Option<u64> {
+    let (_, n) = id.rsplit_once("ops_")?;
+    n.parse().ok().filter(|n| *n > 0)
 }
 
 impl MicroDoc {
@@ -305,6 +315,7 @@ impl MicroDoc {
             out.push(MicroCount {
                 instructions: metric("Ir")?,
                 estimated_cycles: metric("EstimatedCycles")?,
+                ops: ops_in(&id),
                 id,
             });
         }
@@ -611,16 +622,19 @@ mod tests {
 
     #[test]
     fn gungraun_json_lines_give_instructions_and_cycles() {
-        let line = r#"{"group":"getput","function_name":"malloc","id":"warm","profiles":[{"data":{"parts":[{"metrics":{"Ir":{"values":{"new":505024,"old":null}},"EstimatedCycles":{"values":{"new":706175}}}}]}}]}"#;
+        let line = r#"{"group":"getput","function_name":"malloc","id":"ops_1000","profiles":[{"data":{"parts":[{"metrics":{"Ir":{"values":{"new":505024,"old":null}},"EstimatedCycles":{"values":{"new":706175}}}}]}}]}"#;
         let c = MicroDoc::read_gungraun(&format!("noise\n{line}\n")).unwrap();
         assert_eq!(
             c,
             vec![MicroCount {
-                id: "getput/malloc.warm".into(),
+                id: "getput/malloc.ops_1000".into(),
                 instructions: 505024,
-                estimated_cycles: 706175
+                estimated_cycles: 706175,
+                ops: Some(1000),
             }]
         );
+        assert_eq!(ops_in("g/f.warm"), None);
+        assert_eq!(ops_in("g/f.ops_0"), None);
         let e = MicroDoc::read_gungraun(r#"{"group":"g","function_name":"f","profiles":[]}"#)
             .unwrap_err();
         assert!(e.contains("g/f") && e.contains("Ir"), "{e}");

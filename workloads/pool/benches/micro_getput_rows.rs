@@ -1,11 +1,13 @@
 //! Criterion get/put benchmarks inside every row's executor (criterion's `AsyncExecutor`, implemented
-//! with each row's `BlockOn`), for plain allocation and the two fastest pools, system allocator.
+//! with each row's `BlockOn`), for plain allocation and the two fastest pools, system allocator. An
+//! operation is the workload's: get a borrowed handle, check, fill a 4 KiB buffer, put it back.
 
 use criterion::async_executor::AsyncExecutor;
 use criterion::{BenchmarkId, Criterion};
 use dyno_core::Row;
 use dyno_core::row::BlockOn;
 use dyno_pool::contenders::{Contender, LockFree, Malloc, ThreadLocal};
+use dyno_pool::get_use_put;
 use dyno_pool::objects::Buf;
 use dyno_rows::{ROWS, RowVisitor, visit_row};
 use std::future::Future;
@@ -24,13 +26,14 @@ impl<E: BlockOn> AsyncExecutor for &RowExecutor<E> {
 
 fn one<R: Row, C: Contender<B>>(c: &mut Criterion, ex: &RowExecutor<R::Executor>) {
     let pool = C::new();
-    drop(pool.acquire());
+    black_box(get_use_put::<B, C>(&*pool, 0).unwrap());
     c.benchmark_group("getput-rows")
         .bench_function(BenchmarkId::new(R::ID, C::NAME), |b| {
-            b.to_async(ex).iter(|| async {
-                let mut h = pool.acquire();
-                black_box(&mut *h);
-                drop(h);
+            let mut i = 0u64;
+            b.to_async(ex).iter(|| {
+                i += 1;
+                let sum = get_use_put::<B, C>(&*pool, i).unwrap();
+                async move { black_box(sum) }
             })
         });
 }

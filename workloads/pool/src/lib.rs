@@ -198,6 +198,14 @@ impl Workload for PoolWorkload {
                 <Slab<Buf<1>> as Contender<Buf<1>>>::GROWTH,
                 <ThreadLocal<Buf<1>> as Contender<Buf<1>>>::GROWTH),
             "every binary's global allocator is wrapped in a counter (two relaxed atomic adds per allocation, per-thread slots)".into(),
+            "same and burst patterns take handles that borrow the pool (no reference count touched per get/put); cross takes handles that own a reference to the pool (an Arc clone per get), since they move to another task; burst makes the list that holds a burst's handles once per burst (1/burst allocations per operation on every contender)".into(),
+            format!("what a get/put does: {}; {}; {}; {}; {}; {}",
+                <Malloc as Contender<Buf<1>>>::GET_PUT,
+                <ObjectPool<Buf<1>> as Contender<Buf<1>>>::GET_PUT,
+                <LockFree<Buf<1>> as Contender<Buf<1>>>::GET_PUT,
+                <OPool<Buf<1>> as Contender<Buf<1>>>::GET_PUT,
+                <Slab<Buf<1>> as Contender<Buf<1>>>::GET_PUT,
+                <ThreadLocal<Buf<1>> as Contender<Buf<1>>>::GET_PUT),
         ]
     }
 
@@ -364,16 +372,21 @@ async fn same<R: Row, T: Object, C: Contender<T>>(
             std::hint::black_box(sum);
             return Ok(ops);
         }
-        let mut h = pool.acquire();
-        check_empty::<T, C>(&h)?;
-        sum = sum.wrapping_add(h.fill(i));
-        drop(h);
+        sum = sum.wrapping_add(get_use_put::<T, C>(pool, i)?);
         ops += probe.record_since(&w, t0);
         i += 1;
         if i.is_multiple_of(OPS_PER_YIELD) {
             R::yield_now().await;
         }
     }
+}
+
+/// One operation: get an object (a borrowed handle), check it is empty, fill it, put it back. Not
+/// async, so the borrowed handle (which need not be `Send`) never lives in a task across an await.
+pub fn get_use_put<T: Object, C: Contender<T>>(pool: &C, i: u64) -> Result<u64, String> {
+    let mut h = pool.get();
+    check_empty::<T, C>(&h)?;
+    Ok(h.fill(i))
 }
 
 /// Acquire and use objects and send them (with their acquire time) to the releasing tasks.
@@ -422,7 +435,6 @@ async fn bursts<R: Row, T: Object, C: Contender<T>>(
     probe: &mut Probe,
     burst: usize,
 ) -> TaskResult {
-    let mut held = Vec::with_capacity(burst);
     let (mut sum, mut ops) = (0u64, 0u64);
     loop {
         let t0 = w.now_ns();
@@ -430,18 +442,27 @@ async fn bursts<R: Row, T: Object, C: Contender<T>>(
             std::hint::black_box(sum);
             return Ok(ops);
         }
-        for i in 0..burst {
-            let mut h = pool.acquire();
-            check_empty::<T, C>(&h)?;
-            sum = sum.wrapping_add(h.fill(i as u64));
-            held.push(h);
-        }
-        held.clear();
+        sum = sum.wrapping_add(one_burst::<T, C>(pool, burst)?);
         for _ in 0..burst {
             ops += probe.record_since(&w, t0);
         }
         R::sleep(BURST_IDLE).await;
     }
+}
+
+/// One burst: `burst` borrowed handles held at once, then all released. The list that holds them is
+/// made per burst (one allocation per burst, counted like any other), because a borrowed handle need
+/// not be `Send` (sharded-slab's is not) and so cannot stay in the task across its idle sleep.
+fn one_burst<T: Object, C: Contender<T>>(pool: &C, burst: usize) -> Result<u64, String> {
+    let mut held = Vec::with_capacity(burst);
+    let mut sum = 0u64;
+    for i in 0..burst {
+        let mut h = pool.get();
+        check_empty::<T, C>(&h)?;
+        sum = sum.wrapping_add(h.fill(i as u64));
+        held.push(h);
+    }
+    Ok(sum)
 }
 
 /// The `main` of each pool binary: hand a cell for another allocator to that allocator's binary

@@ -29,19 +29,29 @@ impl Section for Micro {
                         s,
                         "| {} | {} | {} – {} |",
                         b.id,
-                        ns(b.mean_ns as u64),
-                        ns(b.low_ns as u64),
-                        ns(b.high_ns as u64)
+                        time(b.mean_ns),
+                        time(b.low_ns),
+                        time(b.high_ns)
                     );
                 }
-                s.push('\n');
+                s.push_str(
+                    "\nA criterion interval covers one run of the benchmark only: it says how precisely that run \
+                     measured, not how far another run on this shared machine would land. Compare two rows or \
+                     contenders by their ratio within one run, not by their intervals across runs.\n\n",
+                );
                 if !doc.counts.is_empty() {
-                    s.push_str("Instruction counts (gungraun, callgrind), one run of each benchmark function:\n\n| benchmark | instructions | estimated cycles |\n|---|---:|---:|\n");
+                    s.push_str("Instruction counts (gungraun, callgrind), deterministic for a given build: per operation where the benchmark says how many operations one run holds (its id ends in `ops_<N>`), else per run of the benchmark function.\n\n| benchmark | instructions | estimated cycles | per |\n|---|---:|---:|---|\n");
                     for c in &doc.counts {
+                        let (n, per) = match c.ops {
+                            Some(n) => (n as f64, "operation".to_string()),
+                            None => (1.0, "run".to_string()),
+                        };
                         let _ = writeln!(
                             s,
-                            "| {} | {} | {} |",
-                            c.id, c.instructions, c.estimated_cycles
+                            "| {} | {:.1} | {:.1} | {per} |",
+                            c.id,
+                            c.instructions as f64 / n,
+                            c.estimated_cycles as f64 / n
                         );
                     }
                     s.push('\n');
@@ -51,6 +61,15 @@ impl Section for Micro {
                 }
             }
         }
+    }
+}
+
+/// A time with the precision criterion's figures have: tenths of a nanosecond below a microsecond.
+fn time(v_ns: f64) -> String {
+    if v_ns < 1e3 {
+        format!("{v_ns:.1} ns")
+    } else {
+        ns(v_ns as u64)
     }
 }
 
@@ -81,9 +100,10 @@ mod tests {
                     high_ns: 21.0,
                 }],
                 counts: vec![dyno_core::rundir::MicroCount {
-                    id: "g/f.warm".into(),
-                    instructions: 1234,
-                    estimated_cycles: 5678,
+                    id: "g/f.ops_1000".into(),
+                    instructions: 12340,
+                    estimated_cycles: 56780,
+                    ops: Some(1000),
                 }],
                 skipped: vec!["instruction counts: valgrind is missing".into()],
             }),
@@ -91,12 +111,11 @@ mod tests {
         let part = super::super::Part::new(&run, &w, run.cells.iter().collect());
         let md = fixture::render(&Micro, &part).md;
         assert!(
-            md.contains(&format!(
-                "| g/single/x | {} | {} – {} |",
-                ns(20),
-                ns(19),
-                ns(21)
-            )),
+            md.contains("| g/single/x | 20.0 ns | 19.0 ns – 21.0 ns |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| g/f.ops_1000 | 12.3 | 56.8 | operation |"),
             "{md}"
         );
         assert!(
