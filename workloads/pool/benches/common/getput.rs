@@ -27,28 +27,23 @@ fn one<C: Contender<B>>(c: &mut Criterion, allocator: &str, owned_too: bool) {
     // Warm: one object made, so a pool's get/put is measured, not its first allocation.
     black_box(get_use_put::<B, C>(&*pool, 0).unwrap());
     let mut g = c.benchmark_group(format!("getput-{allocator}"));
-    let borrowed = |p: &Arc<C>, i| get_use_put::<B, C>(&**p, i).unwrap();
-    g.bench_function(BenchmarkId::new("single", C::NAME), |b| {
-        let mut i = 0u64;
-        b.iter(|| {
-            i += 1;
-            black_box(borrowed(&pool, i))
-        })
-    });
-    g.bench_function(BenchmarkId::new("contended-2", C::NAME), |b| {
-        b.iter_custom(|iters| contended(&pool, iters, borrowed))
-    });
+    let borrowed: fn(&Arc<C>, u64) -> u64 = |p, i| get_use_put::<B, C>(&**p, i).unwrap();
+    let mut ops = vec![("", borrowed)];
     if owned_too {
-        g.bench_function(BenchmarkId::new("single-owned", C::NAME), |b| {
+        ops.push(("-owned", owned_use_put::<C>));
+    }
+    for (suffix, op) in ops {
+        g.bench_function(BenchmarkId::new(format!("single{suffix}"), C::NAME), |b| {
             let mut i = 0u64;
             b.iter(|| {
                 i += 1;
-                black_box(owned_use_put(&pool, i))
+                black_box(op(&pool, i))
             })
         });
-        g.bench_function(BenchmarkId::new("contended-2-owned", C::NAME), |b| {
-            b.iter_custom(|iters| contended(&pool, iters, owned_use_put))
-        });
+        g.bench_function(
+            BenchmarkId::new(format!("contended-2{suffix}"), C::NAME),
+            |b| b.iter_custom(|iters| contended(&pool, iters, op)),
+        );
     }
     g.finish();
 }
