@@ -5,10 +5,12 @@
 //! template render) on the next of a fixed set of inputs, and checks its output against a reference
 //! evaluation made before the row started. `context` says where the sandbox comes from ([`Strategy`]),
 //! `placement` whether the evaluation runs on the async worker (`inline`) or on the row's blocking pool
-//! (`offload`, the row's `spawn_blocking`). Beside the evaluating tasks, every shard runs a ticker that
-//! sleeps 1 ms at a time and records how late it wakes: the tick lateness figures. The same ticker runs
-//! alone before the workers start, giving the row's idle timer lateness as a baseline.
+//! (`offload`, the row's `spawn_blocking`). Beside the evaluating tasks, every shard runs a lag probe
+//! ([`lag`]): a std thread stamps a message every 1 ms and a task on the shard receives it, so the
+//! event-loop lag figures say how long the loop was held, on a clock finer than the row's timer. The
+//! same probe runs alone before the workers start, giving the row's idle wake-up latency as a baseline.
 
+pub mod lag;
 pub mod sandbox;
 pub mod scripts;
 pub mod strategy;
@@ -18,13 +20,11 @@ pub use strategy::{Strategy, evaluate, with_pooled};
 
 use dyno_core::metrics::{Declarations, Question, Side};
 use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
-use dyno_core::record::{new_histogram, record_value};
+use dyno_core::record::new_histogram;
 use dyno_core::{
     Better, Metric, Params, RepeatCtx, RepeatOutput, Role, Row, Shard, Window, Workload,
 };
-use hdrhistogram::Histogram;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The script workload.
 pub struct ScriptWorkload;
@@ -68,40 +68,38 @@ impl ScriptParams {
 
 /// Inputs per repeat: operations cycle through them, each with its reference output.
 pub const INPUTS: u64 = 64;
-/// The ticker's period.
-pub const TICK: Duration = Duration::from_millis(1);
-/// Ticks the ticker runs alone, before the workers start, for the idle baseline.
-pub const IDLE_TICKS: u32 = 50;
+/// Stamps the lag probe takes alone, before the workers start, for the idle baseline.
+pub const IDLE_STAMPS: u32 = 50;
 /// Warm sandboxes made (with the script compiled) to measure the resident memory one costs.
 pub const RSS_SANDBOXES: usize = 32;
 
-/// Tick lateness, median.
-pub const TICK_P50: Metric = Metric::figure(
-    "tick_lateness_p50_us",
+/// Event-loop lag, median.
+pub const LAG_P50: Metric = Metric::figure(
+    "loop_lag_p50_us",
     "µs",
     Better::Lower,
-    "how late a task sleeping 1 ms on the same shard wakes while scripts run (median)",
+    "how long a message stamped every 1 ms by a std thread waits before a task on the shard receives it, while scripts run (median)",
 );
-/// Tick lateness, 99th percentile.
-pub const TICK_P99: Metric = Metric::figure(
-    "tick_lateness_p99_us",
+/// Event-loop lag, 99th percentile.
+pub const LAG_P99: Metric = Metric::figure(
+    "loop_lag_p99_us",
     "µs",
     Better::Lower,
-    "how late a task sleeping 1 ms on the same shard wakes while scripts run (p99)",
+    "the same event-loop lag while scripts run (p99)",
 );
-/// Tick lateness, worst.
-pub const TICK_MAX: Metric = Metric::figure(
-    "tick_lateness_max_us",
+/// Event-loop lag, worst.
+pub const LAG_MAX: Metric = Metric::figure(
+    "loop_lag_max_us",
     "µs",
     Better::Lower,
-    "how late a task sleeping 1 ms on the same shard wakes while scripts run (worst)",
+    "the same event-loop lag while scripts run (worst)",
 );
-/// Tick lateness with no script running (the row's timer resolution).
-pub const TICK_IDLE_P99: Metric = Metric::figure(
-    "tick_lateness_idle_p99_us",
+/// Event-loop lag with no script running (the row's wake-up latency).
+pub const LAG_IDLE_P99: Metric = Metric::figure(
+    "loop_lag_idle_p99_us",
     "µs",
     Better::Neither,
-    "the same ticker before any script runs (p99): the row's own timer lateness, the baseline",
+    "the same probe before any script runs (p99): the row's own wake-up latency, the baseline",
 );
 /// Resident memory one warm sandbox adds.
 pub const RSS_PER_SANDBOX: Metric = Metric::figure(
@@ -119,12 +117,12 @@ pub const QJS_PER_SANDBOX: Metric = Metric::figure(
     "bytes QuickJS reports allocated by one warm runtime with the compiled script",
 )
 .with_role(Role::Memory);
-/// Ticks recorded in the window.
-pub const TICKS: Metric = Metric::figure(
-    "ticks_in_window",
-    "ticks",
+/// Lag samples recorded in the window.
+pub const LAG_SAMPLES: Metric = Metric::figure(
+    "lag_samples_in_window",
+    "stamps",
     Better::Neither,
-    "ticks recorded in the measured window over all shards",
+    "stamps received in the measured window over all shards",
 );
 
 impl Workload for ScriptWorkload {
@@ -140,7 +138,7 @@ impl Workload for ScriptWorkload {
         let names: Vec<&str> = scripts::SHIPPED.iter().map(|s| s.name).collect();
         WorkloadSpec {
             name: "script".into(),
-            about: "sandboxed JavaScript (QuickJS via rquickjs) per operation: fresh, pooled or precompiled sandboxes, inline or offloaded, with a 1 ms ticker measuring event-loop starvation".into(),
+            about: "sandboxed JavaScript (QuickJS via rquickjs) per operation: fresh, pooled or precompiled sandboxes, inline or offloaded, with a 1 ms lag probe measuring event-loop starvation".into(),
             params: vec![
                 ParamSpec::choice("script", "shipped script: a JSON transform, pricing rules, a template render", &names),
                 ParamSpec::choice(
@@ -164,11 +162,11 @@ impl Workload for ScriptWorkload {
             declared: Declarations {
                 ops_unit: "evaluations".into(),
                 metrics: [
-                    TICK_P50,
-                    TICK_P99,
-                    TICK_MAX,
-                    TICK_IDLE_P99,
-                    TICKS,
+                    LAG_P50,
+                    LAG_P99,
+                    LAG_MAX,
+                    LAG_IDLE_P99,
+                    LAG_SAMPLES,
                     RSS_PER_SANDBOX,
                     QJS_PER_SANDBOX,
                 ]
@@ -245,12 +243,12 @@ impl Workload for ScriptWorkload {
             let job = job.clone();
             let collector = collector.clone();
             async move {
-                let idle = R::spawn(ticker::<R>(w, Some(IDLE_TICKS))).await;
+                let idle = R::spawn(lag::lag_probe(w, Some(IDLE_STAMPS))).await;
                 let now = w.now_ns();
                 if w.contains(now) || w.is_over(now) {
                     return (idle, new_histogram(), Some(late_start(&w)));
                 }
-                let ticks = R::spawn(ticker::<R>(w, None));
+                let ticks = R::spawn(lag::lag_probe(w, None));
                 let workers: Vec<_> = shard
                     .owned(tasks)
                     .map(|i| {
@@ -278,15 +276,15 @@ impl Workload for ScriptWorkload {
             busy.add(&b).map_err(|e| e.to_string())?;
         }
         if busy.is_empty() {
-            return Err("the ticker recorded no tick in the window".into());
+            return Err("the lag probe received no stamp in the window".into());
         }
         let us = |ns: u64| ns as f64 / 1e3;
         let mut m = RepeatOutput::new();
-        m.set(&TICK_P50, us(busy.value_at_quantile(0.5)));
-        m.set(&TICK_P99, us(busy.value_at_quantile(0.99)));
-        m.set(&TICK_MAX, us(busy.max()));
-        m.set(&TICK_IDLE_P99, us(idle.value_at_quantile(0.99)));
-        m.set(&TICKS, busy.len() as f64);
+        m.set(&LAG_P50, us(busy.value_at_quantile(0.5)));
+        m.set(&LAG_P99, us(busy.value_at_quantile(0.99)));
+        m.set(&LAG_MAX, us(busy.max()));
+        m.set(&LAG_IDLE_P99, us(idle.value_at_quantile(0.99)));
+        m.set(&LAG_SAMPLES, busy.len() as f64);
         m.set(&RSS_PER_SANDBOX, rss_per);
         m.set(&QJS_PER_SANDBOX, qjs_per);
         Ok(m)
@@ -343,30 +341,11 @@ async fn worker<R: Row>(
     }
 }
 
-/// Sleep [`TICK`] at a time and record how late each wake is: `count` ticks, or (with `None`) until the
-/// window closes, recording the ticks inside it.
-pub async fn ticker<R: Row>(w: Window, count: Option<u32>) -> Histogram<u64> {
-    let mut h = new_histogram();
-    let mut n = 0u32;
-    loop {
-        let t0 = w.now_ns();
-        if count.is_none() && w.is_over(t0) || count.is_some_and(|c| n >= c) {
-            return h;
-        }
-        R::sleep(TICK).await;
-        let late = w.now_ns().saturating_sub(t0 + TICK.as_nanos() as u64);
-        if count.is_some() || w.contains(t0) {
-            record_value(&mut h, late);
-        }
-        n += 1;
-    }
-}
-
-/// The error when setup (reference outputs, the memory measurement, the idle ticks) outlasted the
+/// The error when setup (reference outputs, the memory measurement, the idle stamps) outlasted the
 /// warm-up, so the window opened before the evaluating tasks started.
 fn late_start(w: &Window) -> String {
     format!(
-        "setup and the {IDLE_TICKS} idle ticks took longer than the warm-up ({:?}): the window opened before the evaluating tasks started; give a longer warm-up",
+        "setup and the {IDLE_STAMPS} idle lag stamps took longer than the warm-up ({:?}): the window opened before the evaluating tasks started; give a longer warm-up",
         w.warmup()
     )
 }
