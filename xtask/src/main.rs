@@ -380,13 +380,14 @@ fn bench(args: &[String]) -> Result<ExitCode> {
 const MICRO_PREFIX: &str = "micro";
 /// Prefix of a workload's instruction-count benchmark targets (`benches/instructions*.rs`, gungraun).
 const INSTRUCTIONS_PREFIX: &str = "instructions";
-/// The gungraun runner version the benches' library is pinned to (`scripts/install-gungraun-runner.sh`).
+/// The gungraun runner version the benches' library is pinned to (installed on first use).
 const GUNGRAUN_VERSION: &str = "0.20.0";
 
-/// Why the instruction-count benches cannot run here, if they cannot: valgrind or the pinned
-/// gungraun runner missing.
-fn instructions_unavailable() -> Option<String> {
-    let version = |prog: &str| {
+/// The `PATH` under which the instruction-count benches find the pinned gungraun runner, or why they
+/// cannot run here. Needs valgrind; takes a `gungraun-runner` of the pinned version from `PATH`, else
+/// from the target directory, else installs it there once (`cargo install`, a minute or two).
+fn instructions_path() -> Result<std::ffi::OsString, String> {
+    let version = |prog: &std::ffi::OsStr| {
         Command::new(prog)
             .arg("--version")
             .output()
@@ -394,20 +395,49 @@ fn instructions_unavailable() -> Option<String> {
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
-    if version("valgrind").is_none() {
-        return Some(
+    if version("valgrind".as_ref()).is_none() {
+        return Err(
             "instruction counts: valgrind is not installed (apt-get install valgrind)".into(),
         );
     }
-    match version("gungraun-runner") {
-        None => Some(format!(
-            "instruction counts: gungraun-runner is not on PATH (scripts/install-gungraun-runner.sh installs {GUNGRAUN_VERSION})"
-        )),
-        Some(v) if !v.contains(GUNGRAUN_VERSION) => Some(format!(
-            "instruction counts: gungraun-runner is {v:?}, the benches need {GUNGRAUN_VERSION} (scripts/install-gungraun-runner.sh)"
-        )),
-        Some(_) => None,
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let pinned = |v: Option<String>| v.is_some_and(|v| v.contains(GUNGRAUN_VERSION));
+    if pinned(version("gungraun-runner".as_ref())) {
+        return Ok(path);
     }
+    let root = target_dir()
+        .map_err(|e| format!("instruction counts: {e:#}"))?
+        .join("gungraun-runner");
+    let bin = root.join("bin");
+    let runner = bin.join("gungraun-runner");
+    if !pinned(version(runner.as_os_str())) {
+        eprintln!(
+            "installing gungraun-runner {GUNGRAUN_VERSION} into {} (once; it compiles for a minute or two)...",
+            root.display()
+        );
+        let status = cargo()
+            .map_err(|e| format!("instruction counts: {e:#}"))?
+            .args(["install", "gungraun-runner", "--locked", "--quiet"])
+            .args(["--version", GUNGRAUN_VERSION, "--root"])
+            .arg(&root)
+            .status();
+        match status {
+            Ok(s) if s.success() && pinned(version(runner.as_os_str())) => {}
+            Ok(s) => {
+                return Err(format!(
+                    "instruction counts: installing gungraun-runner {GUNGRAUN_VERSION} failed ({s})"
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "instruction counts: cannot run cargo install gungraun-runner: {e}"
+                ));
+            }
+        }
+    }
+    let mut dirs = vec![bin];
+    dirs.extend(std::env::split_paths(&path));
+    std::env::join_paths(dirs).map_err(|e| format!("instruction counts: {e}"))
 }
 
 /// Run each measured workload's criterion micro-benchmarks (bench targets named `micro*`) and import
@@ -462,11 +492,14 @@ fn run_micro(run: &str, quick: bool) -> Result<()> {
             .iter()
             .filter(|b| b.starts_with(INSTRUCTIONS_PREFIX))
         {
-            if let Some(why) = instructions_unavailable() {
-                eprintln!("note: {why}; skipped");
-                skipped.push(why);
-                continue;
-            }
+            let path = match instructions_path() {
+                Ok(p) => p,
+                Err(why) => {
+                    eprintln!("note: {why}; skipped");
+                    skipped.push(why);
+                    continue;
+                }
+            };
             eprintln!("instruction counts of {}: {b}...", w.name);
             let out = cargo()?
                 .args([
@@ -478,6 +511,7 @@ fn run_micro(run: &str, quick: bool) -> Result<()> {
                     "--",
                     "--output-format=json",
                 ])
+                .env("PATH", path)
                 .stderr(std::process::Stdio::inherit())
                 .output()
                 .with_context(|| format!("cannot run the {b} bench"))?;

@@ -255,6 +255,10 @@ pub struct Repeat {
     /// The round this repeat ran in (rows compared in one round are paired); `None` in older runs.
     #[serde(default)]
     pub round: Option<usize>,
+    /// When this repeat's process started (Unix seconds): the time gap of two paired repeats is the
+    /// difference. `None` in older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_unix_s: Option<f64>,
 }
 
 /// Summary over the repeats of a cell.

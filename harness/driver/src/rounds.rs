@@ -17,6 +17,9 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoundRecord {
     pub round: usize,
+    /// When the repeat's process started (Unix seconds); `None` in records of older runs.
+    #[serde(default)]
+    pub started_unix_s: Option<f64>,
     pub output: CellOutput,
     pub usage: Usage,
     pub wall_s: f64,
@@ -82,12 +85,33 @@ pub fn clear(run: &RunDir, cell_id: &str) {
     let _ = std::fs::remove_dir_all(dir(run, cell_id));
 }
 
-/// The order of round `round` over `n` cells: a shuffle seeded by `seed + round`, so a run's orders
-/// can be re-derived from its manifest.
-pub fn order(seed: u64, round: usize, n: usize) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..n).collect();
-    fastrand::Rng::with_seed(seed.wrapping_add(round as u64)).shuffle(&mut idx);
-    idx
+/// The order of round `round` over cells in comparison blocks (`blocks`: one key per cell; the cells
+/// of a key are the ones compared with each other, a parameter set across its rows): the blocks in a
+/// shuffled order, each block's cells together in a shuffled order, both drawn from `seed + round`, so
+/// a run's orders can be re-derived from its manifest. Paired repeats then run seconds apart, one
+/// block's processes, instead of a whole round apart: the machine's speed drifts within minutes.
+pub fn order(seed: u64, round: usize, blocks: &[String]) -> Vec<usize> {
+    let mut rng = fastrand::Rng::with_seed(seed.wrapping_add(round as u64));
+    let mut keys: Vec<&String> = blocks.iter().collect();
+    keys.sort();
+    keys.dedup();
+    rng.shuffle(&mut keys);
+    let mut out = Vec::with_capacity(blocks.len());
+    for k in keys {
+        let mut cells: Vec<usize> = (0..blocks.len()).filter(|&i| &blocks[i] == k).collect();
+        rng.shuffle(&mut cells);
+        out.extend(cells);
+    }
+    out
+}
+
+/// The comparison block of a cell: its workload and parameters, the row left out.
+pub fn block_of(cell: &dyno_core::schema::PlannedCell) -> String {
+    format!(
+        "{} {}",
+        cell.workload,
+        serde_json::to_string(&cell.params).unwrap_or_default()
+    )
 }
 
 /// The kept repeats as one output, with the round of each raw repeat, and the processes' accounting
@@ -96,6 +120,8 @@ pub fn order(seed: u64, round: usize, n: usize) -> Vec<usize> {
 pub struct Merged {
     pub output: CellOutput,
     pub rounds: Vec<usize>,
+    /// When each raw repeat's process started, beside `rounds`.
+    pub started: Vec<Option<f64>>,
     pub usage: Usage,
     pub wall_s: f64,
     pub other_cpu_cores: Option<f64>,
@@ -106,11 +132,13 @@ pub fn merge(records: &[RoundRecord]) -> Option<Merged> {
     let last = records.last()?;
     let mut repeats = Vec::new();
     let mut rounds = Vec::new();
+    let mut started = Vec::new();
     let mut usage = Usage::default();
     for r in records {
         for raw in &r.output.repeats {
             repeats.push(raw.clone());
             rounds.push(r.round);
+            started.push(r.started_unix_s);
         }
         usage.cpu_user_s += r.usage.cpu_user_s;
         usage.cpu_sys_s += r.usage.cpu_sys_s;
@@ -126,6 +154,7 @@ pub fn merge(records: &[RoundRecord]) -> Option<Merged> {
             skipped: None,
         },
         rounds,
+        started,
         usage,
         wall_s: records.iter().map(|r| r.wall_s).sum(),
         other_cpu_cores: (!others.is_empty())
@@ -201,13 +230,36 @@ mod tests {
 
     #[test]
     fn orders_are_reproducible_permutations_that_change_between_rounds() {
-        let a = order(7, 0, 20);
-        assert_eq!(a, order(7, 0, 20));
+        let one_each: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+        let a = order(7, 0, &one_each);
+        assert_eq!(a, order(7, 0, &one_each));
         let mut sorted = a.clone();
         sorted.sort();
         assert_eq!(sorted, (0..20).collect::<Vec<_>>());
-        assert_ne!(a, order(7, 1, 20));
-        assert_ne!(a, order(8, 0, 20));
+        assert_ne!(a, order(7, 1, &one_each));
+        assert_ne!(a, order(8, 0, &one_each));
+    }
+
+    #[test]
+    fn the_cells_of_a_block_run_next_to_each_other_in_an_order_that_changes() {
+        // Five parameter sets of four rows each, listed row by row as a plan lists them.
+        let blocks: Vec<String> = (0..20).map(|i| format!("set{}", i % 5)).collect();
+        let mut inside = Vec::new();
+        for round in 0..4 {
+            let o = order(3, round, &blocks);
+            let mut sorted = o.clone();
+            sorted.sort();
+            assert_eq!(sorted, (0..20).collect::<Vec<_>>());
+            for chunk in o.chunks(4) {
+                assert!(
+                    chunk.iter().all(|&i| blocks[i] == blocks[chunk[0]]),
+                    "round {round}: a block is split: {o:?}"
+                );
+            }
+            inside.push(o[..4].to_vec());
+        }
+        // The blocks' order and the order inside them are drawn anew each round.
+        assert!(inside.windows(2).any(|w| w[0] != w[1]), "{inside:?}");
     }
 
     #[test]

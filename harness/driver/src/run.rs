@@ -957,7 +957,11 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
         if round >= min {
             progress.grow(takers.len());
         }
-        for j in rounds::order(seed, round, takers.len()) {
+        let blocks: Vec<String> = takers
+            .iter()
+            .map(|&i| rounds::block_of(&settings.cells[i]))
+            .collect();
+        for j in rounds::order(seed, round, &blocks) {
             let i = takers[j];
             let cell = &settings.cells[i];
             crate::interrupt::check()?;
@@ -1290,6 +1294,10 @@ fn run_round(
     warmup_s: f64,
 ) -> Result<Round> {
     let declared = plan.declared(&cell.workload);
+    let started_unix_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs_f64());
     let ran = runner.run(plan, cell, &cell_args(plan, cell, warmup_s)?)?;
     let ended = |error: String, tail: Option<String>, status: Status| -> Result<Round> {
         let mut r = blank_result(plan, cell, ran.usage, ran.wall_s)?;
@@ -1328,6 +1336,7 @@ fn run_round(
     }
     Ok(Round::Kept(Box::new(RoundRecord {
         round,
+        started_unix_s,
         output: out,
         usage: ran.usage,
         wall_s: ran.wall_s,
@@ -1357,8 +1366,9 @@ fn finish_cell(
                 return Ok(result);
             }
         };
-    for (r, round) in repeats.iter_mut().zip(&m.rounds) {
+    for ((r, round), started) in repeats.iter_mut().zip(&m.rounds).zip(&m.started) {
         r.round = Some(*round);
+        r.started_unix_s = *started;
     }
     if let Some(h) = hist {
         let rel = format!("cells/{}.hdr", cell.cell_id);
@@ -1717,7 +1727,11 @@ mod tests {
         std::fs::write(plan.run.cell_path(&ids[2]), "{\"schema\":").unwrap();
         let again = Fake::default();
         let done = execute(&plan, &results, &again).unwrap();
-        assert_eq!(*again.0.borrow(), vec![ids[0].clone(), ids[2].clone()]);
+        let mut rerun = again.0.borrow().clone();
+        rerun.sort();
+        let mut want = vec![ids[0].clone(), ids[2].clone()];
+        want.sort();
+        assert_eq!(rerun, want);
         assert_eq!(done.len(), 3);
         assert_eq!(done[1].status, Status::Skipped);
     }
@@ -1757,8 +1771,15 @@ mod tests {
             .iter()
             .map(|c| &c.cell_id)
             .collect();
+        let blocks: Vec<String> = plan
+            .manifest
+            .settings
+            .cells
+            .iter()
+            .map(rounds::block_of)
+            .collect();
         for (r, order) in orders.iter().enumerate() {
-            let expect: Vec<&String> = rounds::order(42, r, n)
+            let expect: Vec<&String> = rounds::order(42, r, &blocks)
                 .into_iter()
                 .map(|i| ids[i])
                 .collect();

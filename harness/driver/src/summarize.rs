@@ -74,6 +74,7 @@ pub fn summarize(
             latency_ns: latency,
             metrics: r.metrics.clone(),
             round: None,
+            started_unix_s: None,
         });
     }
     let n = repeats.len() as f64;

@@ -18,11 +18,22 @@ fn repeats_line(part: &Part<'_>) -> String {
             st.repeats
         );
     };
-    let mut line = format!(
-        "at least {} per cell, one per round, each in its own process; every round runs the cells still \
-         taking repeats in a random order (seed {seed}, round r shuffled with seed + r)",
-        st.repeats
-    );
+    let gaps = pair_gaps(part);
+    let mut line = if gaps.is_empty() {
+        format!(
+            "at least {} per cell, one per round, each in its own process; every round runs the cells still \
+             taking repeats in a random order (seed {seed}, round r shuffled with seed + r)",
+            st.repeats
+        )
+    } else {
+        format!(
+            "at least {} per cell, one per round, each in its own process; every round runs the cells still \
+             taking repeats in blocks: the rows of one parameter set (the cells a comparison pairs) run next \
+             to each other, the blocks in a random order and the cells inside each block in a random order \
+             (seed {seed}, round r drawn with seed + r)",
+            st.repeats
+        )
+    };
     if let Some(p) = &st.precision {
         let _ = write!(
             line,
@@ -37,6 +48,13 @@ fn repeats_line(part: &Part<'_>) -> String {
     let hw: Vec<f64> = part
         .cells
         .iter()
+        .filter(|c| !open_loop(part.run, c))
+        .filter_map(|c| c.precision.as_ref()?.half_width)
+        .collect();
+    let open: Vec<f64> = part
+        .cells
+        .iter()
+        .filter(|c| open_loop(part.run, c))
         .filter_map(|c| c.precision.as_ref()?.half_width)
         .collect();
     if !hw.is_empty() {
@@ -63,7 +81,73 @@ fn repeats_line(part: &Part<'_>) -> String {
             );
         }
     }
+    if !open.is_empty() {
+        let _ = write!(
+            line,
+            "; open-loop cells, counted apart (their throughput is the rate the driver offered, so its \
+             interval says nothing of the system): {} of {} within ±5%",
+            open.iter().filter(|h| **h <= 0.05).count(),
+            open.len()
+        );
+    }
+    if !gaps.is_empty() {
+        let mut g = gaps;
+        g.sort_by(f64::total_cmp);
+        let _ = write!(
+            line,
+            ". Paired repeats (two rows of one parameter set in the same round): median time gap {:.1} s \
+             over {} pairs, 90th percentile {:.1} s",
+            g[g.len() / 2],
+            g.len(),
+            g[(g.len() * 9 / 10).min(g.len() - 1)]
+        );
+    }
     line
+}
+
+/// Whether a cell's throughput is fixed by the driver: its workload declares an offered-rate figure
+/// and the cell offered one (an open loop).
+fn open_loop(run: &crate::Run, c: &dyno_core::schema::CellResult) -> bool {
+    run.declared(&c.workload)
+        .with_role(|r| *r == dyno_core::metrics::Role::OfferedRate)
+        .and_then(|m| super::figure_mean(c, &m.name))
+        .is_some_and(|rate| rate > 0.0)
+}
+
+/// Seconds between the starts of every two repeats that a comparison pairs: the ok cells of one
+/// workload and parameter set on different rows, in the same round. Empty for runs that did not
+/// record when repeats started.
+fn pair_gaps(part: &Part<'_>) -> Vec<f64> {
+    use std::collections::BTreeMap;
+    let mut by_set: BTreeMap<String, Vec<&dyno_core::schema::CellResult>> = BTreeMap::new();
+    for c in part
+        .cells
+        .iter()
+        .filter(|c| c.status == dyno_core::schema::Status::Ok)
+    {
+        let key = format!(
+            "{} {}",
+            c.workload,
+            serde_json::to_string(&c.params).unwrap_or_default()
+        );
+        by_set.entry(key).or_default().push(c);
+    }
+    let mut gaps = Vec::new();
+    for cells in by_set.values() {
+        for (i, a) in cells.iter().enumerate() {
+            for b in &cells[i + 1..] {
+                for ra in &a.repeats {
+                    let Some(rb) = b.repeats.iter().find(|rb| rb.round == ra.round) else {
+                        continue;
+                    };
+                    if let (Some(x), Some(y)) = (ra.started_unix_s, rb.started_unix_s) {
+                        gaps.push((x - y).abs());
+                    }
+                }
+            }
+        }
+    }
+    gaps
 }
 
 impl Section for Settings {
@@ -362,6 +446,36 @@ mod tests {
         );
         assert!(
             line.contains("4 within ±10%") && line.contains("1 cell(s) show two modes"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn paired_repeats_state_their_time_gap_and_blocks_once_starts_are_recorded() {
+        let mut run = fixture::run();
+        run.manifest.settings.order_seed = Some(7);
+        assert!(!repeats_line(&all(&run)).contains("time gap"));
+        // Every repeat starts 3 s after the previous one, cell by cell: the two ok rows of a set in
+        // one round are then 3 s times their distance in the list apart.
+        let mut t = 1000.0;
+        for c in run.cells.iter_mut() {
+            for r in c.repeats.iter_mut() {
+                r.started_unix_s = Some(t);
+                t += 3.0;
+            }
+        }
+        let gaps = pair_gaps(&all(&run));
+        assert!(
+            !gaps.is_empty() && gaps.iter().all(|g| *g > 0.0 && *g % 3.0 == 0.0),
+            "{gaps:?}"
+        );
+        let line = repeats_line(&all(&run));
+        assert!(
+            line.contains("in blocks") && line.contains("median time gap"),
+            "{line}"
+        );
+        assert!(
+            line.contains(&format!("over {} pairs", gaps.len())),
             "{line}"
         );
     }
