@@ -113,6 +113,13 @@ impl Estimate {
     }
 }
 
+/// The two-sided 95% quantile of Student's t with `df` degrees of freedom (`df` >= 1).
+pub fn t975(df: usize) -> f64 {
+    StudentsT::new(0.0, 1.0, df.max(1) as f64)
+        .expect("df >= 1 gives a valid t distribution")
+        .inverse_cdf(1.0 - (1.0 - CONFIDENCE) / 2.0)
+}
+
 /// Benjamini–Hochberg at false discovery rate `q`: which of `p_values` are discoveries (the `k` smallest,
 /// `k` the largest rank with `p_(k) <= k q / m`); `None` entries are not tested and never discoveries.
 pub fn benjamini_hochberg(p_values: &[Option<f64>], q: f64) -> Vec<bool> {

@@ -182,6 +182,70 @@ pub fn reached(xs: &[f64], plan: &PrecisionPlan) -> bool {
     half_width(xs).is_some_and(|h| h <= plan.target_half_width)
 }
 
+/// Throughput of `a` over `b`, paired by round: the geometric mean of the per-round ratios with its
+/// 95% interval; `None` below two shared rounds.
+fn paired(a: &[RoundRecord], b: &[RoundRecord]) -> Option<Estimate> {
+    let ratios: Vec<f64> = a
+        .iter()
+        .filter_map(|ra| {
+            let rb = b.iter().find(|rb| rb.round == ra.round)?;
+            let (ta, tb) = (
+                throughputs(std::slice::from_ref(ra)),
+                throughputs(std::slice::from_ref(rb)),
+            );
+            Some(ta.first()? / tb.first()?)
+        })
+        .collect();
+    Estimate::of_ratios(&ratios).filter(|e| e.n >= 2)
+}
+
+/// The relative half-width of a ratio's 95% interval: how far it reaches from the ratio either way.
+fn ratio_half_width(e: &Estimate) -> f64 {
+    (e.ci95_high / e.mean - 1.0).max(1.0 - e.ci95_low / e.mean)
+}
+
+/// How far a comparison block (the open cells of one parameter set, each with its kept repeats) is
+/// from being answered: every cell is compared with the block's fastest, paired by round, and a
+/// comparison is answered when its interval excludes 1 (resolved) or is within `target` (no
+/// difference, at that precision). `None` when every comparison is answered; else the widest
+/// half-width left. A block of one cell is judged on its own interval.
+pub fn block_gap(kept: &[&[RoundRecord]], target: f64) -> Option<f64> {
+    let mean = |k: &[RoundRecord]| {
+        let xs = throughputs(k);
+        xs.iter().sum::<f64>() / xs.len().max(1) as f64
+    };
+    let best = kept
+        .iter()
+        .copied()
+        .max_by(|a, b| mean(a).total_cmp(&mean(b)))?;
+    if kept.len() == 1 {
+        let h = half_width(&throughputs(best)).unwrap_or(f64::INFINITY);
+        return (h > target).then_some(h);
+    }
+    let mut widest: Option<f64> = None;
+    for k in kept.iter().filter(|k| !std::ptr::eq(**k, best)) {
+        let h = match paired(k, best) {
+            Some(e) if e.resolves_ratio() => continue,
+            Some(e) => ratio_half_width(&e),
+            None => f64::INFINITY,
+        };
+        if h > target {
+            widest = Some(widest.map_or(h, |w: f64| w.max(h)));
+        }
+    }
+    widest
+}
+
+/// The half-width a comparison now `h` wide after `n` pairs would have after `max` pairs, if its
+/// spread stays as it is: the t quantile and the square root of the pairs both shrink it.
+pub fn projected_half_width(h: f64, n: usize, max: usize) -> f64 {
+    if n < 2 || max <= n {
+        return h;
+    }
+    let t = |pairs: usize| dyno_core::stats::t975(pairs - 1);
+    h * t(max) / t(n) * (n as f64 / max as f64).sqrt()
+}
+
 /// The smallest relative gap between two groups of repeats that counts as two modes.
 pub const MODE_GAP: f64 = 0.10;
 
@@ -238,6 +302,61 @@ mod tests {
         assert_eq!(sorted, (0..20).collect::<Vec<_>>());
         assert_ne!(a, order(7, 1, &one_each));
         assert_ne!(a, order(8, 0, &one_each));
+    }
+
+    /// Kept repeats of one cell with these throughputs (ops per 1 s window), one per round.
+    fn kept(xs: &[f64]) -> Vec<RoundRecord> {
+        xs.iter()
+            .enumerate()
+            .map(|(round, x)| {
+                let raw: dyno_core::schema::RawRepeat = serde_json::from_value(serde_json::json!({
+                    "ops": *x as u64, "errors": {}, "duration_s": 1.0,
+                    "window_usage": Usage::default(), "histogram": null, "metrics": {}
+                }))
+                .unwrap();
+                RoundRecord {
+                    round,
+                    started_unix_s: None,
+                    output: CellOutput {
+                        fairness: dyno_core::row::Fairness {
+                            cores: vec![],
+                            client_cores: vec![],
+                            client_host: None,
+                            workers: 1,
+                            io: "epoll".into(),
+                            model: "test".into(),
+                            pinned: false,
+                            notes: vec![],
+                        },
+                        repeats: vec![raw],
+                        skipped: None,
+                    },
+                    usage: Usage::default(),
+                    wall_s: 1.0,
+                    other_cpu_cores: None,
+                    series: None,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_block_is_answered_when_each_paired_comparison_is_resolved_or_within_target() {
+        // Both rows drift together: a is 10% behind b in every round. Paired, that is resolved.
+        let b = kept(&[1000.0, 500.0, 800.0]);
+        let a = kept(&[900.0, 450.0, 720.0]);
+        assert_eq!(block_gap(&[&a, &b], 0.05), None);
+        // The same two rows with no difference but paired noise of a few percent: open, and narrower
+        // than the unpaired spread of either row.
+        let c = kept(&[1000.0, 520.0, 790.0]);
+        let gap = block_gap(&[&c, &b], 0.01).expect("not within ±1%");
+        assert!(gap < half_width(&throughputs(&b)).unwrap(), "{gap}");
+        assert_eq!(block_gap(&[&c, &b], 0.5), None, "within ±50%");
+        // One cell alone is judged on its own interval.
+        assert!(block_gap(&[&b], 0.05).is_some());
+        // Projection: more pairs narrow an interval by the t quantile and the square root.
+        let p = projected_half_width(0.2, 3, 10);
+        assert!(p < 0.2 * (3.0f64 / 10.0).sqrt() && p > 0.0, "{p}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use dyno_core::schema::{
     Artifacts, CORES_PARAM, CellOutput, CellResult, Manifest, PlannedCell, PrecisionPlan, RowInfo,
     RunSettings, SCHEMA, Status, cell_id,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::Command;
@@ -889,21 +889,48 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
             return take;
         };
         let mut left = p.budget_s - spent();
-        let mut open: Vec<(f64, f64, usize)> = Vec::new();
+        let mut blocks: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, s) in state.iter().enumerate() {
             let State::Open(k) = s else { continue };
             if k.is_empty() {
                 continue;
             }
             left -= profile_s(k) * profile as f64;
-            let half_width = rounds::half_width(&rounds::throughputs(k)).unwrap_or(f64::INFINITY);
-            open.push((half_width, repeat_s(k), i));
+            blocks
+                .entry(rounds::block_of(&settings.cells[i]))
+                .or_default()
+                .push(i);
         }
-        open.sort_by(|a, b| a.0.total_cmp(&b.0));
-        for (_, cost, i) in open {
+        let kept = |i: usize| match &state[i] {
+            State::Open(k) => k.as_slice(),
+            State::Done(_) => &[],
+        };
+        // Whole blocks take a round (a comparison needs both of its cells in it), while the budget
+        // holds them: first those whose widest comparison could still reach the target by the
+        // maximum repeats, widest first (the closest would reach it anyway, or not matter), then the
+        // others, closest to the target first (the likeliest to become useful).
+        let mut open: Vec<(bool, f64, f64, Vec<usize>)> = blocks
+            .into_values()
+            .map(|cells| {
+                let ks: Vec<&[RoundRecord]> = cells.iter().map(|&i| kept(i)).collect();
+                let gap = rounds::block_gap(&ks, p.target_half_width).unwrap_or(0.0);
+                let n = ks.iter().map(|k| k.len()).min().unwrap_or(0);
+                let reachable = rounds::projected_half_width(gap, n, max) <= p.target_half_width;
+                let cost = cells.iter().map(|&i| repeat_s(kept(i))).sum();
+                (reachable, gap, cost, cells)
+            })
+            .collect();
+        open.sort_by(|a, b| match (a.0, b.0) {
+            (true, true) => b.1.total_cmp(&a.1),
+            (false, false) => a.1.total_cmp(&b.1),
+            _ => b.0.cmp(&a.0),
+        });
+        for (_, _, cost, cells) in open {
             if cost <= left {
                 left -= cost;
-                take[i] = true;
+                for i in cells {
+                    take[i] = true;
+                }
             }
         }
         take
@@ -1018,18 +1045,24 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
         // Cells that take no further round end here, with their result written: first those done
         // by their own measure, then (once the budget has been judged on the cells still open, with
         // the time the first ones' profiles took) the rest if another round would not fit.
+        let answered = answered_blocks(&state, &settings.cells, precision.as_ref(), min);
         let mut ending: Vec<(usize, &str)> = Vec::new();
-        for (i, _) in settings.cells.iter().enumerate() {
+        for (i, cell) in settings.cells.iter().enumerate() {
             let State::Open(kept) = &state[i] else {
                 continue;
             };
-            let xs = rounds::throughputs(kept);
             let stopped = if kept.len() < min {
                 continue;
             } else if precision.is_none() {
                 "minimum repeats"
-            } else if precision.is_some_and(|p| rounds::reached(&xs, &p)) {
-                "target reached"
+            } else if answered.contains(&rounds::block_of(cell)) {
+                let own =
+                    precision.is_some_and(|p| rounds::reached(&rounds::throughputs(kept), &p));
+                if own {
+                    "target reached"
+                } else {
+                    "comparisons answered"
+                }
             } else if kept.len() >= max {
                 "max repeats"
             } else {
@@ -1076,8 +1109,9 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
         let (taking, out) = (take.iter().filter(|t| **t).count(), spent_out.len());
         if let (Some(p), true) = (&precision, taking > 0 && out > 0) {
             progress.line(format!(
-                "round {}: the budget holds {taking} of the {} cells short of ±{}%, those closest \
-                 to it; the other {out} stop here",
+                "round {}: the budget holds {taking} of the {} cells whose comparisons are not yet \
+                 answered at ±{}% (whole parameter sets, those that can still reach it and are widest \
+                 first); the other {out} stop here",
                 round + 2,
                 taking + out,
                 p.target_half_width * 100.0
@@ -1124,6 +1158,36 @@ pub fn execute(plan: &Plan, results: &Results, runner: &dyn CellRunner) -> Resul
         plan.run.path().display()
     );
     Ok(done)
+}
+
+/// The comparison blocks whose every comparison is answered (`rounds::block_gap`), judged on their
+/// open cells that have at least `min` repeats; none without a precision target.
+fn answered_blocks(
+    state: &[State],
+    cells: &[PlannedCell],
+    precision: Option<&PrecisionPlan>,
+    min: usize,
+) -> BTreeSet<String> {
+    let Some(p) = precision else {
+        return BTreeSet::new();
+    };
+    let mut blocks: BTreeMap<String, Vec<&[RoundRecord]>> = BTreeMap::new();
+    let mut short: BTreeSet<String> = BTreeSet::new();
+    for (s, cell) in state.iter().zip(cells) {
+        let State::Open(k) = s else { continue };
+        let key = rounds::block_of(cell);
+        if k.len() < min {
+            short.insert(key.clone());
+        }
+        blocks.entry(key).or_default().push(k);
+    }
+    blocks
+        .into_iter()
+        .filter(|(key, ks)| {
+            !short.contains(key) && rounds::block_gap(ks, p.target_half_width).is_none()
+        })
+        .map(|(key, _)| key)
+        .collect()
 }
 
 /// Repeats the open cells still take to reach the minimum of `min` each.

@@ -19,7 +19,9 @@ fn repeats_line(part: &Part<'_>) -> String {
         );
     };
     let gaps = pair_gaps(part);
-    let mut line = if gaps.is_empty() {
+    // Runs that record when repeats started are the runs scheduled in blocks.
+    let blocks = !gaps.is_empty();
+    let mut line = if !blocks {
         format!(
             "at least {} per cell, one per round, each in its own process; every round runs the cells still \
              taking repeats in a random order (seed {seed}, round r shuffled with seed + r)",
@@ -35,15 +37,28 @@ fn repeats_line(part: &Part<'_>) -> String {
         )
     };
     if let Some(p) = &st.precision {
-        let _ = write!(
-            line,
-            "; then further rounds until the throughput's 95% interval is within ±{}% of the mean, at most {} \
-             repeats, each round taken by as many of those cells as {} s of run time hold (the closest to the \
-             target first)",
-            p.target_half_width * 100.0,
-            p.max_repeats,
-            p.budget_s
-        );
+        if blocks {
+            let _ = write!(
+                line,
+                "; then further rounds for whole parameter sets until each row's throughput against the set's \
+                 fastest row, paired by round, is resolved (its 95% interval excludes 1) or within ±{}%, at \
+                 most {} repeats, each round taken by as many sets as {} s of run time hold (first those that \
+                 can still get there by the maximum, widest first; then the others, closest first)",
+                p.target_half_width * 100.0,
+                p.max_repeats,
+                p.budget_s
+            );
+        } else {
+            let _ = write!(
+                line,
+                "; then further rounds until the throughput's 95% interval is within ±{}% of the mean, at most {} \
+                 repeats, each round taken by as many of those cells as {} s of run time hold (the closest to the \
+                 target first)",
+                p.target_half_width * 100.0,
+                p.max_repeats,
+                p.budget_s
+            );
+        }
     }
     let hw: Vec<f64> = part
         .cells
