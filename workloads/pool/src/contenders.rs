@@ -97,7 +97,7 @@ pub struct LockFree<T>(Arc<lockfree_object_pool::LinearObjectPool<T>>);
 impl<T: Object> Contender<T> for LockFree<T> {
     const NAME: &'static str = "lockfree-object-pool";
     const GROWTH: &'static str = "lockfree-object-pool (linear) grows to the peak number of objects out at once and never shrinks";
-    const GET_PUT: &'static str = "lockfree-object-pool: get claims a free slot of the linear pool with atomics (borrowing the pool: pull), put resets the object and frees its slot";
+    const GET_PUT: &'static str = "lockfree-object-pool: get claims a free slot of the linear pool with atomics (borrowing the pool: pull), put resets the object and frees its slot; with threads on two cores sharing the pool, some processes run in a slow mode (measured on tokio-tpc: one core 12 of 12 repeats at 8.8-9.3M/s; two cores 8 of 12 at 3.8M/s, the rest at 8.5-9.0M/s), so the two cores contend on the pool's shared state in those processes";
     type Handle = Reset<lockfree_object_pool::LinearOwnedReusable<T>>;
     type Local<'a> = Reset<lockfree_object_pool::LinearReusable<'a, T>>;
     fn new() -> Arc<Self> {
