@@ -10,6 +10,7 @@
 //! event-loop lag figures say how long the loop was held, on a clock finer than the row's timer. The
 //! same probe runs alone before the workers start, giving the row's idle wake-up latency as a baseline.
 
+pub mod guards;
 pub mod lag;
 pub mod sandbox;
 pub mod scripts;
