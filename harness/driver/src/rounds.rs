@@ -289,7 +289,7 @@ pub fn precision(xs: &[f64], plan: Option<&PrecisionPlan>, stopped: &str) -> Pre
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -305,7 +305,7 @@ mod tests {
     }
 
     /// Kept repeats of one cell with these throughputs (ops per 1 s window), one per round.
-    fn kept(xs: &[f64]) -> Vec<RoundRecord> {
+    pub(crate) fn kept(xs: &[f64]) -> Vec<RoundRecord> {
         xs.iter()
             .enumerate()
             .map(|(round, x)| {

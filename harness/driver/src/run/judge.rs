@@ -1,0 +1,276 @@
+//! Judging what a cell's process gave: a repeat to keep, or the cell's end (skipped, failed), and a
+//! finished cell's result (summary, interval, estimator, artifacts, its profiled repeat).
+
+use super::Plan;
+use super::runner::CellRunner;
+use crate::discover;
+use crate::rounds::{self, RoundRecord};
+use crate::summarize::summarize;
+use anyhow::{Context, Result};
+use dyno_core::os::Usage;
+use dyno_core::schema::{
+    Artifacts, CellOutput, CellResult, PlannedCell, RunSettings, SCHEMA, Status,
+};
+
+/// What one repeat of a cell gave: a repeat to keep, or the cell's end (skipped, or failed with the
+/// reason and the tail of its stderr).
+pub(super) enum Round {
+    Kept(Box<RoundRecord>),
+    Ended(Box<CellResult>),
+}
+
+/// The warm-ups of a cell's kept repeats (each repeat records its own, so a resumed run keeps them).
+pub(super) struct Warmups {
+    /// The warm-up of the cell's next repeat: the run's, or the longer one an earlier repeat was given.
+    pub(super) longest_s: f64,
+    /// How many kept repeats ran with a warm-up longer than the run's.
+    pub(super) extended: usize,
+}
+
+pub(super) fn cell_warmups(settings: &RunSettings, kept: &[RoundRecord]) -> Warmups {
+    kept.iter()
+        .flat_map(|r| &r.output.repeats)
+        .filter_map(|r| r.steady.map(|s| s.warmup_s))
+        .fold(
+            Warmups {
+                longest_s: settings.warmup_s,
+                extended: 0,
+            },
+            |w, x| Warmups {
+                longest_s: w.longest_s.max(x),
+                extended: w.extended + usize::from(x > settings.warmup_s),
+            },
+        )
+}
+
+/// When a kept repeat's throughput settled only after its warm-up of `warmup_s`: the time it took and
+/// the longer warm-up to run it again with ([`dyno_core::steady::extended_warmup`], at most the run's
+/// warm-up plus its window). `None` when it settled in time, could not be judged, or the warm-up is
+/// already as long as allowed.
+pub(super) fn longer_warmup(
+    rec: &RoundRecord,
+    warmup_s: f64,
+    settings: &RunSettings,
+) -> Option<(f64, f64)> {
+    let settled_s = rec
+        .output
+        .repeats
+        .iter()
+        .filter_map(|r| r.steady)
+        .filter(|s| !s.settled_in_warmup())
+        .map(|s| s.settled_after_s)
+        .reduce(f64::max)?;
+    let longer =
+        dyno_core::steady::extended_warmup(settled_s, settings.warmup_s + settings.duration_s);
+    (longer > warmup_s + 1e-9).then_some((settled_s, longer))
+}
+
+/// The `cell` invocation of a cell's binary with a warm-up of `warmup_s`, without `--repeats` and
+/// `--out`.
+pub(super) fn cell_args(plan: &Plan, cell: &PlannedCell, warmup_s: f64) -> Result<Vec<String>> {
+    let s = &plan.manifest.settings;
+    let (params, cores) = s.placement(&cell.params);
+    let mut args = vec![
+        "cell".into(),
+        "--row".into(),
+        cell.runtime.clone(),
+        "--params".into(),
+        serde_json::to_string(&params)?,
+        "--warmup-s".into(),
+        warmup_s.to_string(),
+        "--duration-s".into(),
+        s.duration_s.to_string(),
+        "--cores".into(),
+        discover::join(&cores),
+    ];
+    if let Some(r) = &plan.manifest.client_host {
+        args.push("--remote-client".into());
+        args.push(serde_json::to_string(r)?);
+    }
+    Ok(args)
+}
+
+/// A cell's result before its figures: status failed until judged otherwise.
+pub(super) fn blank_result(
+    plan: &Plan,
+    cell: &PlannedCell,
+    usage: Usage,
+    wall_s: f64,
+) -> Result<CellResult> {
+    let s = &plan.manifest.settings;
+    Ok(CellResult {
+        schema: SCHEMA,
+        cell_id: cell.cell_id.clone(),
+        workload: cell.workload.clone(),
+        runtime: cell.runtime.clone(),
+        params: cell.params.clone(),
+        status: Status::Failed,
+        error: None,
+        fairness: plan
+            .fairness
+            .get(&cell.runtime)
+            .cloned()
+            .with_context(|| format!("row {} has no fairness block", cell.runtime))?,
+        repeats: vec![],
+        summary: None,
+        artifacts: Artifacts::default(),
+        ops_unit: plan.declared(&cell.workload).ops_unit,
+        process: Some(usage),
+        wall_s,
+        stderr_tail: None,
+        warmup_s: s.warmup_s,
+        duration_s: s.duration_s,
+        timeseries: None,
+        profile: None,
+        precision: None,
+    })
+}
+
+/// Run one repeat of a cell with a warm-up of `warmup_s` through `runner` and judge it: a repeat to
+/// keep (its figures checked as a summary would check them), or the cell's end: skipped (the cell said
+/// it cannot run here) or failed (with the reason and the tail of its stderr).
+pub(super) fn run_round(
+    plan: &Plan,
+    cell: &PlannedCell,
+    runner: &dyn CellRunner,
+    round: usize,
+    warmup_s: f64,
+) -> Result<Round> {
+    let declared = plan.declared(&cell.workload);
+    let started_unix_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs_f64());
+    let ran = runner.run(plan, cell, &cell_args(plan, cell, warmup_s)?)?;
+    let ended = |error: String, tail: Option<String>, status: Status| -> Result<Round> {
+        let mut r = blank_result(plan, cell, ran.usage, ran.wall_s)?;
+        r.status = status;
+        r.error = Some(if round > 0 && status == Status::Failed {
+            format!("round {}: {error}", round + 1)
+        } else {
+            error
+        });
+        r.stderr_tail = tail;
+        Ok(Round::Ended(Box::new(r)))
+    };
+    let output = match ran.failure {
+        Some(why) => Err(why),
+        None => ran.output.and_then(|b| {
+            serde_json::from_slice::<CellOutput>(&b)
+                .map_err(|e| format!("unreadable cell output: {e}"))
+        }),
+    };
+    let out = match output {
+        Ok(out) => out,
+        Err(why) => return ended(why, Some(ran.stderr_tail), Status::Failed),
+    };
+    if let Some(why) = &out.skipped {
+        // The cell's own fairness block: the cores it was given, which a core sweep varies.
+        return ended(why.clone(), None, Status::Skipped).map(|r| match r {
+            Round::Ended(mut c) => {
+                c.fairness = out.fairness.clone();
+                Round::Ended(c)
+            }
+            kept => kept,
+        });
+    }
+    if let Err(why) = summarize(&out, &ran.usage, ran.other_cpu_cores, &declared) {
+        return ended(why, Some(ran.stderr_tail), Status::Failed);
+    }
+    Ok(Round::Kept(Box::new(RoundRecord {
+        round,
+        started_unix_s,
+        output: out,
+        usage: ran.usage,
+        wall_s: ran.wall_s,
+        other_cpu_cores: ran.other_cpu_cores,
+        series: ran.series,
+    })))
+}
+
+/// The result of a cell that stopped taking rounds with `kept` repeats: summary with its interval,
+/// each repeat's round, the merged histogram, the first round's time series, the extra profiled
+/// repeat, and its precision.
+pub(super) fn finish_cell(
+    plan: &Plan,
+    cell: &PlannedCell,
+    kept: &[RoundRecord],
+    runner: &dyn CellRunner,
+    stopped: &str,
+) -> Result<CellResult> {
+    let declared = plan.declared(&cell.workload);
+    let m = rounds::merge(kept).context("a cell ended with no repeat")?;
+    let mut result = blank_result(plan, cell, m.usage, m.wall_s)?;
+    let (mut repeats, summary, hist) =
+        match summarize(&m.output, &m.usage, m.other_cpu_cores, &declared) {
+            Ok(x) => x,
+            Err(why) => {
+                result.error = Some(why);
+                return Ok(result);
+            }
+        };
+    for ((r, round), started) in repeats.iter_mut().zip(&m.rounds).zip(&m.started) {
+        r.round = Some(*round);
+        r.started_unix_s = *started;
+    }
+    if let Some(h) = hist {
+        let rel = format!("cells/{}.hdr", cell.cell_id);
+        plan.run.write_artifact(&rel, h.as_bytes())?;
+        result.artifacts.histogram = Some(rel);
+    }
+    if let Some(series) = &m.series {
+        let rel = format!("cells/{}.timeseries.csv", cell.cell_id);
+        plan.run
+            .write_artifact(&rel, crate::sampler::csv(series).as_bytes())?;
+        result.artifacts.timeseries_csv = Some(rel);
+        result.timeseries = Some(crate::sampler::summarize(series));
+    }
+    let warmups = cell_warmups(&plan.manifest.settings, kept);
+    let warmup_s = warmups.longest_s;
+    let args = cell_args(plan, cell, warmup_s)?;
+    if let Some(p) = runner.profile(plan, cell, &args, warmup_s, summary.throughput_ops_s.mean) {
+        if let (Some(folded), Some(svg)) = (&p.folded, &p.svg) {
+            // Folded stacks of deep generic Rust frames are large and repetitive: stored gzipped.
+            let folded_rel = format!("cells/{}.folded.gz", cell.cell_id);
+            let svg_rel = format!("cells/{}.flame.svg", cell.cell_id);
+            plan.run
+                .write_artifact(&folded_rel, &gzip(folded.as_bytes()))?;
+            plan.run.write_artifact(&svg_rel, svg.as_bytes())?;
+            result.artifacts.folded_stacks = Some(folded_rel);
+            result.artifacts.flamegraph_svg = Some(svg_rel);
+        }
+        result.profile = Some(p.info);
+    }
+    let xs: Vec<f64> = repeats.iter().map(|r| r.throughput_ops_s).collect();
+    let mut summary = summary;
+    let precision = rounds::precision(&xs, plan.manifest.settings.precision.as_ref(), stopped);
+    if let Some(m) = &precision.modes {
+        summary.noise.push(format!(
+            "{m}: two behaviours, not one noisy figure; the mean describes neither"
+        ));
+    }
+    if warmups.extended > 0 {
+        summary.noise.push(format!(
+            "warm-up extended from the run's {} s to {warmup_s} s, where a repeat's throughput \
+             settled later ({} of {} repeats ran with a longer warm-up)",
+            plan.manifest.settings.warmup_s,
+            warmups.extended,
+            repeats.len()
+        ));
+    }
+    result.warmup_s = warmup_s;
+    result.precision = Some(precision);
+    result.status = Status::Ok;
+    result.fairness = m.output.fairness;
+    result.repeats = repeats;
+    result.summary = Some(summary);
+    Ok(result)
+}
+
+/// Gzip-compress bytes.
+pub(super) fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).expect("writing to a Vec cannot fail");
+    e.finish().expect("finishing a Vec cannot fail")
+}
