@@ -16,6 +16,7 @@
 //! - [`human`]: numbers formatted for people (rates, latencies, bytes).
 
 pub mod cli;
+pub mod estimate;
 pub mod human;
 pub mod metrics;
 pub mod os;

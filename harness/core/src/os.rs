@@ -140,6 +140,13 @@ pub fn split_process_tree(pid: u32, exclude: Option<&str>) -> (Vec<u32>, Vec<u32
 
 /// Pin the calling thread to one core.
 pub fn pin_thread(core: usize) -> Result<(), String> {
+    // core_affinity indexes a fixed cpu_set_t and panics beyond it.
+    if core >= libc::CPU_SETSIZE as usize {
+        return Err(format!(
+            "cannot pin a thread to core {core}: cores are numbered below {}",
+            libc::CPU_SETSIZE
+        ));
+    }
     if core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
         Ok(())
     } else {

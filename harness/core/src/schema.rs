@@ -137,7 +137,9 @@ pub struct PrecisionPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Precision {
     pub repeats: usize,
-    /// Half-width of the throughput's 95% interval as a share of its mean (`None` with one repeat).
+    /// Half-width of the throughput's 95% interval as a share of its estimate (`estimate`: the mean,
+    /// or the median where the repeats show modes or an outlier); `None` with one repeat, or where
+    /// the estimator gives no interval with so few repeats.
     pub half_width: Option<f64>,
     /// The target, when the run had one.
     pub target_half_width: Option<f64>,
@@ -149,6 +151,10 @@ pub struct Precision {
     /// groups: e.g. "2 repeats near 1.2M/s, 3 near 410k/s".
     #[serde(default)]
     pub modes: Option<String>,
+    /// The estimator the repeats called for, its value and interval, and why
+    /// ([`crate::estimate::choose`]); `half_width` and `reached` are judged on it. `None` in older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<crate::estimate::Chosen>,
 }
 
 /// The profiler a run asks for.
@@ -259,6 +265,30 @@ pub struct Repeat {
     /// difference. `None` in older runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_unix_s: Option<f64>,
+    /// The machine-speed probe just before this repeat's process started and just after it ended.
+    /// `None` in older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_speed: Option<MachineSpeed>,
+}
+
+/// A machine-speed probe around one repeat: iterations per microsecond of a fixed CPU loop on one of
+/// the run's cores, comparable within a run (the driver's `speed` module).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MachineSpeed {
+    pub core: usize,
+    pub before_per_us: f64,
+    pub after_per_us: f64,
+}
+
+impl MachineSpeed {
+    /// How long one probe runs: five scheduler ticks of 4 ms, short enough that two probes per
+    /// repeat cost under 1% of a full run's time.
+    pub const PROBE_MS: u64 = 20;
+
+    /// The slower of the two probes: a repeat is as disturbed as its worst edge shows.
+    pub fn slower(&self) -> f64 {
+        self.before_per_us.min(self.after_per_us)
+    }
 }
 
 /// Summary over the repeats of a cell.

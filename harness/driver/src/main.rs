@@ -14,6 +14,7 @@ mod report;
 mod rounds;
 mod run;
 mod sampler;
+mod speed;
 mod summarize;
 
 use anyhow::{Context, Result};

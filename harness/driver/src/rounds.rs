@@ -5,10 +5,10 @@
 
 use crate::sampler::Sample;
 use anyhow::{Context, Result};
-use dyno_core::human::si;
+use dyno_core::estimate::Chosen;
 use dyno_core::os::Usage;
 use dyno_core::rundir::RunDir;
-use dyno_core::schema::{CellOutput, Precision, PrecisionPlan, write_atomic};
+use dyno_core::schema::{CellOutput, MachineSpeed, Precision, PrecisionPlan, write_atomic};
 use dyno_core::stats::Estimate;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -20,6 +20,10 @@ pub struct RoundRecord {
     /// When the repeat's process started (Unix seconds); `None` in records of older runs.
     #[serde(default)]
     pub started_unix_s: Option<f64>,
+    /// The machine-speed probe around the repeat's process (`crate::speed`); `None` in records of
+    /// older runs or where no probe could run.
+    #[serde(default)]
+    pub speed: Option<MachineSpeed>,
     pub output: CellOutput,
     pub usage: Usage,
     pub wall_s: f64,
@@ -119,26 +123,34 @@ pub fn block_of(cell: &dyno_core::schema::PlannedCell) -> String {
 /// CPU averaged. The time series is the first round's process (one process's life, not a splice).
 pub struct Merged {
     pub output: CellOutput,
-    pub rounds: Vec<usize>,
-    /// When each raw repeat's process started, beside `rounds`.
-    pub started: Vec<Option<f64>>,
+    /// Where each raw repeat came from: its round, when its process started, the speed probe.
+    pub origins: Vec<Origin>,
     pub usage: Usage,
     pub wall_s: f64,
     pub other_cpu_cores: Option<f64>,
     pub series: Option<Vec<Sample>>,
 }
 
+/// Where a raw repeat came from.
+pub struct Origin {
+    pub round: usize,
+    pub started_unix_s: Option<f64>,
+    pub speed: Option<MachineSpeed>,
+}
+
 pub fn merge(records: &[RoundRecord]) -> Option<Merged> {
     let last = records.last()?;
     let mut repeats = Vec::new();
-    let mut rounds = Vec::new();
-    let mut started = Vec::new();
+    let mut origins = Vec::new();
     let mut usage = Usage::default();
     for r in records {
         for raw in &r.output.repeats {
             repeats.push(raw.clone());
-            rounds.push(r.round);
-            started.push(r.started_unix_s);
+            origins.push(Origin {
+                round: r.round,
+                started_unix_s: r.started_unix_s,
+                speed: r.speed,
+            });
         }
         usage.cpu_user_s += r.usage.cpu_user_s;
         usage.cpu_sys_s += r.usage.cpu_sys_s;
@@ -153,8 +165,7 @@ pub fn merge(records: &[RoundRecord]) -> Option<Merged> {
             repeats,
             skipped: None,
         },
-        rounds,
-        started,
+        origins,
         usage,
         wall_s: records.iter().map(|r| r.wall_s).sum(),
         other_cpu_cores: (!others.is_empty())
@@ -177,9 +188,26 @@ pub fn half_width(xs: &[f64]) -> Option<f64> {
     Estimate::of(xs).and_then(|e| e.half_width_rel())
 }
 
-/// Whether a cell with these throughputs has reached the precision target.
-pub fn reached(xs: &[f64], plan: &PrecisionPlan) -> bool {
-    half_width(xs).is_some_and(|h| h <= plan.target_half_width)
+/// Each kept repeat's regime signal beside its throughput: voluntary context switches per operation
+/// in the window (slow fan-out repeats switched 5–10× as often as fast ones in a reference run).
+pub fn regime_signal(records: &[RoundRecord]) -> Vec<f64> {
+    records
+        .iter()
+        .flat_map(|r| r.output.repeats.iter())
+        .map(|raw| raw.window_usage.ctx_switches_voluntary as f64 / raw.ops.max(1) as f64)
+        .collect()
+}
+
+/// The estimator these kept repeats call for ([`dyno_core::estimate::choose`]).
+pub fn chosen(records: &[RoundRecord]) -> Option<Chosen> {
+    dyno_core::estimate::choose(&throughputs(records), &regime_signal(records))
+}
+
+/// Whether a cell with these kept repeats has reached the precision target, on its chosen estimate.
+pub fn reached(records: &[RoundRecord], plan: &PrecisionPlan) -> bool {
+    chosen(records)
+        .and_then(|c| c.half_width_rel())
+        .is_some_and(|h| h <= plan.target_half_width)
 }
 
 /// Throughput of `a` over `b`, paired by round: the geometric mean of the per-round ratios with its
@@ -246,45 +274,23 @@ pub fn projected_half_width(h: f64, n: usize, max: usize) -> f64 {
     h * t(max) / t(n) * (n as f64 / max as f64).sqrt()
 }
 
-/// The smallest relative gap between two groups of repeats that counts as two modes.
-pub const MODE_GAP: f64 = 0.10;
-
-/// Two behaviours rather than one noisy one: the sorted repeats split, at their widest gap, into two
-/// groups of at least two whose gap is wider than [`MODE_GAP`] of the lower group's mean and than
-/// twice the wider group's own spread. Returns the groups in words.
-pub fn modes(xs: &[f64]) -> Option<String> {
-    if xs.len() < 4 {
-        return None;
-    }
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    let (split, gap) = (2..=v.len() - 2)
-        .map(|i| (i, v[i] - v[i - 1]))
-        .max_by(|a, b| a.1.total_cmp(&b.1))?;
-    let (lo, hi) = v.split_at(split);
-    let spread = |g: &[f64]| g[g.len() - 1] - g[0];
-    let mean = |g: &[f64]| g.iter().sum::<f64>() / g.len() as f64;
-    (gap > MODE_GAP * mean(lo) && gap > 2.0 * spread(lo).max(spread(hi))).then(|| {
-        format!(
-            "two modes: {} repeats near {}/s, {} near {}/s",
-            hi.len(),
-            si(mean(hi)),
-            lo.len(),
-            si(mean(lo))
-        )
-    })
-}
-
-/// What the result says about a cell's precision once it stops taking rounds.
-pub fn precision(xs: &[f64], plan: Option<&PrecisionPlan>, stopped: &str) -> Precision {
-    let half_width = Estimate::of(xs).and_then(|e| e.half_width_rel());
+/// What the result says about a cell's precision once it stops taking rounds, on the estimator its
+/// repeats call for.
+pub fn precision(
+    records: &[RoundRecord],
+    plan: Option<&PrecisionPlan>,
+    stopped: &str,
+) -> Precision {
+    let chosen = chosen(records);
+    let half_width = chosen.as_ref().and_then(|c| c.half_width_rel());
     Precision {
-        repeats: xs.len(),
+        repeats: throughputs(records).len(),
         half_width,
         target_half_width: plan.map(|p| p.target_half_width),
-        reached: plan.is_some_and(|p| reached(xs, p)),
+        reached: plan.is_some_and(|p| half_width.is_some_and(|h| h <= p.target_half_width)),
         stopped: stopped.to_string(),
-        modes: modes(xs),
+        modes: chosen.as_ref().and_then(|c| c.modes.clone()),
+        estimate: chosen,
     }
 }
 
@@ -317,6 +323,7 @@ pub(crate) mod tests {
                 RoundRecord {
                     round,
                     started_unix_s: None,
+                    speed: None,
                     output: CellOutput {
                         fairness: dyno_core::row::Fairness {
                             cores: vec![],
@@ -382,34 +389,19 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn two_separate_groups_are_modes_and_noise_is_not() {
-        let m = modes(&[100.0, 102.0, 300.0, 305.0, 101.0]).unwrap();
-        assert!(
-            m.contains("2 repeats near 302") && m.contains("3 near 101"),
-            "{m}"
-        );
-        // One wide group: no split is wider than twice a group's spread.
-        assert_eq!(modes(&[100.0, 120.0, 140.0, 160.0, 180.0]), None);
-        // Too few repeats to tell.
-        assert_eq!(modes(&[100.0, 101.0, 300.0]), None);
-        // Small gaps are not modes however tight the groups.
-        assert_eq!(modes(&[100.0, 100.0, 105.0, 105.0]), None);
-    }
-
-    #[test]
     fn precision_says_whether_the_target_was_reached() {
         let plan = PrecisionPlan {
             target_half_width: 0.05,
             max_repeats: 10,
             budget_s: 60.0,
         };
-        let tight = [100.0, 101.0, 99.0, 100.0];
+        let tight = kept(&[100.0, 101.0, 99.0, 100.0]);
         let p = precision(&tight, Some(&plan), "target reached");
         assert!(p.reached && p.half_width.unwrap() < 0.05, "{p:?}");
-        let wide = [100.0, 150.0, 70.0];
+        let wide = kept(&[100.0, 150.0, 70.0]);
         let p = precision(&wide, Some(&plan), "budget spent");
         assert!(!p.reached && p.half_width.unwrap() > 0.05, "{p:?}");
-        let one = precision(&[100.0], None, "minimum repeats");
+        let one = precision(&kept(&[100.0]), None, "minimum repeats");
         assert_eq!((one.half_width, one.reached), (None, false));
     }
 }

@@ -75,6 +75,7 @@ pub fn summarize(
             metrics: r.metrics.clone(),
             round: None,
             started_unix_s: None,
+            machine_speed: None,
         });
     }
     let n = repeats.len() as f64;

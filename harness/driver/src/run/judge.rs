@@ -7,6 +7,7 @@ use crate::discover;
 use crate::rounds::{self, RoundRecord};
 use crate::summarize::summarize;
 use anyhow::{Context, Result};
+use dyno_core::estimate::Estimator;
 use dyno_core::os::Usage;
 use dyno_core::schema::{
     Artifacts, CellOutput, CellResult, PlannedCell, RunSettings, SCHEMA, Status,
@@ -180,6 +181,7 @@ pub(super) fn run_round(
     Ok(Round::Kept(Box::new(RoundRecord {
         round,
         started_unix_s,
+        speed: ran.speed,
         output: out,
         usage: ran.usage,
         wall_s: ran.wall_s,
@@ -209,9 +211,10 @@ pub(super) fn finish_cell(
                 return Ok(result);
             }
         };
-    for ((r, round), started) in repeats.iter_mut().zip(&m.rounds).zip(&m.started) {
-        r.round = Some(*round);
-        r.started_unix_s = *started;
+    for (r, o) in repeats.iter_mut().zip(&m.origins) {
+        r.round = Some(o.round);
+        r.started_unix_s = o.started_unix_s;
+        r.machine_speed = o.speed;
     }
     if let Some(h) = hist {
         let rel = format!("cells/{}.hdr", cell.cell_id);
@@ -241,12 +244,17 @@ pub(super) fn finish_cell(
         }
         result.profile = Some(p.info);
     }
-    let xs: Vec<f64> = repeats.iter().map(|r| r.throughput_ops_s).collect();
     let mut summary = summary;
-    let precision = rounds::precision(&xs, plan.manifest.settings.precision.as_ref(), stopped);
-    if let Some(m) = &precision.modes {
+    let precision = rounds::precision(kept, plan.manifest.settings.precision.as_ref(), stopped);
+    if let Some(e) = precision
+        .estimate
+        .as_ref()
+        .filter(|e| e.estimator != Estimator::Mean)
+    {
         summary.noise.push(format!(
-            "{m}: two behaviours, not one noisy figure; the mean describes neither"
+            "{}: the mean describes neither behaviour; summarised by the median {}/s",
+            e.why,
+            dyno_core::human::si(e.value)
         ));
     }
     if warmups.extended > 0 {

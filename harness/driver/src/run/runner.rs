@@ -22,6 +22,8 @@ pub struct Ran {
     pub other_cpu_cores: Option<f64>,
     /// The sampler's series, when the run samples.
     pub series: Option<Vec<crate::sampler::Sample>>,
+    /// The machine-speed probe around the process.
+    pub speed: Option<dyno_core::schema::MachineSpeed>,
 }
 
 /// Runs one planned cell's process: the seam between planning/resume/judging (tested with a fake) and
@@ -62,6 +64,8 @@ impl CellRunner for ChildRunner {
             .declared(&cell.workload)
             .client
             .map(|c| c.thread_prefix);
+        // On the run's first core: the cell's cores differ by workload, the machine's speed does not.
+        let probe = crate::speed::Around::before(s.cores[0]);
         let busy_before = host::machine_busy_cpu_s();
         let (fin, sampler) = child::run_watched(cmd, timeout(plan), |pid| {
             s.sampler
@@ -70,6 +74,7 @@ impl CellRunner for ChildRunner {
         .with_context(|| format!("cannot start {}", bin.bin.display()))?;
         let series = sampler.map(crate::sampler::Sampler::stop);
         let busy_after = host::machine_busy_cpu_s();
+        let speed = probe.after();
         let own_cpu = fin.usage.cpu_user_s + fin.usage.cpu_sys_s;
         let output =
             std::fs::read(&out_path).map_err(|e| format!("the cell wrote no output ({e})"));
@@ -84,6 +89,7 @@ impl CellRunner for ChildRunner {
             stderr_tail: fin.stderr_tail,
             output,
             series,
+            speed,
         })
     }
 

@@ -160,7 +160,7 @@ pub(super) fn ending(
             _ if kept.len() < min => continue,
             None => "minimum repeats",
             Some(p) if answered.contains(&rounds::block_of(cell)) => {
-                if rounds::reached(&rounds::throughputs(kept), p) {
+                if rounds::reached(kept, p) {
                     "target reached"
                 } else {
                     "comparisons answered"

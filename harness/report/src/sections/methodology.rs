@@ -264,7 +264,8 @@ impl Section for Settings {
              repeat whose rate settled (within ±{}% of the window's median) only after the window opened runs \
              again, once, with a warm-up of {}× the time it took (at most warm-up plus window), and the \
              cell's later repeats keep it; a repeat that still settled late, or whose window halves differ by \
-             more than {}%, is flagged in the noise column. Throughput is the mean over repeats with a Student-t 95% interval. CPU time and \
+             more than {}%, is flagged in the noise column. Throughput is the mean over repeats with a Student-t 95% interval, or the median where the repeats \
+             show two modes or an outlier (see the estimator per cell below). CPU time and \
              context switches cover the measured window only; peak RSS is the cell process's high-water mark. \
              What each figure means is in [Metrics](../metrics.md).\n",
             dyno_core::steady::INTERVAL_NS / 1_000_000,
@@ -447,6 +448,7 @@ mod tests {
                 reached: i < 2,
                 stopped: "target reached".into(),
                 modes: (i == 0).then(|| "two modes".into()),
+                estimate: None,
             });
         }
         let n = run.cells.len();

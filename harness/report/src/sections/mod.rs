@@ -10,6 +10,7 @@ mod latency;
 mod methodology;
 mod micro;
 mod overview;
+mod precision;
 mod references;
 mod slo;
 pub mod sweeps;
@@ -135,6 +136,8 @@ pub const WORKLOAD: &[&dyn Section] = &[&references::References, &micro::Micro];
 /// `methodology.md`, for the whole run.
 pub const METHODOLOGY: &[&dyn Section] = &[
     &methodology::Settings,
+    &precision::MachineSpeed,
+    &precision::Estimators,
     &methodology::Fairness,
     &methodology::Overhead,
     &methodology::Validation,

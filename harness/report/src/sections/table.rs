@@ -5,6 +5,35 @@ use dyno_core::human::{bytes, ns, si};
 use dyno_core::schema::Status;
 use std::fmt::Write;
 
+/// A cell's throughput and its 95% interval as its chosen estimator gives them: the mean, or the
+/// median (so marked) where the repeats show modes or an outlier, whose interval needs 6 repeats.
+fn throughput(
+    c: &dyno_core::schema::CellResult,
+    m: &dyno_core::schema::Summary,
+) -> (String, String) {
+    let median = c
+        .precision
+        .as_ref()
+        .and_then(|p| p.estimate.as_ref())
+        .filter(|e| e.estimator == dyno_core::estimate::Estimator::Median);
+    match median {
+        Some(e) => (
+            format!("{} (median)", si(e.value)),
+            match (e.ci95_low, e.ci95_high) {
+                (Some(lo), Some(hi)) => format!("{}–{}", si(lo), si(hi)),
+                _ => format!("none ({} repeats)", c.repeats.len()),
+            },
+        ),
+        None => {
+            let t = m.throughput_ops_s;
+            (
+                si(t.mean),
+                format!("{}–{}", si(t.ci95_low), si(t.ci95_high)),
+            )
+        }
+    }
+}
+
 /// The parameter set's heading and one line per row: throughput with its interval, latency percentiles,
 /// CPU, memory, context switches, errors and noise flags; a row that did not run says why.
 pub struct Summary;
@@ -24,14 +53,11 @@ impl Section for Summary {
         for (r, c) in part.by_row() {
             match (&c.summary, c.status) {
                 (Some(m), Status::Ok) => {
-                    let t = m.throughput_ops_s;
+                    let (value, interval) = throughput(c, m);
                     let l = m.latency_ns;
                     let _ = writeln!(
                         s,
-                        "| {r} | {} | {}–{} | {} | {} | {} | {} | {:.2} / {:.2} | {} | {} | {} / {} | {} | {} |",
-                        si(t.mean),
-                        si(t.ci95_low),
-                        si(t.ci95_high),
+                        "| {r} | {value} | {interval} | {} | {} | {} | {} | {:.2} / {:.2} | {} | {} | {} / {} | {} | {} |",
                         ns(l.p50),
                         ns(l.p99),
                         ns(l.p999),
