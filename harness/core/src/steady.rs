@@ -46,6 +46,13 @@ pub struct Steady {
     pub warmup_s: f64,
     /// Mean rate of the window's second half over its first half (1.0: flat).
     pub window_drift: f64,
+    /// The window cut into blocks of [`SMOOTHING`] intervals (250 ms): how many, and the coefficient of
+    /// variation of their operation counts (`None` below two blocks). The noise inside one process:
+    /// the variance a repeat's throughput owes to it is about `block_cv² / blocks`.
+    #[serde(default)]
+    pub blocks: usize,
+    #[serde(default)]
+    pub block_cv: Option<f64>,
 }
 
 impl Steady {
@@ -98,10 +105,18 @@ pub fn assess(timeline: &[u64], start_ns: u64, end_ns: u64) -> Option<Steady> {
     let half = window.len() / 2;
     let mean = |xs: &[u64]| xs.iter().sum::<u64>() as f64 / xs.len() as f64;
     let (a, b) = (mean(&window[..half]), mean(&window[half..]));
+    let blocks: Vec<f64> = window
+        .chunks_exact(SMOOTHING)
+        .map(|c| c.iter().sum::<u64>() as f64)
+        .collect();
     Some(Steady {
         settled_after_s: (settled as u64 * INTERVAL_NS) as f64 / 1e9,
         warmup_s: start_ns as f64 / 1e9,
         window_drift: if a > 0.0 { b / a } else { f64::INFINITY },
+        blocks: blocks.len(),
+        block_cv: crate::stats::Estimate::of(&blocks)
+            .filter(|e| e.n >= 2)
+            .map(|e| e.cv()),
     })
 }
 
@@ -123,6 +138,21 @@ mod tests {
         assert_eq!(s.settled_after_s, 0.0);
         assert!(s.settled_in_warmup() && !s.drifted());
         assert_eq!(s.window_drift, 1.0);
+        // 2 s window: eight blocks of 250 ms, all alike.
+        assert_eq!((s.blocks, s.block_cv), (8, Some(0.0)));
+    }
+
+    #[test]
+    fn the_blocks_of_the_window_measure_the_noise_inside_one_process() {
+        // Alternating 250 ms blocks of 900 and 1100 per interval: CV of eight blocks 0.1069.
+        let mut t = flat(20, 1000);
+        for b in 0..8 {
+            t.extend(flat(5, if b % 2 == 0 { 900 } else { 1100 }));
+        }
+        let s = assess(&t, S, 3 * S).unwrap();
+        assert_eq!(s.blocks, 8);
+        let cv = s.block_cv.unwrap();
+        assert!((cv - 0.1069).abs() < 1e-3, "{cv}");
     }
 
     #[test]

@@ -268,6 +268,8 @@ mod tests {
                 settled_after_s,
                 warmup_s: 0.5,
                 window_drift,
+                blocks: 8,
+                block_cv: Some(0.01),
             })
         };
         let mut reps = vec![

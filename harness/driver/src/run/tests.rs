@@ -155,6 +155,8 @@ impl CellRunner for Fake {
                     },
                     warmup_s,
                     window_drift: 1.0,
+                    blocks: 8,
+                    block_cv: Some(0.01),
                 }
             }),
             duration_s: 1.0,

@@ -122,7 +122,7 @@ fn repeats_line(part: &Part<'_>) -> String {
 
 /// Whether a cell's throughput is fixed by the driver: its workload declares an offered-rate figure
 /// and the cell offered one (an open loop).
-fn open_loop(run: &crate::Run, c: &dyno_core::schema::CellResult) -> bool {
+pub(super) fn open_loop(run: &crate::Run, c: &dyno_core::schema::CellResult) -> bool {
     run.declared(&c.workload)
         .with_role(|r| *r == dyno_core::metrics::Role::OfferedRate)
         .and_then(|m| super::figure_mean(c, &m.name))

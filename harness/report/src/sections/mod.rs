@@ -138,6 +138,7 @@ pub const METHODOLOGY: &[&dyn Section] = &[
     &methodology::Settings,
     &precision::MachineSpeed,
     &precision::Estimators,
+    &precision::VarianceSplit,
     &methodology::Fairness,
     &methodology::Overhead,
     &methodology::Validation,

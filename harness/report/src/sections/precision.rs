@@ -207,9 +207,214 @@ impl Section for Estimators {
     }
 }
 
+/// Where each workload's throughput variance comes from, in log space (shares of the variance of a
+/// cell's log throughput across its repeats, averaged over the workload's closed-loop cells):
+/// - inside one process: the window's 250 ms blocks, `block_cv² / blocks` per repeat;
+/// - between rounds: what the rows of one parameter set share round by round (the mean covariance of
+///   their log throughputs over the rounds they share), which a paired comparison cancels;
+/// - between processes: the rest, which only more processes average out.
+pub struct VarianceSplit;
+
+/// One workload's variance components (log-throughput variances).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub(super) struct Split {
+    pub cells: usize,
+    /// Cells whose repeats recorded their window's blocks (runs before blocks were recorded have none).
+    pub with_blocks: usize,
+    pub total: f64,
+    pub within: f64,
+    pub round: f64,
+}
+
+impl Split {
+    pub(super) fn between_process(&self) -> f64 {
+        (self.total - self.within - self.round.max(0.0)).max(0.0)
+    }
+}
+
+/// Sample variance; `None` below two values.
+fn var(xs: &[f64]) -> Option<f64> {
+    let n = xs.len();
+    (n >= 2).then(|| {
+        let m = xs.iter().sum::<f64>() / n as f64;
+        xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64
+    })
+}
+
+/// Log throughput by round.
+fn by_round(c: &CellResult) -> std::collections::BTreeMap<usize, f64> {
+    c.repeats
+        .iter()
+        .filter(|r| r.throughput_ops_s > 0.0)
+        .filter_map(|r| Some((r.round?, r.throughput_ops_s.ln())))
+        .collect()
+}
+
+/// The split of `cells` (one workload's closed-loop ok cells with three repeats or more).
+pub(super) fn split(cells: &[&CellResult]) -> Split {
+    use std::collections::BTreeMap;
+    let (mut total, mut within, mut n, mut with_blocks) = (0.0, 0.0, 0usize, 0usize);
+    let mut sets: BTreeMap<String, Vec<&CellResult>> = BTreeMap::new();
+    for c in cells {
+        let logs: Vec<f64> = by_round(c).into_values().collect();
+        let Some(v) = var(&logs).filter(|_| logs.len() >= 3) else {
+            continue;
+        };
+        let w: Vec<f64> = c
+            .repeats
+            .iter()
+            .filter_map(|r| {
+                let s = r.steady?;
+                Some(s.block_cv?.powi(2) / s.blocks.max(1) as f64)
+            })
+            .collect();
+        total += v;
+        within += w.iter().sum::<f64>() / w.len().max(1) as f64;
+        with_blocks += usize::from(!w.is_empty());
+        n += 1;
+        sets.entry(serde_json::to_string(&c.params).unwrap_or_default())
+            .or_default()
+            .push(c);
+    }
+    let mut covs = Vec::new();
+    for set in sets.values() {
+        for (i, a) in set.iter().enumerate() {
+            for b in &set[i + 1..] {
+                let (ra, rb) = (by_round(a), by_round(b));
+                let shared: Vec<(f64, f64)> = ra
+                    .iter()
+                    .filter_map(|(k, x)| Some((*x, *rb.get(k)?)))
+                    .collect();
+                if shared.len() < 3 {
+                    continue;
+                }
+                let m = shared.len() as f64;
+                let (ma, mb) = (
+                    shared.iter().map(|p| p.0).sum::<f64>() / m,
+                    shared.iter().map(|p| p.1).sum::<f64>() / m,
+                );
+                let cov = shared.iter().map(|(x, y)| (x - ma) * (y - mb)).sum::<f64>() / (m - 1.0);
+                covs.push(cov);
+            }
+        }
+    }
+    if n == 0 {
+        return Split::default();
+    }
+    Split {
+        cells: n,
+        with_blocks,
+        total: total / n as f64,
+        within: within / n as f64,
+        round: covs.iter().sum::<f64>() / covs.len().max(1) as f64,
+    }
+}
+
+impl Section for VarianceSplit {
+    fn render(&self, part: &Part<'_>, out: &mut Out) {
+        let mut workloads: Vec<&str> = part.cells.iter().map(|c| c.workload.as_str()).collect();
+        workloads.dedup();
+        workloads.sort();
+        workloads.dedup();
+        let mut rows = Vec::new();
+        for w in workloads {
+            let cells: Vec<&CellResult> = part
+                .cells
+                .iter()
+                .copied()
+                .filter(|c| c.workload == w && c.status == Status::Ok)
+                .filter(|c| !super::methodology::open_loop(part.run, c))
+                .collect();
+            let s = split(&cells);
+            if s.cells > 0 && s.total > 0.0 {
+                rows.push((w, s));
+            }
+        }
+        if rows.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out.md,
+            "\n## Where the variance comes from\n\nEach closed-loop cell's log throughput over its repeats \
+             (three or more), its variance split three ways and averaged over the workload's cells: inside \
+             one process (from the 250 ms blocks of each window), between rounds (what the rows of one \
+             parameter set share round by round: a paired comparison cancels it), and between processes \
+             (the rest: a new process of the same cell lands in another regime; only more processes \
+             average it out, a longer window does not). As a standard deviation, % of throughput.\n\n\
+             | workload | cells | total | inside a process | between rounds (shared) | between processes |\n\
+             |---|---:|---:|---:|---:|---:|"
+        );
+        let sd = |v: f64| format!("{:.1}%", v.max(0.0).sqrt() * 100.0);
+        let share = |v: f64, t: f64| format!("{:.0}%", (v.max(0.0) / t * 100.0).min(100.0));
+        for (w, s) in &rows {
+            let within = if s.with_blocks == 0 {
+                "not recorded".to_string()
+            } else {
+                format!("{} ({})", sd(s.within), share(s.within, s.total))
+            };
+            let _ = writeln!(
+                out.md,
+                "| {w} | {} | {} | {within} | {} ({}) | {} ({}) |",
+                s.cells,
+                sd(s.total),
+                sd(s.round),
+                share(s.round, s.total),
+                sd(s.between_process()),
+                share(s.between_process(), s.total),
+            );
+        }
+        out.md.push('\n');
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_split_finds_shared_drift_and_process_regimes() {
+        let mut run = super::super::fixture::run();
+        // Two rows of one set: the same drift each round (±10%), plus a process regime on one.
+        let drift = [1.0, 1.1, 0.9, 1.05, 0.95, 1.12];
+        let regime = [1.3, 1.0, 1.0, 1.0, 1.0, 1.0];
+        let w = super::super::fixture::workload(&run).to_string();
+        let rows = super::super::fixture::rows(&run);
+        let first = run.cells[0].params.clone();
+        let mut cells: Vec<CellResult> = Vec::new();
+        for (k, row) in rows[..2].iter().enumerate() {
+            let mut c = run
+                .cells
+                .iter()
+                .find(|c| &c.runtime == row && c.params == first)
+                .unwrap()
+                .clone();
+            let template = c.repeats[0].clone();
+            c.repeats = (0..6)
+                .map(|r| {
+                    let mut x = template.clone();
+                    x.round = Some(r);
+                    x.throughput_ops_s = 1e6 * drift[r] * if k == 1 { regime[r] } else { 1.0 };
+                    x.steady = None;
+                    x
+                })
+                .collect();
+            cells.push(c);
+        }
+        run.cells = cells;
+        let refs: Vec<&CellResult> = run.cells.iter().collect();
+        let s = split(&refs);
+        assert_eq!(s.cells, 2);
+        assert_eq!(s.within, 0.0, "no blocks recorded");
+        let d: Vec<f64> = drift.iter().map(|x: &f64| x.ln()).collect();
+        assert!(
+            (s.round - var(&d).unwrap()).abs() < 0.2 * var(&d).unwrap(),
+            "{s:?}"
+        );
+        assert!(s.between_process() > 0.0, "{s:?}");
+        let part = Part::new(&run, &w, run.cells.iter().collect());
+        let out = super::super::fixture::render(&VarianceSplit, &part);
+        assert!(out.md.contains("| between processes |"), "{}", out.md);
+    }
 
     #[test]
     fn correlation_is_pearsons() {
