@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Precision and same-commit agreement of two runs of one matrix (issue 13's measure).
+"""Precision and same-commit agreement of runs of one matrix (issues 13 and 28's measure).
 
-usage: scripts/agreement.py RUN_DIR_A RUN_DIR_B
+usage: scripts/agreement.py RUN_DIR RUN_DIR [RUN_DIR...]
 
 For each run: the share of ok cells whose throughput 95% interval is within +-5% of the mean, and the
-median half-width. Between the runs: the share of cells whose intervals overlap, and of the row orderings
-resolved in one run (per parameter set, every pair of rows), the share the other run resolves the same way.
+median half-width. Between the runs: of the row orderings resolved in one run (per parameter set, every
+pair of rows), how many each other run resolves the same way, leaves unresolved, or contradicts.
 A pair is resolved by the paired ratio of its repeats by round when both cells have rounds, else by
 non-overlapping intervals (runs from before rounds).
 """
@@ -103,39 +103,48 @@ def orderings(cells):
     return out
 
 
+def agreement(a, b):
+    """(resolved in a, resolved the same way in b, contradicted by b) over a's resolved orderings."""
+    resolved = same = contradicted = 0
+    for k, (res, d) in a.items():
+        if not res or k not in b:
+            continue
+        resolved += 1
+        r2, d2 = b[k]
+        same += r2 and d2 == d
+        contradicted += r2 and d2 == -d
+    return resolved, same, contradicted
+
+
 def main():
-    a, b = load(sys.argv[1]), load(sys.argv[2])
-    for name, run in (("A", a), ("B", b)):
+    if len(sys.argv) < 3:
+        sys.exit("usage: scripts/agreement.py RUN_DIR RUN_DIR [RUN_DIR...]")
+    runs = [load(r) for r in sys.argv[1:]]
+    for name, run in zip(sys.argv[1:], runs):
         hws = [h for h in map(half_width, run.values()) if h is not None]
         within = sum(h <= 0.05 for h in hws)
-        print(f"run {name}: {len(run)} ok cells; within +-5%: {within}/{len(hws)} = {within / max(1, len(hws)):.0%}; "
+        print(f"{name}: {len(run)} ok cells; within +-5%: {within}/{len(hws)} = {within / max(1, len(hws)):.0%}; "
               f"median half-width +-{100 * median(hws):.1f}%")
         rh = [h for h in (ratio_half_width(x, y) for x, y in pairs(run)) if h is not None]
         rw = sum(h <= 0.05 for h in rh)
         print(f"  row-pair ratios within +-5%: {rw}/{len(rh)} = {rw / max(1, len(rh)):.0%}; "
               f"median half-width +-{100 * median(rh) if rh else float('nan'):.1f}%")
-    common = sorted(set(a) & set(b))
-    overlap = 0
-    for k in common:
-        ta, tb = a[k]["summary"]["throughput_ops_s"], b[k]["summary"]["throughput_ops_s"]
-        overlap += ta["ci95_low"] <= tb["ci95_high"] and tb["ci95_low"] <= ta["ci95_high"]
-    print(f"cells whose intervals overlap across the runs: {overlap}/{len(common)} = {overlap / max(1, len(common)):.0%}")
-    oa, ob = orderings(a), orderings(b)
-    resolved = agree = same_order = 0
-    for src, other in ((oa, ob), (ob, oa)):
-        for k, (res, d) in src.items():
-            if not res or k not in other:
-                continue
-            resolved += 1
-            r2, d2 = other[k]
-            agree += r2 and d2 == d
-            # Not contradicted: the other run resolves the same way or resolves nothing.
-            same_order += d2 != -d or not r2
-    print(f"row orderings resolved in one run: {resolved}; resolved the same way in the other: {agree} = "
-          f"{agree / max(1, resolved):.0%}; not contradicted by the other: {same_order} = {same_order / max(1, resolved):.0%}")
-    both = [(oa[k][1], ob[k][1]) for k in oa if k in ob and oa[k][0] and ob[k][0]]
-    same = sum(x == y for x, y in both)
-    print(f"row orderings resolved in both runs: {len(both)}; the same way: {same} = {same / max(1, len(both)):.0%}")
+    orders = [orderings(r) for r in runs]
+    resolved = same = contradicted = 0
+    for i, a in enumerate(orders):
+        for j, b in enumerate(orders):
+            if i != j:
+                r, s_, c = agreement(a, b)
+                resolved += r
+                same += s_
+                contradicted += c
+    print(f"row orderings resolved in one run, checked against each other run ({len(runs)} runs, "
+          f"{len(runs) * (len(runs) - 1)} ordered pairs): {resolved}; resolved the same way: {same} = "
+          f"{same / max(1, resolved):.0%}; unresolved: {resolved - same - contradicted}; "
+          f"contradicted: {contradicted}; the same way or unresolved: "
+          f"{(resolved - contradicted) / max(1, resolved):.0%}")
+    per_run = ", ".join(str(sum(r for r, _ in o.values())) for o in orders)
+    print(f"orderings resolved per run: {per_run} of {len(orders[0])}")
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ pub fn choose(xs: &[f64], signal: &[f64]) -> Option<Chosen> {
     let shape = match (&modes, outlier) {
         (Some(m), _) => m.clone(),
         (None, Some(x)) => format!(
-            "one repeat ({}/s) beyond {OUTLIER_MADS} median absolute deviations",
+            "one repeat ({}) beyond {OUTLIER_MADS} median absolute deviations",
             si(x)
         ),
         (None, None) => unreachable!("handled above"),
@@ -185,7 +185,7 @@ pub fn modes(xs: &[f64], signal: &[f64]) -> Option<String> {
     };
     (by_gap || by_signal).then(|| {
         format!(
-            "two modes: {} repeats near {}/s, {} near {}/s{}",
+            "two modes: {} repeats near {}, {} near {}{}",
             hi.len(),
             si(mean(hi)),
             lo.len(),

@@ -155,6 +155,10 @@ pub struct Precision {
     /// ([`crate::estimate::choose`]); `half_width` and `reached` are judged on it. `None` in older runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimate: Option<crate::estimate::Chosen>,
+    /// The figure the precision is judged on when it is not throughput: an open-loop cell's
+    /// throughput is the rate the driver offered, so it is judged on its p99 latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judged_on: Option<String>,
 }
 
 /// The profiler a run asks for.

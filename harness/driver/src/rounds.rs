@@ -275,22 +275,26 @@ pub fn projected_half_width(h: f64, n: usize, max: usize) -> f64 {
 }
 
 /// What the result says about a cell's precision once it stops taking rounds, on the estimator its
-/// repeats call for.
+/// repeats call for: over `xs`, each repeat's figure the cell is judged on (its throughput, or what
+/// `judged_on` names), with `signal` each repeat's regime signal ([`regime_signal`]).
 pub fn precision(
-    records: &[RoundRecord],
+    xs: &[f64],
+    signal: &[f64],
+    judged_on: Option<String>,
     plan: Option<&PrecisionPlan>,
     stopped: &str,
 ) -> Precision {
-    let chosen = chosen(records);
+    let chosen = dyno_core::estimate::choose(xs, signal);
     let half_width = chosen.as_ref().and_then(|c| c.half_width_rel());
     Precision {
-        repeats: throughputs(records).len(),
+        repeats: xs.len(),
         half_width,
         target_half_width: plan.map(|p| p.target_half_width),
         reached: plan.is_some_and(|p| half_width.is_some_and(|h| h <= p.target_half_width)),
         stopped: stopped.to_string(),
         modes: chosen.as_ref().and_then(|c| c.modes.clone()),
         estimate: chosen,
+        judged_on,
     }
 }
 
@@ -395,13 +399,23 @@ pub(crate) mod tests {
             max_repeats: 10,
             budget_s: 60.0,
         };
-        let tight = kept(&[100.0, 101.0, 99.0, 100.0]);
-        let p = precision(&tight, Some(&plan), "target reached");
+        let p = precision(
+            &[100.0, 101.0, 99.0, 100.0],
+            &[],
+            None,
+            Some(&plan),
+            "target reached",
+        );
         assert!(p.reached && p.half_width.unwrap() < 0.05, "{p:?}");
-        let wide = kept(&[100.0, 150.0, 70.0]);
-        let p = precision(&wide, Some(&plan), "budget spent");
+        let p = precision(
+            &[100.0, 150.0, 70.0],
+            &[],
+            None,
+            Some(&plan),
+            "budget spent",
+        );
         assert!(!p.reached && p.half_width.unwrap() > 0.05, "{p:?}");
-        let one = precision(&kept(&[100.0]), None, "minimum repeats");
+        let one = precision(&[100.0], &[], None, None, "minimum repeats");
         assert_eq!((one.half_width, one.reached), (None, false));
     }
 }

@@ -20,9 +20,18 @@ where
         DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
     ) -> Result<(), Box<dyn std::error::Error + '_>>,
 {
+    draw_sized(SIZE, f)
+}
+
+fn draw_sized<F>(size: (u32, u32), f: F) -> String
+where
+    F: FnOnce(
+        DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    ) -> Result<(), Box<dyn std::error::Error + '_>>,
+{
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         if let Err(e) = f(root) {
             return format!(
                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"40\"><text x=\"4\" y=\"20\">chart failed: {}</text></svg>",
@@ -258,6 +267,89 @@ pub fn lines(
     })
 }
 
+/// One paired ratio: its label, the ratio and its 95% interval, and whether the interval excludes 1.
+pub struct RatioBar {
+    pub label: String,
+    pub ratio: f64,
+    pub ci: (f64, f64),
+    pub resolved: bool,
+}
+
+/// Paired ratios as a forest plot: one line per comparison, the ratio as a dot and its 95% interval
+/// as a whisker on a log axis, a vertical line at 1 (no difference). Resolved comparisons are drawn
+/// dark, the others pale. Its height grows with the comparisons, so every label stays readable.
+pub fn ratios(title: &str, x_desc: &str, items: &[RatioBar]) -> String {
+    // Intervals wider than a factor of 16 either way are clipped to the axis: the chart would
+    // otherwise be all whisker.
+    const CLIP: f64 = 4.0;
+    let height = 90 + 26 * items.len().max(1) as u32;
+    draw_sized((SIZE.0, height), |root| {
+        root.fill(&WHITE)?;
+        let l = |x: f64| x.max(f64::MIN_POSITIVE).log2().clamp(-CLIP, CLIP);
+        let reach = items
+            .iter()
+            .flat_map(|b| [l(b.ci.0).abs(), l(b.ci.1).abs(), l(b.ratio).abs()])
+            .fold(0.25f64, f64::max)
+            * 1.1;
+        let n = items.len().max(1) as u32;
+        let label_width = items
+            .iter()
+            .map(|b| b.label.len())
+            .max()
+            .unwrap_or(0)
+            .min(48) as u32
+            * 7
+            + 16;
+        // Row k from the top sits on segment n - 1 - k.
+        let at = |k: usize| SegmentValue::CenterOf(n - 1 - k as u32);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 16))
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(label_width)
+            .build_cartesian_2d(-reach..reach, (0u32..n - 1).into_segmented())?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc(x_desc)
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => items
+                    .get((n - 1 - i) as usize)
+                    .map(|b| b.label.clone())
+                    .unwrap_or_default(),
+                SegmentValue::Last => String::new(),
+            })
+            .x_label_formatter(&|x| format!("{:.2}×", 2f64.powf(*x)))
+            .draw()?;
+        chart.draw_series(LineSeries::new(
+            [(0.0, SegmentValue::Exact(0)), (0.0, SegmentValue::Last)],
+            BLACK.stroke_width(1),
+        ))?;
+        for (k, b) in items.iter().enumerate() {
+            let color = if b.resolved {
+                RGBColor(31, 90, 160).to_rgba()
+            } else {
+                RGBColor(150, 150, 150).to_rgba()
+            };
+            chart.draw_series(std::iter::once(ErrorBar::new_horizontal(
+                at(k),
+                l(b.ci.0),
+                l(b.ratio),
+                l(b.ci.1),
+                color.stroke_width(2),
+                8,
+            )))?;
+            chart.draw_series(std::iter::once(Circle::new(
+                (l(b.ratio), at(k)),
+                4,
+                color.filled(),
+            )))?;
+        }
+        root.present()?;
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +398,28 @@ mod tests {
         assert!(
             s.contains("consumers") && !s.contains("chart failed"),
             "{s}"
+        );
+        let r = ratios(
+            "fresh / pooled",
+            "ratio",
+            &[
+                RatioBar {
+                    label: "on tokio".into(),
+                    ratio: 0.5,
+                    ci: (0.45, 0.55),
+                    resolved: true,
+                },
+                RatioBar {
+                    label: "on glommio".into(),
+                    ratio: 1.02,
+                    ci: (0.9, 1.2),
+                    resolved: false,
+                },
+            ],
+        );
+        assert!(
+            r.contains("on tokio") && r.contains("on glommio") && !r.contains("chart failed"),
+            "{r}"
         );
     }
 }

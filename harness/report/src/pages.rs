@@ -71,6 +71,12 @@ pub fn workload(run: &Run, w: &str) -> Vec<Page> {
             c.ops_unit
         );
     }
+    let all = Part::new(
+        run,
+        w,
+        run.cells.iter().filter(|c| c.workload == w).collect(),
+    );
+    out.sections(sections::WORKLOAD_HEAD, &all);
     for set in parameter_sets(run, w) {
         out.sections(sections::PARAMETER_SET, &set);
     }
@@ -80,11 +86,6 @@ pub fn workload(run: &Run, w: &str) -> Vec<Page> {
         }
         out.sections(sections::SWEEP, sweep);
     }
-    let all = Part::new(
-        run,
-        w,
-        run.cells.iter().filter(|c| c.workload == w).collect(),
-    );
     out.sections(sections::WORKLOAD, &all);
     page(format!("{GENERATED}/{w}.md"), out)
 }

@@ -44,9 +44,13 @@ fn overview_shows_every_cell_including_failures() {
     for c in &run.cells {
         assert!(overview.contains(&c.runtime));
     }
+    // The failed row says so in each parameter set, and why once under the table.
+    assert_eq!(overview.matches(" failed |").count(), 4, "{overview}");
     assert_eq!(
-        overview.matches("failed: panicked: injected fault").count(),
-        4,
+        overview
+            .matches("(every parameter set): failed: panicked: injected fault")
+            .count(),
+        1,
         "{overview}"
     );
     // The fixture's run predates rounds: its two ok rows' intervals overlap in every parameter set, so
@@ -293,10 +297,23 @@ fn the_built_overview_renders_in_headless_chromium() {
     );
     let probe_path = book.join("generated/render-probe.html");
     std::fs::write(&probe_path, probe).unwrap();
-    let dom = dom(format!("file://{}", probe_path.display()));
+    let loaded = dom(format!("file://{}", probe_path.display()));
     let want = format!("loaded {} broken 0", charts.len());
     assert!(
-        dom.contains(&want),
-        "expected <title>{want}</title> in {dom}"
+        loaded.contains(&want),
+        "expected <title>{want}</title> in {loaded}"
+    );
+
+    // The overview read on a 1400 px wide screen: no table scrolls sideways.
+    let fit = "<html><head><title>pending</title><script>function check(f){let d=f.contentDocument,\
+               t=[...d.querySelectorAll('table')],o=t.filter(x=>x.scrollWidth>x.clientWidth+1).length;\
+               document.title='tables '+t.length+' overflowing '+o}</script></head><body style=margin:0>\
+               <iframe src=overview.html width=1400 height=900 onload=check(this)></iframe></body></html>";
+    let fit_path = book.join("generated/fit-probe.html");
+    std::fs::write(&fit_path, fit).unwrap();
+    let fitted = dom(format!("file://{}", fit_path.display()));
+    assert!(
+        fitted.contains("overflowing 0") && !fitted.contains("tables 0 "),
+        "expected every overview table to fit 1400 px: {fitted}"
     );
 }

@@ -8,6 +8,7 @@ use crate::rounds::{self, RoundRecord};
 use crate::summarize::summarize;
 use anyhow::{Context, Result};
 use dyno_core::estimate::Estimator;
+use dyno_core::metrics::Declarations;
 use dyno_core::os::Usage;
 use dyno_core::schema::{
     Artifacts, CellOutput, CellResult, PlannedCell, RunSettings, SCHEMA, Status,
@@ -245,16 +246,26 @@ pub(super) fn finish_cell(
         result.profile = Some(p.info);
     }
     let mut summary = summary;
-    let precision = rounds::precision(kept, plan.manifest.settings.precision.as_ref(), stopped);
+    let (xs, judged_on) = judged_figure(&declared, &repeats);
+    let precision = rounds::precision(
+        &xs,
+        &rounds::regime_signal(kept),
+        judged_on,
+        plan.manifest.settings.precision.as_ref(),
+        stopped,
+    );
     if let Some(e) = precision
         .estimate
         .as_ref()
         .filter(|e| e.estimator != Estimator::Mean)
     {
+        let (what, value) = match &precision.judged_on {
+            Some(_) => ("p99 latency", dyno_core::human::ns(e.value as u64)),
+            None => ("throughput", format!("{}/s", dyno_core::human::si(e.value))),
+        };
         summary.noise.push(format!(
-            "{}: the mean describes neither behaviour; summarised by the median {}/s",
-            e.why,
-            dyno_core::human::si(e.value)
+            "{what}: {}: the mean describes neither behaviour; summarised by the median {value}",
+            e.why
         ));
     }
     if warmups.extended > 0 {
@@ -273,6 +284,34 @@ pub(super) fn finish_cell(
     result.repeats = repeats;
     result.summary = Some(summary);
     Ok(result)
+}
+
+/// Each repeat's figure a cell's precision is judged on, and its name when not throughput: an
+/// open-loop cell (its workload declares an offered rate and the cell offered one) has the offered
+/// rate for throughput, so it is judged on each repeat's p99 latency.
+pub(super) fn judged_figure(
+    declared: &Declarations,
+    repeats: &[dyno_core::schema::Repeat],
+) -> (Vec<f64>, Option<String>) {
+    let offered = declared
+        .with_role(|r| *r == dyno_core::metrics::Role::OfferedRate)
+        .map(|m| m.name.clone());
+    let open = offered.is_some_and(|name| {
+        repeats
+            .iter()
+            .any(|r| r.metrics.get(&name).is_some_and(|v| *v > 0.0))
+    });
+    let p99: Option<Vec<f64>> = repeats
+        .iter()
+        .map(|r| r.latency_ns.map(|l| l.p99 as f64))
+        .collect();
+    match (open, p99) {
+        (true, Some(xs)) => (
+            xs,
+            Some("p99 latency (an open loop: its throughput is the offered rate)".into()),
+        ),
+        _ => (repeats.iter().map(|r| r.throughput_ops_s).collect(), None),
+    }
 }
 
 /// Gzip-compress bytes.

@@ -14,9 +14,9 @@ use std::fmt::Write;
 pub struct Findings;
 
 /// One comparison of a question: where (the row and the other parameters), and the ratio a/b.
-struct Answer {
-    context: String,
-    ratio: Ratio,
+pub(super) struct Answer {
+    pub(super) context: String,
+    pub(super) ratio: Ratio,
     /// The interval excludes 1 and the p-value survives the page's false-discovery control.
     discovery: bool,
 }
@@ -235,7 +235,7 @@ fn on(c: &CellResult, side: &Side) -> bool {
 
 /// Every pair of cells the question compares: each cell on side a with the cell on side b that has
 /// its other parameters (and its row, when b names none).
-fn answers(q: &Question, cells: &[&CellResult], shown: &[String]) -> Vec<Answer> {
+pub(super) fn answers(q: &Question, cells: &[&CellResult], shown: &[String]) -> Vec<Answer> {
     let asked: Vec<&String> = q.a.params.keys().chain(q.b.params.keys()).collect();
     let mut out = Vec::new();
     for a in cells.iter().filter(|c| on(c, &q.a)) {

@@ -449,6 +449,7 @@ mod tests {
                 stopped: "target reached".into(),
                 modes: (i == 0).then(|| "two modes".into()),
                 estimate: None,
+                judged_on: None,
             });
         }
         let n = run.cells.len();

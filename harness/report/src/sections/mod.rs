@@ -4,6 +4,7 @@
 //! A new chart is one new [`Section`] and one entry in a layout.
 
 mod bars;
+mod comparisons;
 mod findings;
 mod flames;
 mod latency;
@@ -129,6 +130,9 @@ pub const PARAMETER_SET: &[&dyn Section] = &[
 
 /// Each sweep of a workload page: cells that differ only in one whole-number parameter.
 pub const SWEEP: &[&dyn Section] = &[&sweeps::Throughput, &sweeps::P99, &slo::Sustainable];
+
+/// The head of a workload page: its declared comparisons.
+pub const WORKLOAD_HEAD: &[&dyn Section] = &[&comparisons::Declared];
 
 /// The end of a workload page.
 pub const WORKLOAD: &[&dyn Section] = &[&references::References, &micro::Micro];

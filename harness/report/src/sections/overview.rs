@@ -39,8 +39,8 @@ impl Section for Headline {
             s,
             "Each table shows throughput (mean over repeats). The best row of each parameter set is in bold, with a ★ \
              only where its lead over the runner-up is resolved: the 95% interval of their ratio, paired by round, \
-             excludes 1 (an unresolved lead is marked =). The others are their ratio to the best with that ratio's \
-             95% interval. [Findings](findings.md) answers the design questions in sentences. \
+             excludes 1 (an unresolved lead is marked =). The others are their ratio to the best, ± the half-width of \
+             that ratio's 95% interval; a row that did not run says so, with the reason under the table. [Findings](findings.md) answers the design questions in sentences. \
              See [Methodology](methodology.md) for how it was measured and what each row runs on.\n"
         );
     }
@@ -79,14 +79,27 @@ impl Section for Matrix {
                     shown.join(" · ")
                 }
             );
-            for r in &part.rows {
+            // Only the rows this workload has (a reference row such as nginx serves one workload).
+            let rows: Vec<&String> = part
+                .rows
+                .iter()
+                .filter(|r| {
+                    run.cells
+                        .iter()
+                        .any(|c| c.workload == w && &c.runtime == *r)
+                })
+                .collect();
+            for r in &rows {
                 let _ = write!(s, " {r} |");
             }
             let _ = write!(s, "\n|---|");
-            for _ in &part.rows {
+            for _ in &rows {
                 let _ = write!(s, "---:|");
             }
             s.push('\n');
+            // Why a row did not run, once per row and reason, with the parameter sets it hit.
+            let mut reasons: Vec<(String, String, Vec<String>)> = Vec::new();
+            let sets = crate::pages::parameter_sets(run, &w).len();
             for set in crate::pages::parameter_sets(run, &w) {
                 let mut ok: Vec<&CellResult> = set
                     .cells
@@ -110,8 +123,8 @@ impl Section for Matrix {
                         &values
                     }
                 );
-                for r in &part.rows {
-                    let text = match set.cells.iter().find(|c| &c.runtime == r) {
+                for r in &rows {
+                    let text = match set.cells.iter().find(|c| &c.runtime == *r) {
                         None => "–".to_string(),
                         Some(c) => match best {
                             Some(b) if c.status == Status::Ok && c.summary.is_some() => {
@@ -123,11 +136,20 @@ impl Section for Matrix {
                                     }
                                 } else {
                                     paired::throughput(c, b)
-                                        .map(|r| r.text())
+                                        .map(|r| compact(&r))
                                         .unwrap_or_else(|| "–".into())
                                 }
                             }
-                            _ => reason(c),
+                            _ => {
+                                let why = reason(c);
+                                match reasons.iter_mut().find(|(x, y, _)| x == *r && *y == why) {
+                                    Some((_, _, labels)) => labels.push(set.label.clone()),
+                                    None => {
+                                        reasons.push(((*r).clone(), why, vec![set.label.clone()]))
+                                    }
+                                }
+                                format!("{:?}", c.status).to_lowercase()
+                            }
                         },
                     };
                     let _ = write!(s, " {text} |");
@@ -135,7 +157,26 @@ impl Section for Matrix {
                 s.push('\n');
             }
             s.push('\n');
+            for (r, why, labels) in reasons {
+                let on = if labels.len() == sets && sets > 1 {
+                    "every parameter set".to_string()
+                } else {
+                    labels.join("; ")
+                };
+                let _ = writeln!(s, "- {r} ({on}): {why}");
+            }
+            s.push('\n');
         }
+    }
+}
+
+/// A ratio to the best in a few characters, so a table of every row fits the page: `0.87× ±8%`.
+fn compact(r: &paired::Ratio) -> String {
+    let h = r.half_width_pct();
+    if h > 100.0 {
+        format!("{:.2}× ±>100%", r.est.mean)
+    } else {
+        format!("{:.2}× ±{h:.0}%", r.est.mean)
     }
 }
 

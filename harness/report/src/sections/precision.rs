@@ -158,21 +158,29 @@ pub struct Estimators;
 
 impl Section for Estimators {
     fn render(&self, part: &Part<'_>, out: &mut Out) {
-        let chosen: Vec<(&CellResult, &dyno_core::estimate::Chosen)> = part
+        let chosen: Vec<(
+            &CellResult,
+            &dyno_core::schema::Precision,
+            &dyno_core::estimate::Chosen,
+        )> = part
             .cells
             .iter()
-            .filter_map(|c| Some((*c, c.precision.as_ref()?.estimate.as_ref()?)))
+            .filter_map(|c| {
+                let p = c.precision.as_ref()?;
+                Some((*c, p, p.estimate.as_ref()?))
+            })
             .collect();
         if chosen.is_empty() {
             return;
         }
         let medians: Vec<_> = chosen
             .iter()
-            .filter(|(_, e)| e.estimator == Estimator::Median)
+            .filter(|(_, _, e)| e.estimator == Estimator::Median)
             .collect();
         let _ = writeln!(
             out.md,
-            "\n## Estimator per cell\n\n{} of {} cells are one cluster of repeats, summarised by the mean with a \
+            "\n## Estimator per cell\n\nEach cell is judged on its throughput, or, in an open loop (where throughput \
+             is the rate offered), on its p99 latency. {} of {} cells are one cluster of repeats, summarised by the mean with a \
              Student-t 95% interval. {} show two modes (a gap between groups of repeats, or from 3 repeats \
              a gap that voluntary context switches per operation confirm) or an outlier, and are summarised by \
              the median with an order-statistics interval, which needs {} repeats; their precision is judged \
@@ -187,17 +195,26 @@ impl Section for Estimators {
         }
         let _ = writeln!(
             out.md,
-            "| cell | repeats | median | 95% interval | why |\n|---|---:|---:|---|---|"
+            "| cell | figure | repeats | median | 95% interval | why |\n|---|---|---:|---:|---|---|"
         );
-        for (c, e) in medians {
+        for (c, p, e) in medians {
+            let fmt = |v: f64| match p.judged_on {
+                Some(_) => dyno_core::human::ns(v as u64),
+                None => format!("{}/s", si(v)),
+            };
             let _ = writeln!(
                 out.md,
-                "| `{}` | {} | {} | {} | {} |",
+                "| `{}` | {} | {} | {} | {} | {} |",
                 c.cell_id,
+                if p.judged_on.is_some() {
+                    "p99 latency"
+                } else {
+                    "throughput"
+                },
                 c.repeats.len(),
-                si(e.value),
+                fmt(e.value),
                 match (e.ci95_low, e.ci95_high) {
-                    (Some(lo), Some(hi)) => format!("{}–{}", si(lo), si(hi)),
+                    (Some(lo), Some(hi)) => format!("{}–{}", fmt(lo), fmt(hi)),
                     _ => "none".into(),
                 },
                 e.why

@@ -14,6 +14,7 @@ fn throughput(
     let median = c
         .precision
         .as_ref()
+        .filter(|p| p.judged_on.is_none())
         .and_then(|p| p.estimate.as_ref())
         .filter(|e| e.estimator == dyno_core::estimate::Estimator::Median);
     match median {
