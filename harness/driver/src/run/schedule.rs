@@ -150,7 +150,7 @@ pub(super) fn ending(
     min: usize,
     max: usize,
 ) -> Vec<(usize, &'static str)> {
-    let answered = answered_blocks(state, cells, precision, min);
+    let answered = answered_blocks(state, cells, precision, min, max);
     let mut out = Vec::new();
     for (i, cell) in cells.iter().enumerate() {
         let State::Open(kept) = &state[i] else {
@@ -175,12 +175,16 @@ pub(super) fn ending(
 }
 
 /// The comparison blocks whose every comparison is answered (`rounds::block_gap`), judged on their
-/// open cells that have at least `min` repeats; none without a precision target.
+/// open cells that have at least `min` repeats; none without a precision target. A block with a cell
+/// whose repeats show two behaviours is not answered until that cell has the repeats its estimator
+/// needs for an interval (when `max` allows them): a regime seen in a few processes needs more
+/// processes, not fewer.
 fn answered_blocks(
     state: &[State],
     cells: &[PlannedCell],
     precision: Option<&PrecisionPlan>,
     min: usize,
+    max: usize,
 ) -> BTreeSet<String> {
     let Some(p) = precision else {
         return BTreeSet::new();
@@ -190,7 +194,7 @@ fn answered_blocks(
     for (s, cell) in state.iter().zip(cells) {
         let State::Open(k) = s else { continue };
         let key = rounds::block_of(cell);
-        if k.len() < min {
+        if k.len() < min || needs_processes(k, max) {
             short.insert(key.clone());
         }
         blocks.entry(key).or_default().push(k);
@@ -202,6 +206,16 @@ fn answered_blocks(
         })
         .map(|(key, _)| key)
         .collect()
+}
+
+/// Whether these kept repeats call for the median ([`dyno_core::estimate::choose`]) but are too few
+/// for its interval, and `max` allows enough.
+fn needs_processes(kept: &[RoundRecord], max: usize) -> bool {
+    let need = dyno_core::estimate::MEDIAN_CI_MIN;
+    max >= need
+        && kept.len() < need
+        && rounds::chosen(kept)
+            .is_some_and(|c| c.estimator == dyno_core::estimate::Estimator::Median)
 }
 
 /// Repeats the open cells still take to reach the minimum of `min` each.
@@ -356,6 +370,19 @@ mod tests {
             [],
             "below the minimum"
         );
+        // Two modes on one row (3 repeats, the slow one switching 8 times as often per operation):
+        // the set takes rounds until that cell has the 6 repeats a median interval needs, unless the
+        // maximum cannot give them.
+        let mut modal = kept(&[1000.0, 400.0, 1000.0]);
+        for (r, vcsw) in modal.iter_mut().zip([100, 320, 100]) {
+            r.output.repeats[0].window_usage.ctx_switches_voluntary = vcsw;
+        }
+        let two = vec![
+            State::Open(modal),
+            State::Open(kept(&[900.0, 360.0, 900.0])),
+        ];
+        assert_eq!(ending(&two, &cells[..2], Some(&p), 3, 10), []);
+        assert_eq!(ending(&two, &cells[..2], Some(&p), 3, 5).len(), 2);
         assert_eq!(
             ending(&state, &cells, Some(&p), 3, 3).len(),
             4,
