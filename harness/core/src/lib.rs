@@ -37,4 +37,4 @@ pub use metrics::{Better, Figures, Metric, Role};
 pub use params::{ParamValue, Params};
 pub use record::{Collector, Probe, Window};
 pub use row::{Fairness, Row, RowConfig, RowError, Shard};
-pub use workload::{CoreSplit, RepeatCtx, RepeatOutput, Workload};
+pub use workload::{CoreSplit, RepeatCtx, RepeatOutput, ServeError, Workload};

@@ -200,6 +200,12 @@ pub struct Declarations {
     /// What the run can answer, on the book's Findings page.
     #[serde(default)]
     pub questions: Vec<Question>,
+    /// How the rows of one parameter set are paired in a round, chosen from measurements of both
+    /// ways on this machine, and why (the methodology page shows both).
+    #[serde(default)]
+    pub pairing: crate::schema::Pairing,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pairing_why: String,
 }
 
 /// A question a run answers by comparing two sides of the matrix, paired by round: e.g. a row against
@@ -268,6 +274,12 @@ impl Question {
     }
 }
 
+/// Whether a figure in `unit` is measured in wall time (a duration, or a rate per second): such a
+/// figure of a time-sliced repeat counts the other processes' slices too, so it is not kept.
+pub fn measured_in_wall_time(unit: &str) -> bool {
+    matches!(unit, "ns" | "µs" | "us" | "ms" | "s") || unit.ends_with("/s")
+}
+
 impl Declarations {
     /// The declared figure of this name.
     pub fn metric(&self, name: &str) -> Option<&MetricSpec> {
@@ -298,6 +310,16 @@ mod tests {
         );
         let plain = Metric::figure("n", "count", Better::Neither, "").spec();
         assert_eq!(plain.health_flag(1e9), None);
+    }
+
+    #[test]
+    fn durations_and_rates_are_wall_time_figures_and_counts_are_not() {
+        for unit in ["ns", "µs", "ms", "s", "messages/s"] {
+            assert!(measured_in_wall_time(unit), "{unit}");
+        }
+        for unit in ["bytes", "allocations", "messages", SHARE, "stamps"] {
+            assert!(!measured_in_wall_time(unit), "{unit}");
+        }
     }
 
     #[test]

@@ -138,6 +138,16 @@ pub fn split_process_tree(pid: u32, exclude: Option<&str>) -> (Vec<u32>, Vec<u32
     (out, excluded)
 }
 
+/// The system's monotonic clock (CLOCK_MONOTONIC) in nanoseconds: one clock for every process on the
+/// machine, so the driver and a cell process can say when something happened in the same terms.
+pub fn monotonic_ns() -> u64 {
+    // SAFETY: clock_gettime fills the timespec it is given.
+    let mut t: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
 /// Pin the calling thread to one core.
 pub fn pin_thread(core: usize) -> Result<(), String> {
     // core_affinity indexes a fixed cpu_set_t and panics beyond it.

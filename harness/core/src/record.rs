@@ -30,6 +30,8 @@ pub const SIGFIGS: u8 = 3;
 pub struct Window {
     epoch: quanta::Instant,
     std_epoch: Instant,
+    /// The epoch on the machine's monotonic clock ([`crate::os::monotonic_ns`]).
+    mono_epoch_ns: u64,
     start_ns: u64,
     end_ns: u64,
 }
@@ -41,6 +43,7 @@ impl Window {
         Window {
             epoch: quanta::Instant::now(),
             std_epoch: Instant::now(),
+            mono_epoch_ns: crate::os::monotonic_ns(),
             start_ns,
             end_ns: start_ns + duration.as_nanos() as u64,
         }
@@ -77,6 +80,15 @@ impl Window {
     /// The instant the measured window closes.
     pub fn end(&self) -> Instant {
         self.std_epoch + Duration::from_nanos(self.end_ns)
+    }
+
+    /// The window's edges on the machine's monotonic clock: what a driver that stopped and continued
+    /// the process compares its own log of running time with.
+    pub fn monotonic_ns(&self) -> [u64; 2] {
+        [
+            self.mono_epoch_ns + self.start_ns,
+            self.mono_epoch_ns + self.end_ns,
+        ]
     }
 
     /// Length of the measured window.

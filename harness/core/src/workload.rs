@@ -121,10 +121,24 @@ pub trait Workload: 'static {
         _cfg: &crate::RowConfig,
         _ready: &dyn Fn(&str),
         _stopped: &dyn Fn(),
-    ) -> Result<(), String> {
-        Err(format!(
-            "workload {} has no server to serve; only a workload with a server (e.g. http) does",
-            Self::spec().name
-        ))
+    ) -> Result<(), ServeError> {
+        Err(ServeError::NoServer(Self::spec().name))
+    }
+}
+
+/// Why `dyno serve` served nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The workload has no server: a usage error.
+    #[error("workload {0} has no server to serve; only a workload with a server (e.g. http) does")]
+    NoServer(String),
+    /// The server could not start or failed while serving.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<String> for ServeError {
+    fn from(why: String) -> Self {
+        ServeError::Failed(why)
     }
 }

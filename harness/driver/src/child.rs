@@ -101,7 +101,14 @@ pub fn run_watched<S>(
     let mut child = cmd.spawn()?;
     let pid = child.id() as libc::pid_t;
     // Ctrl-C or SIGTERM from now on kills this process group.
-    let running = crate::interrupt::Running::new(pid);
+    let running = match crate::interrupt::Running::new(pid) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
+    };
     let watcher = on_start(child.id());
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let reader = std::thread::spawn(move || {

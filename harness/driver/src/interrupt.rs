@@ -7,8 +7,13 @@ use std::sync::atomic::{AtomicI32, Ordering::SeqCst};
 
 /// The first signal received, 0 if none.
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
-/// The process group of the cell running now, 0 if none.
-static GROUP: AtomicI32 = AtomicI32::new(0);
+/// Cell processes that may run at once: the rows of one parameter set time-sliced together
+/// (`crate::slice`), with room to spare; a cell beyond them is refused (`Running::new`).
+pub const MAX_RUNNING: usize = 64;
+
+/// The process groups of the cells running now, 0 in a free slot. A signal handler cannot take a lock,
+/// so each is an atomic slot.
+static GROUPS: [AtomicI32; MAX_RUNNING] = [const { AtomicI32::new(0) }; MAX_RUNNING];
 
 /// The run stopped on a signal: exit code 128 + the signal.
 #[derive(Debug)]
@@ -54,11 +59,13 @@ pub fn install() -> std::io::Result<()> {
 }
 
 fn on_signal(sig: i32) {
-    let group = GROUP.load(SeqCst);
-    if group > 0 {
-        // SAFETY: kill(2) is async-signal-safe; the group is the running cell's own.
-        unsafe {
-            libc::kill(-group, libc::SIGKILL);
+    for slot in &GROUPS {
+        let group = slot.load(SeqCst);
+        if group > 0 {
+            // SAFETY: kill(2) is async-signal-safe; the group is a running cell's own.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
         }
     }
     if SIGNAL.swap(sig, SeqCst) != 0 {
@@ -85,11 +92,19 @@ pub fn check() -> anyhow::Result<()> {
 }
 
 /// While alive, a signal kills process group `pgid` (a cell running in a group of its own).
-pub struct Running(());
+pub struct Running(usize);
 
 impl Running {
-    pub fn new(pgid: i32) -> Running {
-        GROUP.store(pgid, SeqCst);
+    /// Watch `pgid`; an error when [`MAX_RUNNING`] cells already run (the caller kills it).
+    pub fn new(pgid: i32) -> std::io::Result<Running> {
+        let slot = GROUPS
+            .iter()
+            .position(|g| g.compare_exchange(0, pgid, SeqCst, SeqCst).is_ok())
+            .ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "more than {MAX_RUNNING} cell processes at once; run fewer rows"
+                ))
+            })?;
         // A signal that came between the spawn and now still stops the cell.
         if requested().is_some() {
             // SAFETY: the group is the cell's own, not yet reaped.
@@ -97,13 +112,13 @@ impl Running {
                 libc::kill(-pgid, libc::SIGKILL);
             }
         }
-        Running(())
+        Ok(Running(slot))
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        GROUP.store(0, SeqCst);
+        GROUPS[self.0].store(0, SeqCst);
     }
 }
 
@@ -167,7 +182,7 @@ mod tests {
             .process_group(0)
             .spawn()
             .unwrap();
-        let running = Running::new(cell.id() as i32);
+        let running = Running::new(cell.id() as i32).unwrap();
         // SAFETY: raise(3) delivers the signal to this thread; the handler is installed.
         unsafe { libc::raise(libc::SIGINT) };
         let status = cell.wait().unwrap();

@@ -14,6 +14,7 @@ mod report;
 mod rounds;
 mod run;
 mod sampler;
+mod slice;
 mod speed;
 mod summarize;
 
@@ -245,6 +246,12 @@ pub struct RunArgs {
     /// draws each row's scaling curve. Each cell's parameters then hold `cores`.
     #[arg(long, value_name = "COUNTS", value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=4096), conflicts_with = "resume")]
     pub cores_sweep: Vec<u64>,
+    /// How the rows of one parameter set share a round: blocks (each row's process alone, next to the
+    /// others) or sliced (their processes at once, taking turns in 100 ms slices, so they share the
+    /// same seconds) [default: as each workload declares; a workload with a client process always
+    /// runs in blocks].
+    #[arg(long, conflicts_with = "resume")]
+    pub pairing: Option<dyno_core::schema::Pairing>,
     /// Run the workloads' client processes (load generators) on this host over ssh ([user@]host, or a
     /// Host of the ssh config); the servers then get every core of --cores. Needs key login (BatchMode).
     #[arg(long, value_name = "DESTINATION", conflicts_with = "resume")]

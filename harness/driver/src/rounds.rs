@@ -109,6 +109,19 @@ pub fn order(seed: u64, round: usize, blocks: &[String]) -> Vec<usize> {
     out
 }
 
+/// A round's `order` cut into what runs together: each block whose cells `sliced` says run
+/// time-sliced (and that has two or more) as one run, every other cell alone.
+pub fn runs(order: &[usize], blocks: &[String], sliced: impl Fn(usize) -> bool) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for &j in order {
+        match out.last_mut() {
+            Some(run) if sliced(j) && sliced(run[0]) && blocks[run[0]] == blocks[j] => run.push(j),
+            _ => out.push(vec![j]),
+        }
+    }
+    out
+}
+
 /// The comparison block of a cell: its workload and parameters, the row left out.
 pub fn block_of(cell: &dyno_core::schema::PlannedCell) -> String {
     format!(
@@ -213,10 +226,13 @@ pub fn reached(records: &[RoundRecord], plan: &PrecisionPlan) -> bool {
 /// Throughput of `a` over `b`, paired by round: the geometric mean of the per-round ratios with its
 /// 95% interval; `None` below two shared rounds.
 fn paired(a: &[RoundRecord], b: &[RoundRecord]) -> Option<Estimate> {
-    let ratios: Vec<f64> = a
-        .iter()
-        .filter_map(|ra| {
-            let rb = b.iter().find(|rb| rb.round == ra.round)?;
+    let key = |r: &RoundRecord| {
+        let sliced = r.output.repeats.iter().any(|raw| raw.sliced.is_some());
+        Some((r.round, sliced))
+    };
+    let ratios: Vec<f64> = dyno_core::schema::paired_rounds(a, b, key)
+        .into_iter()
+        .filter_map(|(ra, rb)| {
             let (ta, tb) = (
                 throughputs(std::slice::from_ref(ra)),
                 throughputs(std::slice::from_ref(rb)),
@@ -301,6 +317,19 @@ pub fn precision(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn sliced_blocks_run_together_and_everything_else_alone() {
+        let blocks: Vec<String> = ["a", "a", "b", "b", "c"].map(String::from).into();
+        let order = [1, 0, 3, 2, 4];
+        // Block "b" is not sliced; "c" has one cell.
+        let sliced = |j: usize| blocks[j] != "b";
+        assert_eq!(
+            runs(&order, &blocks, sliced),
+            vec![vec![1, 0], vec![3], vec![2], vec![4]]
+        );
+        assert_eq!(runs(&order, &blocks, |_| false).len(), 5);
+    }
 
     #[test]
     fn orders_are_reproducible_permutations_that_change_between_rounds() {

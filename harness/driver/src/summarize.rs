@@ -76,6 +76,7 @@ pub fn summarize(
             round: None,
             started_unix_s: None,
             machine_speed: None,
+            sliced: r.sliced,
         });
     }
     let n = repeats.len() as f64;
@@ -185,7 +186,7 @@ pub fn summarize(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use dyno_core::row::Fairness;
     use dyno_core::schema::RawRepeat;
@@ -213,21 +214,28 @@ mod tests {
             },
             histogram: Some(encode_histogram(&h)),
             metrics: BTreeMap::new(),
+            window_monotonic_ns: None,
+            sliced: None,
+        }
+    }
+
+    /// A fairness block for the driver's tests.
+    pub(crate) fn fairness() -> Fairness {
+        Fairness {
+            cores: vec![0],
+            client_cores: vec![],
+            client_host: None,
+            workers: 1,
+            io: "epoll".into(),
+            model: "m".into(),
+            pinned: false,
+            notes: vec![],
         }
     }
 
     fn out(repeats: Vec<RawRepeat>) -> CellOutput {
         CellOutput {
-            fairness: Fairness {
-                cores: vec![0],
-                client_cores: vec![],
-                client_host: None,
-                workers: 1,
-                io: "epoll".into(),
-                model: "m".into(),
-                pinned: false,
-                notes: vec![],
-            },
+            fairness: fairness(),
             repeats,
             skipped: None,
         }

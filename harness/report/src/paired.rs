@@ -1,5 +1,6 @@
 //! Ratios between two cells, paired by round: in each round both cells ran one repeat close together
-//! in time, so the ratio of those two repeats cancels the drift both saw; the ratio's 95% interval
+//! in time (or at once, time-sliced: then only those rounds pair, `schema::paired_rounds`), so the
+//! ratio of those two repeats cancels the drift both saw; the ratio's 95% interval
 //! comes from those per-round ratios (geometric mean, Student t on their logarithms). Runs from before
 //! rounds fall back to the ratio of the two means with a conservative interval from the two intervals.
 
@@ -58,13 +59,10 @@ pub fn figure(a: &CellResult, b: &CellResult, name: Option<&str>) -> Option<Rati
     let rounds =
         |c: &CellResult| c.repeats.iter().all(|r| r.round.is_some()) && !c.repeats.is_empty();
     if rounds(a) && rounds(b) {
-        let ratios: Vec<f64> = a
-            .repeats
-            .iter()
-            .filter_map(|ra| {
-                let rb = b.repeats.iter().find(|rb| rb.round == ra.round)?;
-                Some(value(ra)? / value(rb)?)
-            })
+        let key = |r: &dyno_core::schema::Repeat| Some((r.round?, r.sliced.is_some()));
+        let ratios: Vec<f64> = dyno_core::schema::paired_rounds(&a.repeats, &b.repeats, key)
+            .into_iter()
+            .filter_map(|(ra, rb)| Some(value(ra)? / value(rb)?))
             .collect();
         return Estimate::of_ratios(&ratios).map(|est| Ratio { est, paired: true });
     }

@@ -11,7 +11,9 @@ use dyno_core::record::{Collector, Window, encode_histogram};
 use dyno_core::remote::RemoteClient;
 use dyno_core::runtime_metrics;
 use dyno_core::schema::{CellOutput, RawRepeat, write_atomic};
-use dyno_core::{CoreSplit, Fairness, Params, RepeatCtx, RepeatOutput, Row, RowConfig, Workload};
+use dyno_core::{
+    CoreSplit, Fairness, Params, RepeatCtx, RepeatOutput, Row, RowConfig, ServeError, Workload,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -103,10 +105,9 @@ pub fn cell_main<W: Workload>() -> ExitCode {
                 Some(Ok(())) => ExitCode::SUCCESS,
                 Some(Err(e)) => {
                     eprintln!("error: {e}");
-                    if e.contains("has no server") {
-                        ExitCode::from(2)
-                    } else {
-                        ExitCode::FAILURE
+                    match e {
+                        ServeError::NoServer(_) => ExitCode::from(2),
+                        ServeError::Failed(_) => ExitCode::FAILURE,
                     }
                 }
             }
@@ -150,7 +151,7 @@ struct Serve<'a, W> {
 }
 
 impl<W: Workload> RowVisitor for Serve<'_, W> {
-    type Out = Result<(), String>;
+    type Out = Result<(), ServeError>;
     fn visit<R: Row>(self) -> Self::Out {
         confine_process(&self.cfg.cores)?;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -406,6 +407,8 @@ fn measure_repeat(
         window_usage,
         histogram: rec.latency.as_ref().map(encode_histogram),
         metrics,
+        window_monotonic_ns: Some(window.monotonic_ns()),
+        sliced: None,
     })
 }
 

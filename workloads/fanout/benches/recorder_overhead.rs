@@ -3,6 +3,7 @@
 //!
 //! `cargo bench -p dyno-fanout --bench recorder_overhead [-- ROUNDS WINDOW_S]`
 
+use dyno_core::estimate::median;
 use dyno_core::params::Profile;
 use dyno_core::{Collector, Params, RepeatCtx, Row, RowConfig, Window, Workload};
 use dyno_fanout::{AsyncChannel, Fanout, FanoutParams, run_queue};
@@ -23,16 +24,6 @@ fn throughput<R: Row>(p: &FanoutParams, latency: bool, window: Duration) -> f64 
     ctx.collector.clone().finish().ops as f64 / window.as_secs_f64()
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 fn compare<R: Row>(p: &FanoutParams, rounds: usize, window: Duration) {
     let (mut on, mut off) = (Vec::new(), Vec::new());
     for i in 0..rounds {
@@ -46,15 +37,15 @@ fn compare<R: Row>(p: &FanoutParams, rounds: usize, window: Duration) {
         }
     }
     let ratios: Vec<f64> = on.iter().zip(&off).map(|(a, b)| a / b).collect();
-    let (mon, moff) = (median(on), median(off));
+    let (mon, moff) = (median(&on), median(&off));
     println!(
         "{:<10} recording on {:>12.0} deliveries/s, off {:>12.0} deliveries/s, on/off {:.4} (median of per-round ratios {:.4}; overhead {:+.2}%)",
         R::ID,
         mon,
         moff,
         mon / moff,
-        median(ratios.clone()),
-        (1.0 - median(ratios)) * 100.0
+        median(&ratios),
+        (1.0 - median(&ratios)) * 100.0
     );
 }
 

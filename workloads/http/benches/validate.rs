@@ -17,6 +17,7 @@
 //! `cargo bench -p dyno-http --bench validate [-- --quick --out F]`; a check whose tool is absent is
 //! recorded as skipped with the reason. Exits 1 when a check fails.
 
+use dyno_core::estimate::median;
 use dyno_core::os::{allowed_cores, confine_process};
 use dyno_core::rundir::{Check, Outcome, ValidationDoc};
 use dyno_core::stats::Estimate;
@@ -378,18 +379,6 @@ fn generator_capacity_against_wrk(o: &Opts, server: usize, client: usize) -> Che
          thread on core {client}, {WRK_CONNECTIONS} connections"
     );
     judged(NAME, &target, figures, pass)
-}
-
-/// The median of a non-empty list.
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    }
 }
 
 /// A port free at the time of asking.

@@ -15,6 +15,7 @@ pub mod server;
 use dyno_core::metrics::{ClientSpec, Declarations, MEASURED_DURATION, Metric, Slo};
 use dyno_core::os::{current_rss, raise_nofile};
 use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
+use dyno_core::schema::Pairing;
 use dyno_core::{CoreSplit, Params, RepeatCtx, RepeatOutput, Row, Workload};
 use dyno_load::LoadConfig;
 use dyno_net::NetRow;
@@ -174,6 +175,10 @@ impl Workload for Http {
                         "Memory per connection",
                     ))
                     .collect(),
+                pairing: Pairing::Blocks,
+                pairing_why: "a load generator measures the server from another process in wall \
+                              time, so its rows cannot take turns"
+                    .into(),
             },
         }
     }
@@ -265,7 +270,7 @@ impl Workload for Http {
         cfg: &dyno_core::RowConfig,
         ready: &dyn Fn(&str),
         stopped: &dyn Fn(),
-    ) -> Result<(), String> {
+    ) -> Result<(), dyno_core::ServeError> {
         struct Serve<'a>(
             std::net::SocketAddr,
             &'a dyno_core::RowConfig,
@@ -293,7 +298,9 @@ impl Workload for Http {
                 Ok(())
             }
         }
-        dyno_rows::as_net_row::<R, _>(Serve(addr, cfg, ready, stopped))?
+        Ok(dyno_rows::as_net_row::<R, _>(Serve(
+            addr, cfg, ready, stopped,
+        ))??)
     }
 }
 

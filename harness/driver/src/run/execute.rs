@@ -1,7 +1,9 @@
 //! Executing a plan: the interleaved rounds, each repeat's process, each cell's end, the run's end.
 //! What takes a round and what ends is decided in `schedule`; what a process gave is judged in `judge`.
 
-use super::judge::{Round, cell_warmups, finish_cell, longer_warmup, run_round};
+use super::judge::{
+    Round, cell_args, cell_warmups, finish_cell, judge, longer_warmup, run_round, unix_now_s,
+};
 use super::progress::Progress;
 use super::runner::CellRunner;
 use super::schedule::{self, Clock, State};
@@ -12,7 +14,7 @@ use crate::rounds;
 use anyhow::Result;
 use dyno_core::human::si;
 use dyno_core::rundir::Results;
-use dyno_core::schema::{CellResult, PrecisionPlan, RunSettings, Status};
+use dyno_core::schema::{CellResult, Pairing, PrecisionPlan, RunSettings, Status};
 use std::time::{Duration, Instant};
 
 /// Run the matrix in interleaved rounds (see [`crate::rounds`]): every cell without a trusted result
@@ -208,8 +210,59 @@ impl<'a> Scheduler<'a> {
             .map(|&i| rounds::block_of(&self.settings.cells[i]))
             .collect();
         let seed = self.settings.order_seed.unwrap_or(0);
-        for j in rounds::order(seed, round, &blocks) {
-            self.repeat(takers[j], round)?;
+        let order = rounds::order(seed, round, &blocks);
+        // A cell's first round runs alone: it gives the figures a sliced repeat cannot (latency, those
+        // measured in wall time, the settling judgement and its longer warm-up).
+        let sliced = |j: usize| {
+            round > 0
+                && self.plan.pairing(&self.settings.cells[takers[j]].workload) == Pairing::Sliced
+        };
+        for run in rounds::runs(&order, &blocks, sliced) {
+            match run[..] {
+                [j] => self.repeat(takers[j], round)?,
+                _ => self.sliced(run.iter().map(|&j| takers[j]).collect(), round)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// One round of a parameter set's rows (`cells`), their processes time-sliced together
+    /// (`crate::slice`), the order of turns drawn from the round's seed and the block's first cell. No
+    /// warm-up is run again here: settling cannot be judged from a timeline with other processes'
+    /// turns in it (a cell's unsliced repeats judge it; sliced ones use the longest warm-up kept).
+    fn sliced(&mut self, cells: Vec<usize>, round: usize) -> Result<()> {
+        let (plan, runner) = (self.plan, self.runner);
+        crate::interrupt::check()?;
+        let k = cells.len();
+        let first = &self.settings.cells[cells[0]];
+        self.progress.start(&format!(
+            "round {} {} ({}), {k} rows time-sliced",
+            round + 1,
+            first.workload,
+            first.params.key()
+        ));
+        let jobs = cells
+            .iter()
+            .map(|&i| {
+                let cell = &self.settings.cells[i];
+                let warmup_s = cell_warmups(self.settings, self.state[i].kept()).longest_s;
+                Ok((cell, cell_args(plan, cell, warmup_s, k)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let seed = (self
+            .settings
+            .order_seed
+            .unwrap_or(0)
+            .wrapping_add(round as u64))
+            ^ (cells[0] as u64).rotate_left(32);
+        let (t0, started) = (Instant::now(), unix_now_s());
+        let rans = runner.run_sliced(plan, &jobs, seed)?;
+        crate::interrupt::check()?;
+        let each_s = t0.elapsed().as_secs_f64() / k as f64;
+        for (&i, ran) in cells.iter().zip(rans) {
+            let outcome = judge(plan, &self.settings.cells[i], round, started, ran)?;
+            self.clock.repeats.add_s(each_s);
+            self.keep(i, round, outcome)?;
         }
         Ok(())
     }
@@ -246,6 +299,13 @@ impl<'a> Scheduler<'a> {
             crate::interrupt::check()?;
         }
         self.clock.repeats.add(t0);
+        self.keep(i, round, outcome)
+    }
+
+    /// What one repeat of cell `i` gave: kept on disk and in its state, or the cell's end written.
+    fn keep(&mut self, i: usize, round: usize, outcome: Round) -> Result<()> {
+        let plan = self.plan;
+        let cell = &self.settings.cells[i];
         match outcome {
             Round::Kept(rec) => {
                 rounds::save(&plan.run, &cell.cell_id, &rec)?;

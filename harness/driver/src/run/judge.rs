@@ -2,7 +2,7 @@
 //! finished cell's result (summary, interval, estimator, artifacts, its profiled repeat).
 
 use super::Plan;
-use super::runner::CellRunner;
+use super::runner::{CellRunner, Ran};
 use crate::discover;
 use crate::rounds::{self, RoundRecord};
 use crate::summarize::summarize;
@@ -68,8 +68,14 @@ pub(super) fn longer_warmup(
 }
 
 /// The `cell` invocation of a cell's binary with a warm-up of `warmup_s`, without `--repeats` and
-/// `--out`.
-pub(super) fn cell_args(plan: &Plan, cell: &PlannedCell, warmup_s: f64) -> Result<Vec<String>> {
+/// `--out`; `stretch` times the run's warm-up and window in wall time (a process time-sliced with
+/// `stretch - 1` others runs a `stretch`-th of the time).
+pub(super) fn cell_args(
+    plan: &Plan,
+    cell: &PlannedCell,
+    warmup_s: f64,
+    stretch: usize,
+) -> Result<Vec<String>> {
     let s = &plan.manifest.settings;
     let (params, cores) = s.placement(&cell.params);
     let mut args = vec![
@@ -79,9 +85,9 @@ pub(super) fn cell_args(plan: &Plan, cell: &PlannedCell, warmup_s: f64) -> Resul
         "--params".into(),
         serde_json::to_string(&params)?,
         "--warmup-s".into(),
-        warmup_s.to_string(),
+        (warmup_s * stretch as f64).to_string(),
         "--duration-s".into(),
-        s.duration_s.to_string(),
+        (s.duration_s * stretch as f64).to_string(),
         "--cores".into(),
         discover::join(&cores),
     ];
@@ -138,12 +144,29 @@ pub(super) fn run_round(
     round: usize,
     warmup_s: f64,
 ) -> Result<Round> {
-    let declared = plan.declared(&cell.workload);
-    let started_unix_s = std::time::SystemTime::now()
+    let started_unix_s = unix_now_s();
+    let ran = runner.run(plan, cell, &cell_args(plan, cell, warmup_s, 1)?)?;
+    judge(plan, cell, round, started_unix_s, ran)
+}
+
+/// Now, in Unix seconds.
+pub(super) fn unix_now_s() -> Option<f64> {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .ok()
-        .map(|d| d.as_secs_f64());
-    let ran = runner.run(plan, cell, &cell_args(plan, cell, warmup_s)?)?;
+        .map(|d| d.as_secs_f64())
+}
+
+/// Judge what one repeat's process gave (see [`run_round`]); a time-sliced one becomes a sliced
+/// repeat first (`crate::slice::apply`).
+pub(super) fn judge(
+    plan: &Plan,
+    cell: &PlannedCell,
+    round: usize,
+    started_unix_s: Option<f64>,
+    ran: Ran,
+) -> Result<Round> {
+    let declared = plan.declared(&cell.workload);
     let ended = |error: String, tail: Option<String>, status: Status| -> Result<Round> {
         let mut r = blank_result(plan, cell, ran.usage, ran.wall_s)?;
         r.status = status;
@@ -162,10 +185,18 @@ pub(super) fn run_round(
                 .map_err(|e| format!("unreadable cell output: {e}"))
         }),
     };
+    let output = match (output, &ran.sliced) {
+        (Ok(mut out), Some(sliced)) if out.skipped.is_none() => {
+            crate::slice::apply(&mut out, &sliced.log, sliced.processes, &declared).map(|()| out)
+        }
+        (output, _) => output,
+    };
     let out = match output {
         Ok(out) => out,
         Err(why) => return ended(why, Some(ran.stderr_tail), Status::Failed),
     };
+    // A sliced process's machine time is shared with the others sliced with it.
+    let wall_s = ran.wall_s / ran.sliced.as_ref().map_or(1, |s| s.processes) as f64;
     if let Some(why) = &out.skipped {
         // The cell's own fairness block: the cores it was given, which a core sweep varies.
         return ended(why.clone(), None, Status::Skipped).map(|r| match r {
@@ -185,7 +216,7 @@ pub(super) fn run_round(
         speed: ran.speed,
         output: out,
         usage: ran.usage,
-        wall_s: ran.wall_s,
+        wall_s,
         other_cpu_cores: ran.other_cpu_cores,
         series: ran.series,
     })))
@@ -231,7 +262,7 @@ pub(super) fn finish_cell(
     }
     let warmups = cell_warmups(&plan.manifest.settings, kept);
     let warmup_s = warmups.longest_s;
-    let args = cell_args(plan, cell, warmup_s)?;
+    let args = cell_args(plan, cell, warmup_s, 1)?;
     if let Some(p) = runner.profile(plan, cell, &args, warmup_s, summary.throughput_ops_s.mean) {
         if let (Some(folded), Some(svg)) = (&p.folded, &p.svg) {
             // Folded stacks of deep generic Rust frames are large and repetitive: stored gzipped.

@@ -27,7 +27,7 @@ use dyno_core::metrics::Declarations;
 use dyno_core::params::Profile;
 use dyno_core::row::Fairness;
 use dyno_core::rundir::{Results, RunDir};
-use dyno_core::schema::{Manifest, PrecisionPlan, RunSettings};
+use dyno_core::schema::{Manifest, Pairing, PrecisionPlan, RunSettings};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -109,6 +109,17 @@ impl Plan {
             .get(workload)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// How this workload's rows are paired in a round: `--pairing`, else as it declares; in blocks a
+    /// workload with a client process (a load generator measuring in wall time from outside) and one
+    /// that declares blocks only.
+    fn pairing(&self, workload: &str) -> Pairing {
+        let d = self.declared(workload);
+        if d.client.is_some() || d.pairing == Pairing::BlocksOnly {
+            return Pairing::Blocks;
+        }
+        self.manifest.settings.pairing.unwrap_or(d.pairing)
     }
 }
 

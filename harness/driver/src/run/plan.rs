@@ -77,6 +77,7 @@ pub(super) fn new(
             order_seed: Some(args.seed.unwrap_or_else(clock_seed)),
             precision,
             cores_sweep: sweep,
+            pairing: args.pairing,
         },
         workloads: declared,
         client_host: None,

@@ -33,7 +33,11 @@ pub(super) struct Took {
 
 impl Took {
     pub(super) fn add(&mut self, since: Instant) {
-        self.total_s += since.elapsed().as_secs_f64();
+        self.add_s(since.elapsed().as_secs_f64());
+    }
+
+    pub(super) fn add_s(&mut self, s: f64) {
+        self.total_s += s;
         self.n += 1;
     }
 

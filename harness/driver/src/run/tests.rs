@@ -13,18 +13,7 @@ use dyno_core::schema::{CellOutput, PlannedCell, SCHEMA, Status, cell_id};
 use dyno_core::schema::{Git, Host, RawRepeat, Toolchain};
 use std::cell::RefCell;
 
-fn fairness() -> Fairness {
-    Fairness {
-        cores: vec![0],
-        client_cores: vec![],
-        client_host: None,
-        workers: 1,
-        io: "epoll".into(),
-        model: "m".into(),
-        pinned: false,
-        notes: vec![],
-    }
-}
+use crate::summarize::tests::fairness;
 
 /// A plan of three cells (ok, skipped, timed out) of workload `w` on row `r`, in a temp directory.
 fn plan(dir: &Path) -> (Plan, Results) {
@@ -83,6 +72,7 @@ fn plan_of(dir: &Path, kinds: &[&str]) -> (Plan, Results) {
             order_seed: Some(42),
             precision: None,
             cores_sweep: None,
+            pairing: None,
         },
         workloads: [(
             "w".to_string(),
@@ -166,6 +156,8 @@ impl CellRunner for Fake {
             },
             histogram: None,
             metrics: BTreeMap::new(),
+            window_monotonic_ns: None,
+            sliced: None,
         };
         let (failure, output) = match cell.params.word("k") {
             "ok" | "noisy" | "wide" | "late" | "step" => (None, Ok(out(None, vec![repeat]))),
@@ -184,6 +176,7 @@ impl CellRunner for Fake {
             other_cpu_cores: None,
             series: None,
             speed: None,
+            sliced: None,
         })
     }
 }

@@ -339,8 +339,8 @@ impl Section for Validation {
         if docs.is_empty() {
             out.md.push_str(
                 "This run was not validated. `cargo xtask validate` checks dyno's figures against tools \
-                 that are not dyno's (wrk, a server with a known delay, its own request count, a cell \
-                 with a known CPU load) and adds the outcome here.\n",
+                 that are not dyno's (an outside load generator, a server with a known delay, its own \
+                 request count, a cell with a known CPU load) and adds the outcome here.\n",
             );
             return;
         }

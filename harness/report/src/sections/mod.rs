@@ -142,6 +142,7 @@ pub const METHODOLOGY: &[&dyn Section] = &[
     &methodology::Settings,
     &precision::MachineSpeed,
     &precision::Estimators,
+    &precision::Pairing,
     &precision::VarianceSplit,
     &methodology::Fairness,
     &methodology::Overhead,

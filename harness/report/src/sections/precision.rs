@@ -224,6 +224,72 @@ impl Section for Estimators {
     }
 }
 
+/// How each workload's rows were paired in its rounds: in blocks, or time-sliced (and why), with how
+/// many repeats ran each way.
+pub struct Pairing;
+
+impl Section for Pairing {
+    fn render(&self, part: &Part<'_>, out: &mut Out) {
+        let mut workloads: Vec<&str> = part.cells.iter().map(|c| c.workload.as_str()).collect();
+        workloads.sort();
+        workloads.dedup();
+        let mut rows = Vec::new();
+        for w in workloads {
+            let repeats: Vec<&dyno_core::schema::Repeat> = part
+                .cells
+                .iter()
+                .filter(|c| c.workload == w)
+                .flat_map(|c| &c.repeats)
+                .collect();
+            let sliced: Vec<usize> = repeats
+                .iter()
+                .filter_map(|r| Some(r.sliced?.processes))
+                .collect();
+            rows.push((w, repeats.len(), sliced));
+        }
+        if rows.iter().all(|(_, _, s)| s.is_empty()) {
+            return;
+        }
+        let overridden = part.run.manifest.settings.pairing;
+        let _ = writeln!(
+            out.md,
+            "
+## How rows are paired
+
+In blocks, the rows of a parameter set run one after the other in              a round, seconds apart. Time-sliced, a cell's first round runs alone (it gives the latency, the              figures measured in wall time and the settling judgement), and in later rounds the rows'              processes run at once on the same cores, the driver continuing one and stopping the others in              {} ms turns, in a new random order each cycle: every two of them share the same seconds of the              machine. A sliced repeat's throughput is its operations over the time it ran inside its window;              it keeps no latency histogram and no figure measured in wall time.{}
+
+             | workload | pairing | repeats sliced | processes per sliced round | why |\n|---|---|---:|---:|---|",
+            dyno_core::schema::SLICE_MS,
+            match overridden {
+                Some(p) => format!(" This run set every workload's pairing with `--pairing {}`.", p.name()),
+                None => String::new(),
+            }
+        );
+        for (w, n, sliced) in rows {
+            let declared = part.run.declared(w);
+            let how = if sliced.is_empty() {
+                "blocks"
+            } else {
+                "time-sliced"
+            };
+            let mut k = sliced.clone();
+            k.sort_unstable();
+            let _ = writeln!(
+                out.md,
+                "| {w} | {how} | {} of {n} | {} | {} |",
+                sliced.len(),
+                k.get(k.len() / 2).map_or("–".into(), |m| m.to_string()),
+                if declared.pairing_why.is_empty() {
+                    "not stated".to_string()
+                } else {
+                    declared.pairing_why.clone()
+                }
+            );
+        }
+        out.md.push('\n');
+    }
+}
+
 /// Where each workload's throughput variance comes from, in log space (shares of the variance of a
 /// cell's log throughput across its repeats, averaged over the workload's closed-loop cells):
 /// - inside one process: the window's 250 ms blocks, `block_cv² / blocks` per repeat;
@@ -251,11 +317,9 @@ impl Split {
 
 /// Sample variance; `None` below two values.
 fn var(xs: &[f64]) -> Option<f64> {
-    let n = xs.len();
-    (n >= 2).then(|| {
-        let m = xs.iter().sum::<f64>() / n as f64;
-        xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64
-    })
+    dyno_core::stats::Estimate::of(xs)
+        .filter(|e| e.n >= 2)
+        .map(|e| e.stddev.powi(2))
 }
 
 /// Log throughput by round.

@@ -114,7 +114,7 @@ mod tests {
                 metrics: vec![SENT.spec(), DONE.spec()],
                 client: None,
                 slo,
-                questions: vec![],
+                ..Default::default()
             },
         );
         for c in &mut run.cells {
