@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Precision of a run (issue 28's measures): paired row-against-best half-widths per workload (closed loop,
 nginx left out), cells within +-5% of their chosen estimate (closed and open loop apart; a cell whose
-estimator gives no interval counts as not within), the estimators used, and the time gap of paired repeats.
+estimator gives no interval counts as not within), the estimators used, and the time gap of paired repeats. Comparisons pair rounds as the report does (a
+time-sliced workload's sliced rounds only, where two cells share two or more).
 
 usage: scripts/precision.py RUN_DIR [WORKLOAD,...]
 """
@@ -39,6 +40,17 @@ for c in cells:
         continue
     sets[(c["workload"], json.dumps(c["params"], sort_keys=True))].append(c)
 
+def paired_rounds(a, b):
+    """The repeats a comparison pairs (dyno_core::schema::paired_rounds): the rounds both ran
+    time-sliced, where they share two or more; else every round both ran."""
+    pairs = []
+    for r in a:
+        rb = next((x for x in b if x.get("round") == r.get("round")), None)
+        if rb is not None and r.get("round") is not None:
+            pairs.append((r, rb, bool(r.get("sliced")) and bool(rb.get("sliced"))))
+    sliced = sum(p[2] for p in pairs) >= 2
+    return [(x, y) for x, y, s in pairs if s or not sliced]
+
 hw = defaultdict(list); gaps = []
 for (w, _), cs in sets.items():
     if len(cs) < 2 or open_loop(cs[0]):
@@ -48,10 +60,7 @@ for (w, _), cs in sets.items():
         if c is best:
             continue
         ratios = []
-        for r in c["repeats"]:
-            rb = next((x for x in best["repeats"] if x.get("round") == r.get("round")), None)
-            if rb is None:
-                continue
+        for r, rb in paired_rounds(c["repeats"], best["repeats"]):
             ratios.append(r["throughput_ops_s"] / rb["throughput_ops_s"])
             if r.get("started_unix_s") and rb.get("started_unix_s"):
                 gaps.append(abs(r["started_unix_s"] - rb["started_unix_s"]))

@@ -1117,3 +1117,49 @@ fn a_core_sweep_runs_each_cell_on_each_count_of_cores() {
     );
     assert_eq!(c.fairness.cores, vec![allowed[0]]);
 }
+
+#[test]
+fn a_sliced_round_runs_the_rows_together_and_measures_each_on_its_own_turns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let mut args = small("0.5").to_vec();
+    args.extend([
+        "-r",
+        "tokio,threads",
+        "--repeat",
+        "3",
+        "--pairing",
+        "sliced",
+    ]);
+    let o = dyno(&results, &args).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("2 rows time-sliced"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let run = latest(&results);
+    for c in cells(&run) {
+        assert_eq!(c.status, dyno_core::schema::Status::Ok, "{:?}", c.error);
+        let (alone, sliced): (Vec<_>, Vec<_>) = c.repeats.iter().partition(|r| r.sliced.is_none());
+        // The first round alone, with its latency; the others sliced, without.
+        assert_eq!(alone.len(), 1, "{}", c.cell_id);
+        assert_eq!(alone[0].round, Some(0));
+        assert!(alone[0].latency_ns.is_some());
+        assert_eq!(sliced.len(), 2, "{}", c.cell_id);
+        for r in sliced {
+            let s = r.sliced.unwrap();
+            assert_eq!(s.processes, 2);
+            assert!(s.slices_in_window >= 2, "{s:?}");
+            // Each process ran about half of its stretched window; its measured time is what it ran.
+            assert!(
+                r.duration_s > 0.1 * s.window_wall_s && r.duration_s < 0.9 * s.window_wall_s,
+                "ran {} s of a {} s window",
+                r.duration_s,
+                s.window_wall_s
+            );
+            assert!(r.latency_ns.is_none());
+            assert!(r.throughput_ops_s > 0.0);
+        }
+    }
+}

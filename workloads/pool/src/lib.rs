@@ -186,11 +186,12 @@ impl Workload for PoolWorkload {
                     }))
                     .collect(),
                 pairing: Pairing::Blocks,
-                pairing_why: "time-slicing did not narrow its comparisons: per-process regimes of the \
-                              work-stealing rows set their spread (SD of the per-round log ratio \
-                              7-43% either way), and the single-regime rows' ratios already vary \
-                              1.7-3.3% in blocks (1.0-3.3% time-sliced); quick matrix, 5 rounds, two \
-                              runs each way"
+                pairing_why: "time-slicing did not narrow its comparisons: in the full profile the \
+                              paired row-against-best half-width was ±4.5% in blocks against ±6.1% \
+                              time-sliced (median of 20; within ±5%: 11 against 9; within ±10%: 12 \
+                              against 14), the same 7-minute budget and 132 repeats each, one run \
+                              after the other; per-process regimes of the work-stealing rows, which \
+                              no pairing cancels, set the spread"
                     .into(),
                 ..Default::default()
             },

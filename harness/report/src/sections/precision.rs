@@ -253,15 +253,22 @@ impl Section for Pairing {
         let overridden = part.run.manifest.settings.pairing;
         let _ = writeln!(
             out.md,
-            "
-## How rows are paired
-
-In blocks, the rows of a parameter set run one after the other in              a round, seconds apart. Time-sliced, a cell's first round runs alone (it gives the latency, the              figures measured in wall time and the settling judgement), and in later rounds the rows'              processes run at once on the same cores, the driver continuing one and stopping the others in              {} ms turns, in a new random order each cycle: every two of them share the same seconds of the              machine. A sliced repeat's throughput is its operations over the time it ran inside its window;              it keeps no latency histogram and no figure measured in wall time.{}
-
-             | workload | pairing | repeats sliced | processes per sliced round | why |\n|---|---|---:|---:|---|",
+            "\n## How rows are paired\n\nIn blocks, the rows of a parameter set run one after the other \
+             in a round, seconds apart. Time-sliced, a cell's first round runs alone (it gives the latency, \
+             the figures measured in wall time and the settling judgement), and in later rounds the rows' \
+             processes run at once on the same cores, the driver continuing one and stopping the others in \
+             {} ms turns, in a new random order each cycle: every two of them share the same seconds of the \
+             machine, and a comparison pairs those rounds. A sliced repeat's throughput is its operations \
+             over the time it ran inside its window; it keeps no latency histogram and no figure measured \
+             in wall time.{}\n\n\
+             | workload | pairing | repeats sliced | processes per sliced round | why |\n\
+             |---|---|---:|---:|---|",
             dyno_core::schema::SLICE_MS,
             match overridden {
-                Some(p) => format!(" This run set every workload's pairing with `--pairing {}`.", p.name()),
+                Some(p) => format!(
+                    " This run set every workload's pairing with `--pairing {}`.",
+                    p.name()
+                ),
                 None => String::new(),
             }
         );
@@ -535,5 +542,39 @@ mod tests {
         );
         let svg = super::super::fixture::file(&out, "charts/machine-speed.svg");
         assert!(svg.contains("minutes into the run"), "{svg}");
+    }
+
+    #[test]
+    fn the_pairing_table_counts_sliced_repeats_and_gives_the_declared_why() {
+        let mut run = super::super::fixture::run();
+        let w = super::super::fixture::workload(&run).to_string();
+        let part = Part::new(&run, &w, run.cells.iter().collect());
+        // A run with no sliced repeat has nothing to say here.
+        assert!(super::super::fixture::render(&Pairing, &part).md.is_empty());
+        for c in run.cells.iter_mut() {
+            for r in c.repeats.iter_mut().filter(|r| r.round != Some(0)) {
+                r.sliced = Some(dyno_core::schema::Sliced {
+                    processes: 3,
+                    slice_ms: 100.0,
+                    window_wall_s: 6.0,
+                    slices_in_window: 20,
+                });
+            }
+        }
+        let d = run.manifest.workloads.entry(w.clone()).or_default();
+        d.pairing = dyno_core::schema::Pairing::Sliced;
+        d.pairing_why = "measured narrower".into();
+        let part = Part::new(&run, &w, run.cells.iter().collect());
+        let md = super::super::fixture::render(&Pairing, &part).md;
+        let sliced = run
+            .cells
+            .iter()
+            .flat_map(|c| &c.repeats)
+            .filter(|r| r.sliced.is_some())
+            .count();
+        let all: usize = run.cells.iter().map(|c| c.repeats.len()).sum();
+        assert!(sliced > 0, "the fixture has repeats past round 0");
+        let row = format!("| {w} | time-sliced | {sliced} of {all} | 3 | measured narrower |");
+        assert!(md.contains(&row), "{row}\n{md}");
     }
 }
