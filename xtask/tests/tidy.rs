@@ -108,34 +108,28 @@ fn the_crate_graph_goes_one_way() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-#[test]
-fn dyno_core_has_no_network_stack() {
-    let meta = metadata();
+/// The packages `name` pulls in for building (its dev-dependencies left out), by name.
+fn pulled_in(meta: &Value, name: &str) -> BTreeSet<String> {
     let nodes: BTreeMap<&str, &Value> = meta["resolve"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|n| (n["id"].as_str().unwrap(), n))
         .collect();
-    let name_of = |id: &str| -> String {
-        meta["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["id"] == id)
-            .and_then(|p| p["name"].as_str())
-            .unwrap_or("?")
-            .to_string()
-    };
-    let core = meta["workspace_members"]
+    let names: BTreeMap<&str, &str> = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+        .collect();
+    let root = meta["workspace_members"]
         .as_array()
         .unwrap()
         .iter()
         .filter_map(Value::as_str)
-        .find(|id| name_of(id) == "dyno-core")
-        .expect("dyno-core is a member");
-    // Everything dyno-core pulls in for building (dev-dependencies left out).
-    let mut todo = vec![core];
+        .find(|id| names[id] == name)
+        .unwrap_or_else(|| panic!("{name} is a workspace member"));
+    let mut todo = vec![root];
     let mut seen = BTreeSet::new();
     while let Some(id) = todo.pop() {
         if !seen.insert(id) {
@@ -152,12 +146,30 @@ fn dyno_core_has_no_network_stack() {
             }
         }
     }
-    let net: Vec<String> = seen
-        .iter()
-        .map(|id| name_of(id))
+    seen.iter().map(|id| names[id].to_string()).collect()
+}
+
+#[test]
+fn dyno_core_has_no_network_stack_and_no_row_has_an_http_library() {
+    let meta = metadata();
+    let net: Vec<String> = pulled_in(&meta, "dyno-core")
+        .into_iter()
         .filter(|n| ["hyper", "hyper-util", "tokio", "mio"].contains(&n.as_str()))
         .collect();
     assert!(net.is_empty(), "dyno-core pulls in {net:?}");
+    // A row offers its sockets through `dyno_net::Conn`; the http workload adapts them to hyper.
+    let members = members(&meta);
+    let rows = members
+        .iter()
+        .filter(|(name, (dir, _))| *name == "dyno-net" || matches!(layer(dir).0, 2 | 3))
+        .map(|(name, _)| name);
+    for row in rows {
+        let http: Vec<String> = pulled_in(&meta, row)
+            .into_iter()
+            .filter(|n| n.starts_with("hyper"))
+            .collect();
+        assert!(http.is_empty(), "{row} pulls in {http:?}");
+    }
 }
 
 /// Quoted words in the harness that are not workload names: (file, the line's text).

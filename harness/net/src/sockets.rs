@@ -1,9 +1,9 @@
-//! Sockets shared by the rows' network facets: SO_REUSEPORT listeners and the hyper IO adapter over futures-io.
+//! Sockets shared by the rows' network facets: SO_REUSEPORT listeners and the futures-io adapter to `Conn`.
 //!
 //! Every row serves TCP through its own runtime's sockets ([`crate::NetRow::listen`], [`crate::NetRow::accept`]);
 //! this module holds the parts that do not depend on a runtime: building the listening socket (so every
-//! row gets the same options: SO_REUSEPORT, the same backlog) and [`FuturesIo`], the thin adapter that lets
-//! hyper drive a `futures-io` stream (smol, async-std, glommio). tokio streams use hyper-util's `TokioIo`.
+//! row gets the same options: SO_REUSEPORT, the same backlog) and [`FuturesIo`], the thin adapter from a
+//! `futures-io` stream (smol, async-std, glommio) to [`crate::Conn`].
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -56,49 +56,32 @@ pub fn reserve(addr: SocketAddr) -> io::Result<(socket2::Socket, SocketAddr)> {
     Ok((s, bound))
 }
 
-/// Zero the unfilled part of hyper's read buffer and return it as bytes. futures-io (and std) read into
-/// initialised memory, so adapters over them pay a memset per read that tokio's `ReadBuf` avoids; the
-/// rows that use it say so in their fairness notes.
-pub fn initialised<'a>(buf: &'a mut hyper::rt::ReadBufCursor<'_>) -> &'a mut [u8] {
-    // SAFETY: we only write initialised bytes (zeros) into the slice before viewing it as `[u8]`, and
-    // never de-initialise anything.
-    unsafe {
-        let uninit: &mut [MaybeUninit<u8>] = buf.as_mut();
-        for b in uninit.iter_mut() {
-            b.write(0);
-        }
-        &mut *(uninit as *mut [MaybeUninit<u8>] as *mut [u8])
+/// Zero a read buffer and return it as bytes. futures-io (and std) read into initialised memory, so
+/// adapters over them pay a memset per read that tokio's `ReadBuf` avoids; the rows that use it say so
+/// in their network notes.
+pub fn initialised(buf: &mut [MaybeUninit<u8>]) -> &mut [u8] {
+    for b in buf.iter_mut() {
+        b.write(0);
     }
+    // SAFETY: every byte was just written, and `MaybeUninit<u8>` has the layout of `u8`.
+    unsafe { &mut *(buf as *mut [MaybeUninit<u8>] as *mut [u8]) }
 }
 
-/// Record that `n` bytes were read into the slice [`initialised`] returned.
-pub fn advance(buf: &mut hyper::rt::ReadBufCursor<'_>, n: usize) {
-    // SAFETY: the caller read `n` bytes into the (already initialised) front of the unfilled part.
-    unsafe { buf.advance(n) }
-}
-
-/// hyper's IO traits over a `futures-io` stream.
+/// A `futures-io` stream as a [`crate::Conn`].
 pub struct FuturesIo<T>(pub T);
 
-impl<T: futures_io::AsyncRead + Unpin> hyper::rt::Read for FuturesIo<T> {
+impl<T> crate::Conn for FuturesIo<T>
+where
+    T: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send + 'static,
+{
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        mut buf: hyper::rt::ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        let slice = initialised(&mut buf);
-        match Pin::new(&mut self.0).poll_read(cx, slice) {
-            Poll::Ready(Ok(n)) => {
-                advance(&mut buf, n);
-                Poll::Ready(Ok(()))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, initialised(buf))
     }
-}
 
-impl<T: futures_io::AsyncWrite + Unpin> hyper::rt::Write for FuturesIo<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -107,20 +90,20 @@ impl<T: futures_io::AsyncWrite + Unpin> hyper::rt::Write for FuturesIo<T> {
         Pin::new(&mut self.0).poll_write(cx, buf)
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_close(cx)
-    }
-
     fn poll_write_vectored(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_close(cx)
     }
 }
 

@@ -144,7 +144,7 @@ impl NetRow for Threads {
     }
 }
 
-/// A blocking std stream behind hyper's IO traits, so hyper runs as a thread-per-connection blocking server:
+/// A blocking std stream as a [`dyno_net::Conn`], so hyper runs as a thread-per-connection blocking server:
 /// reads and writes block the connection's thread. One exception keeps hyper from deadlocking: between
 /// reading a request and flushing its response, hyper also polls the socket for an early close; that
 /// read must not block (the response is not written yet), so it is a non-blocking `recv(MSG_DONTWAIT)`
@@ -164,13 +164,13 @@ impl BlockingIo {
     }
 }
 
-impl hyper::rt::Read for BlockingIo {
+impl dyno_net::Conn for BlockingIo {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        mut buf: hyper::rt::ReadBufCursor<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let slice = dyno_net::sockets::initialised(&mut buf);
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<std::io::Result<usize>> {
+        let slice = dyno_net::sockets::initialised(buf);
         let n = if self.owe_response {
             use std::os::fd::AsRawFd;
             // SAFETY: recv writes at most slice.len() bytes into the slice we own.
@@ -194,15 +194,12 @@ impl hyper::rt::Read for BlockingIo {
         } else {
             std::io::Read::read(&mut &self.stream, slice)?
         };
-        dyno_net::sockets::advance(&mut buf, n);
         if n > 0 {
             self.owe_response = true;
         }
-        Poll::Ready(Ok(()))
+        Poll::Ready(Ok(n))
     }
-}
 
-impl hyper::rt::Write for BlockingIo {
     fn poll_write(
         self: Pin<&mut Self>,
         _cx: &mut Context<'_>,

@@ -1,15 +1,17 @@
 //! The tokio rows: `tokio` (one multi-thread, work-stealing runtime with a worker per assigned core) and
 //! `tokio-tpc` (thread per core: one pinned `current_thread` runtime per core). Both spawn with
 //! `tokio::spawn`, sleep with `tokio::time`, use tokio's blocking pool, and serve with `tokio::net` sockets
-//! behind hyper-util's `TokioIo`. Each runtime offers its workers' park count to the cell
+//! behind [`TokioConn`]. Each runtime offers its workers' park count to the cell
 //! through `dyno_core::runtime_metrics`.
 
 use dyno_core::row::{Fairness, Row, RowConfig, RowError, Shard, run_pinned_shards};
 use dyno_net::NetRow;
 use std::future::Future;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// A tokio task handle that yields the task's output and re-raises its panic.
 pub struct TokioTask<T>(tokio::task::JoinHandle<T>);
@@ -86,7 +88,7 @@ macro_rules! tokio_common {
 macro_rules! tokio_net {
     () => {
         type Listener = tokio::net::TcpListener;
-        type Conn = hyper_util::rt::TokioIo<tokio::net::TcpStream>;
+        type Conn = TokioConn;
 
         fn listen(l: std::net::TcpListener) -> std::io::Result<Self::Listener> {
             l.set_nonblocking(true)?;
@@ -96,14 +98,60 @@ macro_rules! tokio_net {
         async fn accept(l: &Self::Listener) -> std::io::Result<Self::Conn> {
             let (s, _) = l.accept().await?;
             s.set_nodelay(true)?;
-            Ok(hyper_util::rt::TokioIo::new(s))
+            Ok(TokioConn(s))
         }
     };
 }
 
 /// How the tokio rows serve the network.
-const NET_NOTE: &str =
-    "tokio::net sockets, hyper through hyper-util's TokioIo (no copy, no memset)";
+const NET_NOTE: &str = "tokio::net sockets read through tokio's ReadBuf into uninitialised memory (no copy, no memset)";
+
+/// A tokio stream as a [`dyno_net::Conn`]: reads fill uninitialised memory through tokio's `ReadBuf`,
+/// as hyper-util's `TokioIo` does.
+pub struct TokioConn(tokio::net::TcpStream);
+
+impl dyno_net::Conn for TokioConn {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut rb = tokio::io::ReadBuf::uninit(buf);
+        match Pin::new(&mut self.0).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().len())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
 
 /// `tokio`: the multi-thread, work-stealing runtime.
 pub struct Tokio;

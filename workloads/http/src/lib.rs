@@ -9,6 +9,7 @@
 pub mod check;
 pub mod figures;
 pub mod generator;
+pub mod hyper_io;
 pub mod nginx;
 pub mod server;
 

@@ -148,7 +148,7 @@ async fn connection<R: NetRow>(conn: R::Conn, active: Active, totals: Arc<ConnTo
         .keep_alive(true)
         // No timer is configured (rows have different timers); the generator closes idle connections.
         .header_read_timeout(None)
-        .serve_connection(conn, service)
+        .serve_connection(crate::hyper_io::HyperIo(conn), service)
         .await;
     totals
         .served
