@@ -65,29 +65,52 @@ fn design_questions_on(figure: Option<(&str, &str)>) -> Vec<Question> {
     .collect()
 }
 
-/// The registry of rows, in the order the book shows them: calls `$callback! { [args] name => Type, .. }`
-/// with every row (a test-function name and its adapter type). Every row implements [`Row`] and
-/// [`NetRow`]. To add a row: write its crate under `runtimes/`, depend on it in this crate's Cargo.toml,
-/// re-export its type above and add one line here.
+/// The registry of rows, in the order the book shows them: calls
+/// `$callback! { [args] name => Type [facets], .. }` with every row (a test-function name, its adapter
+/// type, and `[net]` when it also implements [`NetRow`]; `[]` for a row that is an executor only). To
+/// add a row: write its crate under `runtimes/`, depend on it in this crate's Cargo.toml, re-export its
+/// type above and add one line here.
 #[macro_export]
 macro_rules! for_each_row {
     ($callback:path $(, $arg:tt)*) => {
         $callback! {
             [$($arg)*]
-            tokio => $crate::Tokio,
-            tokio_tpc => $crate::TokioTpc,
-            async_std => $crate::AsyncStd,
-            smol => $crate::Smol,
-            glommio => $crate::Glommio,
-            threads => $crate::Threads,
+            tokio => $crate::Tokio [net],
+            tokio_tpc => $crate::TokioTpc [net],
+            async_std => $crate::AsyncStd [net],
+            smol => $crate::Smol [net],
+            glommio => $crate::Glommio [net],
+            threads => $crate::Threads [net],
         }
     };
 }
 
+/// `$($t)*` for a row whose facets include `net`, nothing for one without.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_net {
+    ([net] $($t:tt)*) => { $($t)* };
+    ([] $($t:tt)*) => {};
+}
+
+/// The ids of the rows marked `[net]`, as a slice (accumulated: a macro cannot filter a repetition).
+macro_rules! net_ids {
+    ([$($acc:expr,)*]) => { &[$($acc),*] };
+    ([$($acc:expr,)*] $name:ident => $ty:path [net], $($rest:tt)*) => {
+        net_ids!([$($acc,)* <$ty as Row>::ID,] $($rest)*)
+    };
+    ([$($acc:expr,)*] $name:ident => $ty:path [], $($rest:tt)*) => {
+        net_ids!([$($acc,)*] $($rest)*)
+    };
+}
+
 macro_rules! define_registry {
-    ([] $($name:ident => $ty:path,)+) => {
+    ([] $($name:ident => $ty:path [$($facet:ident)*],)+) => {
         /// Every row id, in the order the book shows them.
         pub const ROWS: &[&str] = &[$(<$ty as Row>::ID),+];
+
+        /// The ids of the rows with a network facet ([`NetRow`]).
+        pub const NET_ROWS: &[&str] = net_ids!([] $($name => $ty [$($facet)*],)+);
 
         /// Run `v` with the adapter of row `id`; `None` for an unknown id.
         pub fn visit_row<V: RowVisitor>(id: &str, v: V) -> Option<V::Out> {
@@ -97,11 +120,12 @@ macro_rules! define_registry {
             None
         }
 
-        /// Run `v` with the adapter of row `id` as a [`NetRow`]; `None` for an unknown id.
+        /// Run `v` with the adapter of row `id` as a [`NetRow`]; `None` for an unknown id or a row
+        /// without a network facet.
         pub fn visit_net_row<V: NetRowVisitor>(id: &str, v: V) -> Option<V::Out> {
-            $(if id == <$ty as Row>::ID {
+            $($crate::__if_net!([$($facet)*] if id == <$ty as Row>::ID {
                 return Some(v.visit::<$ty>());
-            })+
+            });)+
             None
         }
     };
@@ -173,7 +197,7 @@ pub fn row_infos<W: Workload>(cfg: &RowConfig) -> Vec<RowInfo> {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __row_tests {
-    ([$body:ident] $($name:ident => $ty:path,)+) => {
+    ([$body:ident] $($name:ident => $ty:path [$($facet:ident)*],)+) => {
         mod $body {
             $(
                 #[test]
@@ -185,8 +209,30 @@ macro_rules! __row_tests {
     };
 }
 
+/// The rows with `[net]`, one `#[test]` each (a tt-muncher: a macro cannot filter a repetition).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __net_row_tests {
+    ([$body:ident] $($rows:tt)*) => {
+        mod $body {
+            $crate::__net_row_tests!(@each $body $($rows)*);
+        }
+    };
+    (@each $body:ident) => {};
+    (@each $body:ident $name:ident => $ty:path [net], $($rest:tt)*) => {
+        #[test]
+        fn $name() {
+            super::$body::<$ty>()
+        }
+        $crate::__net_row_tests!(@each $body $($rest)*);
+    };
+    (@each $body:ident $name:ident => $ty:path [], $($rest:tt)*) => {
+        $crate::__net_row_tests!(@each $body $($rest)*);
+    };
+}
+
 /// Define one `#[test]` per registered row running the generic function `$body::<Row>()` (tokio's
-/// `rt_test!` idea). The body may ask for [`NetRow`] too: every registered row has it.
+/// `rt_test!` idea).
 ///
 /// ```ignore
 /// fn counts_every_message<R: dyno_core::Row>() { /* ... */ }
@@ -196,6 +242,15 @@ macro_rules! __row_tests {
 macro_rules! row_matrix_test {
     ($body:ident) => {
         $crate::for_each_row!($crate::__row_tests, $body);
+    };
+}
+
+/// [`row_matrix_test!`] for a body that needs the row's network facet: `$body::<R: NetRow>()`, one
+/// `#[test]` per row registered with `[net]`.
+#[macro_export]
+macro_rules! net_row_matrix_test {
+    ($body:ident) => {
+        $crate::for_each_row!($crate::__net_row_tests, $body);
     };
 }
 
@@ -300,5 +355,36 @@ mod tests {
         }
         assert_eq!(visit_row("nope", Id), None);
         assert_eq!(visit_row("glommio", Id), Some("glommio"));
+        // Every row registered with [net] is a NetRow the visitor reaches; no other id is.
+        struct NetId;
+        impl NetRowVisitor for NetId {
+            type Out = &'static str;
+            fn visit<R: NetRow>(self) -> &'static str {
+                R::ID
+            }
+        }
+        for id in NET_ROWS {
+            assert_eq!(visit_net_row(id, NetId), Some(*id));
+        }
+        for id in ROWS.iter().filter(|id| !NET_ROWS.contains(id)) {
+            assert_eq!(visit_net_row(id, NetId), None);
+        }
+        assert_eq!(visit_net_row("nope", NetId), None);
     }
+
+    #[test]
+    fn only_rows_marked_net_are_network_rows() {
+        const IDS: &[&str] =
+            net_ids!([] a => crate::Tokio [net], b => Executor [], c => crate::Smol [net],);
+        assert_eq!(IDS, ["tokio", "smol"]);
+    }
+
+    /// The tt-muncher keeps `[net]` rows and drops the others: `needs_net` only compiles for a
+    /// `NetRow`, and `Executor` (a row without one) is in the list.
+    fn needs_net<R: NetRow>() {
+        assert!(!R::network_notes().is_empty());
+    }
+    #[allow(dead_code, reason = "named only in the lists that must drop it")]
+    struct Executor;
+    crate::__net_row_tests!([needs_net] tokio => crate::Tokio [net], executor => Executor [], threads => crate::Threads [net],);
 }

@@ -191,7 +191,7 @@ fn latency_checks(
     );
     let mut rows = Vec::new();
     let mut all = Vec::new();
-    for row in dyno_rows::ROWS {
+    for row in dyno_rows::NET_ROWS {
         struct Check(usize, usize, f64);
         impl NetRowVisitor for Check {
             type Out = Result<dyno_http::check::LatencyCheck, String>;
@@ -327,7 +327,7 @@ fn tools(
             }
         }
     }
-    for row in dyno_rows::ROWS {
+    for row in dyno_rows::NET_ROWS {
         let run = RowRun {
             core: server_core,
             client: client_core,
@@ -362,7 +362,7 @@ fn tools(
         })
         .collect();
     let nginx_ours = mean(&pick("nginx", "dyno"));
-    let best = dyno_rows::ROWS
+    let best = dyno_rows::NET_ROWS
         .iter()
         .map(|r| (*r, mean(&pick(r, "dyno"))))
         .filter(|(_, v)| v.is_finite())
@@ -400,7 +400,7 @@ fn tools(
         "server / nginx (dyno load)",
     ];
     let rows = std::iter::once("nginx")
-        .chain(dyno_rows::ROWS.iter().copied())
+        .chain(dyno_rows::NET_ROWS.iter().copied())
         .map(|server| {
             let (a, b) = (mean(&pick(server, "dyno")), mean(&pick(server, "wrk")));
             vec![

@@ -220,6 +220,12 @@ impl Workload for Http {
         if row == nginx::ROW {
             return nginx::unavailable(&p);
         }
+        if !dyno_rows::NET_ROWS.contains(&row) {
+            return Some(format!(
+                "row {row} is registered as an executor only (no network facet), and http serves \
+                 over the row's own sockets"
+            ));
+        }
         None
     }
 

@@ -76,7 +76,7 @@ fn answers_every_endpoint<R: NetRow>() {
     assert_eq!(report.conn_errors, 0, "{report:?}");
 }
 
-dyno_rows::row_matrix_test!(answers_every_endpoint);
+dyno_rows::net_row_matrix_test!(answers_every_endpoint);
 
 fn params(set: &[(&str, u64)], endpoint: &str) -> HttpParams {
     let mut p: Params = Http::spec()
@@ -118,7 +118,7 @@ fn generator_and_server_agree<R: NetRow>() {
     assert!(rec.latency.unwrap().value_at_quantile(0.5) > 0);
 }
 
-dyno_rows::row_matrix_test!(generator_and_server_agree);
+dyno_rows::net_row_matrix_test!(generator_and_server_agree);
 
 /// The generator's p50 on `/delay?ms=1` at low load is at least the row's real 1 ms sleep: a server
 /// cannot answer before its timer fires. How close it comes to sleep plus round trip (target: within
@@ -139,4 +139,4 @@ fn delay_latency_includes_the_rows_sleep<R: NetRow>() {
     );
 }
 
-dyno_rows::row_matrix_test!(delay_latency_includes_the_rows_sleep);
+dyno_rows::net_row_matrix_test!(delay_latency_includes_the_rows_sleep);
