@@ -12,6 +12,8 @@
 //! - `cargo xtask compare RUN_A RUN_B`: per-cell verdicts in the terminal and as a book page.
 //! - `cargo xtask new-workload NAME`: scaffold `workloads/NAME`, a workload that runs on every row.
 
+mod micro;
+
 use anyhow::{Context, Result, bail};
 use dyno_core::rundir::{Results, RunDir};
 use dyno_core::workspace::Workspace;
@@ -520,12 +522,11 @@ fn run_micro(run: &str, quick: bool) -> Result<()> {
                 continue;
             }
             counts.extend(
-                dyno_core::rundir::MicroDoc::read_gungraun(&String::from_utf8_lossy(&out.stdout))
+                micro::gungraun_counts(&String::from_utf8_lossy(&out.stdout))
                     .map_err(anyhow::Error::msg)?,
             );
         }
-        let benches =
-            dyno_core::rundir::MicroDoc::read_criterion(&home).map_err(anyhow::Error::msg)?;
+        let benches = micro::criterion_benches(&home).map_err(anyhow::Error::msg)?;
         let doc = dyno_core::rundir::MicroDoc {
             commit: commit.clone(),
             quick,

@@ -1,7 +1,8 @@
 //! dyno-core: the pieces every other crate shares and that know no runtime and do no IO policy.
 //!
 //! - [`row`]: the runtime-row abstraction ([`Row`]) that adapters implement and workloads are written against.
-//! - [`workload`]: the [`Workload`] trait a workload crate implements once for every row.
+//! - [`workload`]: the [`Workload`] trait a workload crate implements once for every row, and its facets
+//!   ([`InProcess`], [`ClientServer`], [`References`]).
 //! - [`record`]: the per-thread latency/ops recorder with a measurement window (warm-up excluded).
 //! - [`metrics`]: declared workload figures (unit, better, role), client processes and SLOs.
 //! - [`params`]: parameter specs, values and default matrices, and the expansion of overrides into cells.
@@ -37,4 +38,7 @@ pub use metrics::{Better, Figures, Metric, Role};
 pub use params::{ParamValue, Params};
 pub use record::{Collector, Probe, Window};
 pub use row::{Fairness, Row, RowConfig, RowError, Shard};
-pub use workload::{CoreSplit, RepeatCtx, RepeatOutput, ServeError, Workload};
+pub use workload::{
+    ClientCtx, ClientServer, CoreSplit, InProcess, MeasuredProcess, References, RepeatCtx,
+    RepeatOutput, ServeError, Workload,
+};

@@ -193,6 +193,8 @@ pub struct Declarations {
     pub ops_unit: String,
     #[serde(default)]
     pub metrics: Vec<MetricSpec>,
+    /// The client process of a `ClientServer` workload: the cell binary fills it from the facet, so a
+    /// workload's own spec leaves it `None`.
     #[serde(default)]
     pub client: Option<ClientSpec>,
     #[serde(default)]

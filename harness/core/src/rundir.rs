@@ -217,9 +217,10 @@ impl ValidationDoc {
         self.checks.iter().all(|c| c.outcome != Outcome::Fail)
     }
 
-    /// Print each check, write the document to `out` if given (atomically), and exit 1 if a check
-    /// failed: the end of every `validate` bench.
-    pub fn finish(&self, out: Option<&Path>) {
+    /// Print each check, write the document to `out` if given (atomically), and give the exit code:
+    /// failure if a check failed or the document could not be written. The end of every `validate`
+    /// bench's `main`.
+    pub fn finish(&self, out: Option<&Path>) -> std::process::ExitCode {
         for c in &self.checks {
             println!("{:?}: {} ({}): {}", c.outcome, c.name, c.target, c.figures);
         }
@@ -232,13 +233,53 @@ impl ValidationDoc {
                 .and_then(|b| write_atomic(path, &b).map_err(|e| e.to_string()));
             if let Err(e) = written {
                 eprintln!("error: cannot write {}: {e}", path.display());
-                std::process::exit(1);
+                return std::process::ExitCode::FAILURE;
             }
         }
-        if !self.passed() {
-            std::process::exit(1);
+        match self.passed() {
+            true => std::process::ExitCode::SUCCESS,
+            false => std::process::ExitCode::FAILURE,
         }
     }
+}
+
+/// The artifacts a cell result names (`CellResult::artifacts`), each at `cells/<cell id>.<suffix>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Artifact {
+    /// The merged latency histogram (HdrHistogram V2, base64).
+    Histogram,
+    /// The sampler's time series (CSV).
+    Timeseries,
+    /// The profiled repeat's folded stacks: large and repetitive (deep generic Rust frames), so gzipped.
+    FoldedStacks,
+    /// The profiled repeat's flamegraph (SVG).
+    Flamegraph,
+}
+
+/// The suffix of a gzipped artifact.
+const GZ: &str = ".gz";
+
+impl Artifact {
+    fn suffix(self) -> &'static str {
+        match self {
+            Artifact::Histogram => "hdr",
+            Artifact::Timeseries => "timeseries.csv",
+            Artifact::FoldedStacks => "folded.gz",
+            Artifact::Flamegraph => "flame.svg",
+        }
+    }
+
+    fn gzipped(self) -> bool {
+        self.suffix().ends_with(GZ)
+    }
+}
+
+/// Gzip-compress bytes.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).expect("writing to a Vec cannot fail");
+    e.finish().expect("finishing a Vec cannot fail")
 }
 
 /// A workload's micro-benchmark results (`micro/<workload>.json`, imported by `cargo xtask bench
@@ -283,97 +324,6 @@ pub struct MicroCount {
     /// way of saying it, e.g. `#[bench::ops_1000(...)]`): the report divides by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ops: Option<u64>,
-}
-
-/// `N` of an id that ends in `ops_<N>`.
-fn ops_in(id: &str) -> Option<u64> {
-    let (_, n) = id.rsplit_once("ops_")?;
-    n.parse().ok().filter(|n| *n > 0)
-}
-
-impl MicroDoc {
-    /// The counts in gungraun's `--output-format=json` output (one JSON object per line; other lines
-    /// are ignored). A line that is a benchmark but lacks a count is an error naming the benchmark.
-    pub fn read_gungraun(stdout: &str) -> Result<Vec<MicroCount>, String> {
-        let mut out = Vec::new();
-        for line in stdout.lines().filter(|l| l.trim_start().starts_with('{')) {
-            let v: serde_json::Value = serde_json::from_str(line)
-                .map_err(|e| format!("gungraun printed a line that is not JSON ({e}): {line}"))?;
-            let (Some(group), Some(function)) = (v["group"].as_str(), v["function_name"].as_str())
-            else {
-                continue;
-            };
-            let id = match v["id"].as_str() {
-                Some(i) => format!("{group}/{function}.{i}"),
-                None => format!("{group}/{function}"),
-            };
-            let metric = |name: &str| {
-                v["profiles"][0]["data"]["parts"][0]["metrics"][name]["values"]["new"]
-                    .as_u64()
-                    .ok_or_else(|| format!("gungraun's result for {id} has no {name}"))
-            };
-            out.push(MicroCount {
-                instructions: metric("Ir")?,
-                estimated_cycles: metric("EstimatedCycles")?,
-                ops: ops_in(&id),
-                id,
-            });
-        }
-        out.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(out)
-    }
-
-    /// Every benchmark under a criterion output directory (`CRITERION_HOME`): each
-    /// `<...>/new/benchmark.json` with its `estimates.json`, sorted by id. Errors name the file.
-    pub fn read_criterion(home: &Path) -> Result<Vec<MicroBench>, String> {
-        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            let Ok(rd) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    if p.file_name().is_some_and(|n| n == "new") {
-                        out.push(p);
-                    } else {
-                        walk(&p, out);
-                    }
-                }
-            }
-        }
-        let mut dirs = Vec::new();
-        walk(home, &mut dirs);
-        let read = |p: PathBuf| -> Result<serde_json::Value, String> {
-            let b = std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            serde_json::from_slice(&b)
-                .map_err(|e| format!("{} is not criterion's JSON: {e}", p.display()))
-        };
-        let mut out = Vec::new();
-        for d in dirs {
-            let (b, e) = (d.join("benchmark.json"), d.join("estimates.json"));
-            if !b.exists() || !e.exists() {
-                continue;
-            }
-            let (bj, ej) = (read(b.clone())?, read(e.clone())?);
-            let id = bj["full_id"]
-                .as_str()
-                .ok_or_else(|| format!("{} has no full_id", b.display()))?
-                .to_string();
-            let mean = &ej["mean"];
-            let num = |v: &serde_json::Value, what: &str| {
-                v.as_f64()
-                    .ok_or_else(|| format!("{} has no {what}", e.display()))
-            };
-            out.push(MicroBench {
-                id,
-                mean_ns: num(&mean["point_estimate"], "mean")?,
-                low_ns: num(&mean["confidence_interval"]["lower_bound"], "lower bound")?,
-                high_ns: num(&mean["confidence_interval"]["upper_bound"], "upper bound")?,
-            });
-        }
-        out.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(out)
-    }
 }
 
 /// One finding of a reference bench: a paragraph, or a table whose first column names what was measured
@@ -528,14 +478,36 @@ impl RunDir {
         Ok((cells, problems))
     }
 
-    /// Write an artifact (a path relative to the run directory), atomically.
-    pub fn write_artifact(&self, rel: &str, bytes: &[u8]) -> Result<(), RunDirError> {
-        write(&self.dir.join(rel), bytes)
+    /// Write cell `cell_id`'s artifact of `kind` atomically, compressed where the kind is stored
+    /// compressed; its path relative to the run directory, as the cell result records it.
+    pub fn write_artifact(
+        &self,
+        cell_id: &str,
+        kind: Artifact,
+        text: &str,
+    ) -> Result<String, RunDirError> {
+        let rel = format!("cells/{cell_id}.{}", kind.suffix());
+        let bytes = match kind.gzipped() {
+            true => gzip(text.as_bytes()),
+            false => text.as_bytes().to_vec(),
+        };
+        write(&self.dir.join(&rel), &bytes)?;
+        Ok(rel)
     }
 
-    /// An artifact's bytes, if it is there.
-    pub fn artifact(&self, rel: &str) -> Option<Vec<u8>> {
-        std::fs::read(self.dir.join(rel)).ok()
+    /// An artifact's text by the path a cell result records (decompressed), if it is there and readable.
+    pub fn artifact(&self, rel: &str) -> Option<String> {
+        let bytes = std::fs::read(self.dir.join(rel)).ok()?;
+        if rel.ends_with(GZ) {
+            use std::io::Read;
+            let mut s = String::new();
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_string(&mut s)
+                .ok()?;
+            Some(s)
+        } else {
+            String::from_utf8(bytes).ok()
+        }
     }
 
     /// Where workload `w`'s reference bench result lives.
@@ -619,58 +591,6 @@ impl RunDir {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gungraun_json_lines_give_instructions_and_cycles() {
-        let line = r#"{"group":"getput","function_name":"malloc","id":"ops_1000","profiles":[{"data":{"parts":[{"metrics":{"Ir":{"values":{"new":505024,"old":null}},"EstimatedCycles":{"values":{"new":706175}}}}]}}]}"#;
-        let c = MicroDoc::read_gungraun(&format!("noise\n{line}\n")).unwrap();
-        assert_eq!(
-            c,
-            vec![MicroCount {
-                id: "getput/malloc.ops_1000".into(),
-                instructions: 505024,
-                estimated_cycles: 706175,
-                ops: Some(1000),
-            }]
-        );
-        assert_eq!(ops_in("g/f.warm"), None);
-        assert_eq!(ops_in("g/f.ops_0"), None);
-        let e = MicroDoc::read_gungraun(r#"{"group":"g","function_name":"f","profiles":[]}"#)
-            .unwrap_err();
-        assert!(e.contains("g/f") && e.contains("Ir"), "{e}");
-    }
-
-    #[test]
-    fn criterion_output_is_read_with_its_interval_and_a_bad_file_is_named() {
-        let d = tempfile::tempdir().unwrap();
-        let new = d.path().join("getput-system/single/malloc/new");
-        std::fs::create_dir_all(&new).unwrap();
-        std::fs::write(
-            new.join("benchmark.json"),
-            r#"{"group_id":"getput-system","function_id":"single","value_str":"malloc","full_id":"getput-system/single/malloc"}"#,
-        )
-        .unwrap();
-        std::fs::write(
-            new.join("estimates.json"),
-            r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":19.5,"upper_bound":21.0},"point_estimate":20.1,"standard_error":0.3}}"#,
-        )
-        .unwrap();
-        // criterion's other directories (base, change, report) are not read.
-        std::fs::create_dir_all(d.path().join("getput-system/single/malloc/base")).unwrap();
-        let b = MicroDoc::read_criterion(d.path()).unwrap();
-        assert_eq!(
-            b,
-            vec![MicroBench {
-                id: "getput-system/single/malloc".into(),
-                mean_ns: 20.1,
-                low_ns: 19.5,
-                high_ns: 21.0
-            }]
-        );
-        std::fs::write(new.join("estimates.json"), "{").unwrap();
-        let e = MicroDoc::read_criterion(d.path()).unwrap_err();
-        assert!(e.contains("estimates.json"), "{e}");
-    }
 
     #[test]
     fn an_unknown_run_lists_what_is_accepted_and_a_path_is_refused() {

@@ -18,8 +18,9 @@ pub const SCHEMA: u32 = 1;
 pub struct Manifest {
     pub schema: u32,
     pub run_id: String,
-    /// "quick", "full" or "custom" (a profile with durations, repeats or cores overridden).
-    pub profile: String,
+    /// The profile as run: `settings.base_profile`, or `custom` when durations, repeats or cores were
+    /// overridden.
+    pub profile: RunProfile,
     pub started: String,
     pub finished: Option<String>,
     /// The signal that interrupted the run (SIGINT, SIGTERM), until `--resume` finishes it.
@@ -149,8 +150,8 @@ pub struct Precision {
     pub target_half_width: Option<f64>,
     /// Whether `half_width` is within the target.
     pub reached: bool,
-    /// Why it stopped: `target reached`, `minimum repeats`, `max repeats`, `budget spent`.
-    pub stopped: String,
+    /// Why it stopped taking rounds.
+    pub stopped: Stopped,
     /// When the repeats fall in two separate groups (two behaviours rather than noise around one), the
     /// groups: e.g. "2 repeats near 1.2M/s, 3 near 410k/s".
     #[serde(default)]
@@ -163,6 +164,74 @@ pub struct Precision {
     /// throughput is the rate the driver offered, so it is judged on its p99 latency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judged_on: Option<String>,
+}
+
+/// The profile a run ran (the result files hold `quick`, `full` or `custom`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunProfile {
+    Quick,
+    Full,
+    /// A profile with durations, repeats or cores overridden.
+    Custom,
+}
+
+impl From<Profile> for RunProfile {
+    fn from(p: Profile) -> Self {
+        match p {
+            Profile::Quick => RunProfile::Quick,
+            Profile::Full => RunProfile::Full,
+        }
+    }
+}
+
+impl std::fmt::Display for RunProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RunProfile::Quick => "quick",
+            RunProfile::Full => "full",
+            RunProfile::Custom => "custom",
+        })
+    }
+}
+
+/// Why a cell stopped taking rounds (the result files hold the words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Stopped {
+    /// No precision target: the cell ran the minimum repeats.
+    #[serde(rename = "minimum repeats")]
+    MinimumRepeats,
+    /// Its interval is within the target.
+    #[serde(rename = "target reached")]
+    TargetReached,
+    /// Every comparison of its parameter set is resolved, though its own interval is not within the target.
+    #[serde(rename = "comparisons answered")]
+    ComparisonsAnswered,
+    /// It ran the most repeats the run allows.
+    #[serde(rename = "max repeats")]
+    MaxRepeats,
+    /// The run's budget was spent.
+    #[serde(rename = "budget spent")]
+    BudgetSpent,
+}
+
+impl Stopped {
+    /// The words the result files hold.
+    pub fn words(self) -> &'static str {
+        match self {
+            Stopped::MinimumRepeats => "minimum repeats",
+            Stopped::TargetReached => "target reached",
+            Stopped::ComparisonsAnswered => "comparisons answered",
+            Stopped::MaxRepeats => "max repeats",
+            Stopped::BudgetSpent => "budget spent",
+        }
+    }
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.words())
+    }
 }
 
 /// The profiler a run asks for.

@@ -1,50 +1,66 @@
-//! The workload trait: one implementation, instantiated for every runtime row.
+//! The workload traits: a core every workload implements once for every runtime row, and opt-in facets
+//! for what only some workloads have (a client process measuring a server, reference rows).
 
+use crate::metrics::ClientSpec;
 use crate::params::{Params, WorkloadSpec};
 use crate::record::{Collector, Window};
 use crate::row::{Row, RowConfig};
 use crate::schema::RowInfo;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 
-/// What one measured repeat gets from the harness.
+/// What every measured repeat gets from the harness.
 pub struct RepeatCtx {
     /// The cores the row runs on.
     pub row: RowConfig,
-    /// Cores for a client process the workload starts (a load generator); empty when it has none.
-    pub client_cores: Vec<usize>,
     /// Warm-up then measured window; operations started outside the window are not recorded.
     pub window: Window,
     /// Where the workload's probes record.
     pub collector: Collector,
-    /// The process whose CPU, peak RSS and context switches the window measures, when it is not the cell
-    /// itself (0): a reference server the workload started (e.g. nginx). Set it before the window opens.
-    pub measured_pid: Arc<AtomicU32>,
-    /// The host the client process runs on, when it is not this one; `client_cores` are then its cores
-    /// and a server listens on `server_ip`.
-    pub remote: Option<crate::remote::RemoteClient>,
 }
 
 impl RepeatCtx {
-    /// A repeat's context; the window measures the cell process itself until a workload says otherwise.
-    pub fn new(
-        row: RowConfig,
-        client_cores: Vec<usize>,
-        window: Window,
-        collector: Collector,
-    ) -> Self {
+    /// A repeat's context.
+    pub fn new(row: RowConfig, window: Window, collector: Collector) -> Self {
         RepeatCtx {
             row,
-            client_cores,
             window,
             collector,
-            measured_pid: Arc::new(AtomicU32::new(0)),
-            remote: None,
         }
     }
 }
 
-/// The cell's cores as a workload divides them.
+/// Where a [`ClientServer`] workload's client process runs.
+#[derive(Debug, Clone, Default)]
+pub struct ClientCtx {
+    /// The client's cores: on this host, or on `remote`'s host when set.
+    pub cores: Vec<usize>,
+    /// The host the client runs on when it is not this one (`dyno run --client-host`); a server then
+    /// listens on its `server_ip`.
+    pub remote: Option<crate::remote::RemoteClient>,
+}
+
+/// The process whose CPU, peak RSS and context switches a repeat's window measures: the cell process
+/// itself until a reference row names the program it started (e.g. nginx), before the window opens.
+#[derive(Debug, Clone, Default)]
+pub struct MeasuredProcess(Arc<AtomicU32>);
+
+impl MeasuredProcess {
+    /// Measure process `pid` instead of the cell process.
+    pub fn set(&self, pid: u32) {
+        self.0.store(pid, Ordering::Release);
+    }
+
+    /// The measured process's pid, or `None` for the cell process itself.
+    pub fn pid(&self) -> Option<u32> {
+        match self.0.load(Ordering::Acquire) {
+            0 => None,
+            pid => Some(pid),
+        }
+    }
+}
+
+/// The cell's cores as a [`ClientServer`] workload divides them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoreSplit {
     /// Cores the row (the measured process's runtime) runs on.
@@ -56,9 +72,11 @@ pub struct CoreSplit {
 /// What a repeat returns beyond what its probes recorded: its declared figures (e.g. messages sent).
 pub type RepeatOutput = crate::metrics::Figures;
 
-/// A workload: written once against [`Row`], run by the harness on every row.
+/// What every workload has: written once against [`Row`], run by the harness on every row. A repeat
+/// runs through one facet: [`InProcess`] (the cell process does and measures all the work) or
+/// [`ClientServer`] (the cell process is a server that the workload's client process loads).
 pub trait Workload: 'static {
-    /// Name, parameters and default matrices.
+    /// Name, parameters, default matrices and declared figures.
     fn spec() -> WorkloadSpec;
 
     /// Reject parameter combinations that make no sense together (the spec already checked each value).
@@ -66,40 +84,9 @@ pub trait Workload: 'static {
         Ok(())
     }
 
-    /// Split the cell's cores between the row and a client process the workload starts (a load generator
-    /// on other cores than the server). Default: all to the row. `Err` when the cores cannot be split.
-    fn split_cores(cores: &[usize]) -> Result<CoreSplit, String> {
-        Ok(CoreSplit {
-            row: cores.to_vec(),
-            client: vec![],
-        })
-    }
-
-    /// Rows this workload runs beside the runtime rows that are not Rust runtimes (reference servers such
-    /// as nginx), with their fairness blocks for the cell's cores. Run by [`Workload::run_reference`].
-    fn reference_rows(_cores: &[usize]) -> Vec<RowInfo> {
-        vec![]
-    }
-
-    /// Run one repeat of reference row `row` (one of [`Workload::reference_rows`]).
-    fn run_reference(
-        row: &str,
-        _ctx: &RepeatCtx,
-        _params: &Params,
-    ) -> Result<RepeatOutput, String> {
-        Err(format!("this workload has no reference row {row:?}"))
-    }
-
-    /// Why this cell cannot run on this machine (a tool it needs is not installed, or the reference row
-    /// does not do these parameters): the cell is then recorded as skipped with this reason.
+    /// Why this cell cannot run on this machine (a tool it needs is not installed, the row lacks a facet
+    /// the workload needs): the cell is then recorded as skipped with this reason.
     fn unavailable(_row: &str, _params: &Params) -> Option<String> {
-        None
-    }
-
-    /// Why this cell cannot run with its client on another host (`dyno run --client-host`), e.g. a
-    /// reference tool installed on this host only: the cell is then recorded as skipped with this reason.
-    /// Asked only of a workload that declares a client. Default: it can.
-    fn remote_unavailable(_row: &str, _params: &Params) -> Option<String> {
         None
     }
 
@@ -108,22 +95,66 @@ pub trait Workload: 'static {
     fn fairness_notes<R: Row>() -> Vec<String> {
         vec![]
     }
+}
 
+/// The facet of a workload whose cell process does all the work of a repeat and measures itself.
+pub trait InProcess: Workload {
     /// Run one repeat on row `R`: warm up, run through the measured window, stop by itself, and check its
     /// own accounting. `Err` fails the cell with that one-line reason (e.g. a lost message).
     fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String>;
+}
+
+/// The facet of a workload whose cell process is a server, measured by a client process the workload
+/// starts on other cores (or another host).
+pub trait ClientServer: Workload {
+    /// The client process, as the driver's sampler and profiler must know it.
+    fn client() -> ClientSpec;
+
+    /// Split the cell's cores between the row (the server) and the client. `Err` when the cores cannot
+    /// be split: the cell is then skipped with the reason.
+    fn split_cores(cores: &[usize]) -> Result<CoreSplit, String>;
+
+    /// Why this cell cannot run with its client on another host (`dyno run --client-host`), e.g. a tool
+    /// installed on this host only: the cell is then recorded as skipped with this reason. Default: it can.
+    fn remote_unavailable(_row: &str, _params: &Params) -> Option<String> {
+        None
+    }
+
+    /// Run one repeat on row `R`: serve on `ctx.row`'s cores, load the server from `client`, stop by
+    /// itself and check the accounting of both sides.
+    fn run<R: Row>(
+        ctx: &RepeatCtx,
+        client: &ClientCtx,
+        params: &Params,
+    ) -> Result<RepeatOutput, String>;
 
     /// Serve this workload's server on row `R` at `addr` with `cfg`'s cores, the same code its cells
     /// measure, until `stopped` returns (`dyno serve`: a user's own load tools against it). `ready`
-    /// receives what to tell the user once it listens. Default: the workload has no server.
+    /// receives what to tell the user once it listens.
     fn serve<R: Row>(
-        _addr: std::net::SocketAddr,
-        _cfg: &crate::RowConfig,
-        _ready: &dyn Fn(&str),
-        _stopped: &dyn Fn(),
-    ) -> Result<(), ServeError> {
-        Err(ServeError::NoServer(Self::spec().name))
-    }
+        addr: std::net::SocketAddr,
+        cfg: &RowConfig,
+        ready: &dyn Fn(&str),
+        stopped: &dyn Fn(),
+    ) -> Result<(), ServeError>;
+}
+
+/// The facet of a workload with rows that are not Rust runtimes (a reference server such as nginx),
+/// run beside the runtime rows on the same cells.
+pub trait References: Workload {
+    /// The reference rows with their fairness blocks for the cell's cores.
+    fn reference_rows(cores: &[usize]) -> Vec<RowInfo>;
+
+    /// Run one repeat of reference row `row` (one of [`References::reference_rows`]). `client` is where
+    /// the client runs for a [`ClientServer`] workload; `measured` takes the pid of the program the row
+    /// starts.
+    fn run_reference(
+        row: &str,
+        ctx: &RepeatCtx,
+        client: Option<&ClientCtx>,
+        measured: &MeasuredProcess,
+        params: &Params,
+    ) -> Result<RepeatOutput, String>;
 }
 
 /// Why `dyno serve` served nothing.

@@ -43,24 +43,52 @@ pub struct Cost {
     /// Geometric mean of the ratios with its 95% interval.
     pub ratio: Option<Estimate>,
     pub target: f64,
-    /// `within target`, `over target` or `not resolved`, from the interval.
-    pub verdict: String,
+    /// What the interval says of the target.
+    pub verdict: Verdict,
+}
+
+/// What an observer's cost interval says of its target (the result file holds the words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    /// The whole interval is within the target.
+    #[serde(rename = "within target")]
+    WithinTarget,
+    /// The whole interval is beyond the target.
+    #[serde(rename = "over target")]
+    OverTarget,
+    /// The interval straddles the target: the machine's noise hides the answer.
+    #[serde(rename = "not resolved")]
+    NotResolved,
+    /// No round measured the cell with and without the observer.
+    #[serde(rename = "no data")]
+    NoData,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::WithinTarget => "within target",
+            Verdict::OverTarget => "over target",
+            Verdict::NotResolved => "not resolved",
+            Verdict::NoData => "no data",
+        })
+    }
 }
 
 impl Cost {
     fn of(ratios: Vec<f64>, target: f64) -> Cost {
         let ratio = Estimate::of_ratios(&ratios);
         let verdict = match ratio {
-            Some(e) if e.n >= 2 && e.ci95_low >= 1.0 - target => "within target",
-            Some(e) if e.n >= 2 && e.ci95_high < 1.0 - target => "over target",
-            Some(_) => "not resolved",
-            None => "no data",
+            Some(e) if e.n >= 2 && e.ci95_low >= 1.0 - target => Verdict::WithinTarget,
+            Some(e) if e.n >= 2 && e.ci95_high < 1.0 - target => Verdict::OverTarget,
+            Some(_) => Verdict::NotResolved,
+            None => Verdict::NoData,
         };
         Cost {
             ratios,
             ratio,
             target,
-            verdict: verdict.into(),
+            verdict,
         }
     }
 }
@@ -112,8 +140,20 @@ pub fn overhead(args: &OverheadArgs) -> Result<()> {
     write_atomic(&args.out, &json).with_context(|| format!("cannot write {}", args.out.display()))
 }
 
-/// (workload, runtime, unobserved throughput, profiled throughput, profiler tool) per cell id.
-type Pass = BTreeMap<String, (String, String, f64, Option<f64>, String)>;
+/// One pass's ok cells by id.
+type Pass = BTreeMap<String, Passed>;
+
+/// An ok cell of one pass.
+struct Passed {
+    workload: String,
+    runtime: String,
+    /// Throughput of its repeats (the profiled repeat is not among them).
+    throughput: f64,
+    /// Throughput of its profiled repeat, when one ran without error.
+    profiled: Option<f64>,
+    /// The profiler that ran (`perf` or `pprof`), or empty.
+    tool: String,
+}
 
 fn measure(args: &OverheadArgs, scratch: &Path) -> Result<Overhead> {
     let mut sampler: BTreeMap<String, Vec<f64>> = BTreeMap::new();
@@ -147,18 +187,25 @@ fn measure(args: &OverheadArgs, scratch: &Path) -> Result<Overhead> {
         };
         let (a, m) = a;
         manifest.get_or_insert(m);
-        for (id, (w, r, unobserved, profiled, tool)) in &a {
-            cells
-                .entry(id.clone())
-                .or_insert_with(|| (w.clone(), r.clone(), tool.clone()));
-            if let Some((_, _, sampled, _, _)) = b.get(id) {
+        for (id, cell) in &a {
+            cells.entry(id.clone()).or_insert_with(|| {
+                (
+                    cell.workload.clone(),
+                    cell.runtime.clone(),
+                    cell.tool.clone(),
+                )
+            });
+            if let Some(sampled) = b.get(id) {
                 sampler
                     .entry(id.clone())
                     .or_default()
-                    .push(sampled / unobserved);
+                    .push(sampled.throughput / cell.throughput);
             }
-            if let Some(p) = profiled {
-                profiler.entry(id.clone()).or_default().push(p / unobserved);
+            if let Some(p) = cell.profiled {
+                profiler
+                    .entry(id.clone())
+                    .or_default()
+                    .push(p / cell.throughput);
             }
         }
     }
@@ -204,15 +251,15 @@ fn read_pass(results: &Path) -> Result<(Pass, Manifest)> {
         let profile = c.profile.as_ref();
         pass.insert(
             c.cell_id.clone(),
-            (
-                c.workload.clone(),
-                c.runtime.clone(),
-                s.throughput_ops_s.mean,
-                profile
+            Passed {
+                workload: c.workload.clone(),
+                runtime: c.runtime.clone(),
+                throughput: s.throughput_ops_s.mean,
+                profiled: profile
                     .filter(|p| p.error.is_none())
                     .map(|p| p.throughput_ops_s),
-                profile.map(|p| p.tool.clone()).unwrap_or_default(),
-            ),
+                tool: profile.map(|p| p.tool.clone()).unwrap_or_default(),
+            },
         );
     }
     Ok((pass, manifest))
@@ -232,7 +279,7 @@ fn cost_cell(c: &Cost) -> String {
             e.n,
             c.verdict
         ),
-        None => c.verdict.clone(),
+        None => c.verdict.to_string(),
     }
 }
 
@@ -279,18 +326,18 @@ mod tests {
     fn verdicts_need_an_interval_on_one_side_of_the_target() {
         assert_eq!(
             Cost::of(vec![0.999, 1.001, 1.0, 0.998], 0.01).verdict,
-            "within target"
+            Verdict::WithinTarget
         );
         assert_eq!(
             Cost::of(vec![0.90, 0.91, 0.89, 0.90], 0.03).verdict,
-            "over target"
+            Verdict::OverTarget
         );
         assert_eq!(
             Cost::of(vec![0.8, 1.2, 0.9, 1.1], 0.01).verdict,
-            "not resolved"
+            Verdict::NotResolved
         );
-        assert_eq!(Cost::of(vec![1.0], 0.01).verdict, "not resolved");
-        assert_eq!(Cost::of(vec![], 0.01).verdict, "no data");
+        assert_eq!(Cost::of(vec![1.0], 0.01).verdict, Verdict::NotResolved);
+        assert_eq!(Cost::of(vec![], 0.01).verdict, Verdict::NoData);
     }
 
     #[test]

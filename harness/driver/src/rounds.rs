@@ -8,7 +8,9 @@ use anyhow::{Context, Result};
 use dyno_core::estimate::Chosen;
 use dyno_core::os::Usage;
 use dyno_core::rundir::RunDir;
-use dyno_core::schema::{CellOutput, MachineSpeed, Precision, PrecisionPlan, write_atomic};
+use dyno_core::schema::{
+    CellOutput, MachineSpeed, Precision, PrecisionPlan, Stopped, write_atomic,
+};
 use dyno_core::stats::Estimate;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -298,7 +300,7 @@ pub fn precision(
     signal: &[f64],
     judged_on: Option<String>,
     plan: Option<&PrecisionPlan>,
-    stopped: &str,
+    stopped: Stopped,
 ) -> Precision {
     let chosen = dyno_core::estimate::choose(xs, signal);
     let half_width = chosen.as_ref().and_then(|c| c.half_width_rel());
@@ -307,7 +309,7 @@ pub fn precision(
         half_width,
         target_half_width: plan.map(|p| p.target_half_width),
         reached: plan.is_some_and(|p| half_width.is_some_and(|h| h <= p.target_half_width)),
-        stopped: stopped.to_string(),
+        stopped,
         modes: chosen.as_ref().and_then(|c| c.modes.clone()),
         estimate: chosen,
         judged_on,
@@ -433,7 +435,7 @@ pub(crate) mod tests {
             &[],
             None,
             Some(&plan),
-            "target reached",
+            Stopped::TargetReached,
         );
         assert!(p.reached && p.half_width.unwrap() < 0.05, "{p:?}");
         let p = precision(
@@ -441,10 +443,10 @@ pub(crate) mod tests {
             &[],
             None,
             Some(&plan),
-            "budget spent",
+            Stopped::BudgetSpent,
         );
         assert!(!p.reached && p.half_width.unwrap() > 0.05, "{p:?}");
-        let one = precision(&[100.0], &[], None, None, "minimum repeats");
+        let one = precision(&[100.0], &[], None, None, Stopped::MinimumRepeats);
         assert_eq!((one.half_width, one.reached), (None, false));
     }
 }

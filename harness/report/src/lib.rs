@@ -76,7 +76,7 @@ impl Run {
                 .into_iter()
                 .flatten()
             {
-                if let Some(text) = dir.artifact(rel).and_then(|b| text(rel, b)) {
+                if let Some(text) = dir.artifact(rel) {
                     artifacts.insert(rel.clone(), text);
                 }
             }
@@ -155,20 +155,6 @@ impl Run {
     /// An artifact of this run read at load (e.g. a histogram), by its path relative to the run.
     pub fn artifact(&self, rel: &str) -> Option<String> {
         self.artifacts.get(rel).cloned()
-    }
-}
-
-/// An artifact's text; `.gz` artifacts are decompressed.
-fn text(rel: &str, bytes: Vec<u8>) -> Option<String> {
-    if rel.ends_with(".gz") {
-        use std::io::Read;
-        let mut s = String::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_string(&mut s)
-            .ok()?;
-        Some(s)
-    } else {
-        String::from_utf8(bytes).ok()
     }
 }
 

@@ -1,18 +1,24 @@
 //! The cell binary's command line: `describe`, `plan`, `rows` and `cell`. The driver (`dyno`) is its only
-//! intended caller; every workload binary gets it by calling [`cell_main`] from its `main`.
+//! intended caller; every workload binary gets it from its `main`: [`cell_main`] for an [`InProcess`]
+//! workload, or [`client_server`] / [`in_process`] with the workload's other facets, then
+//! [`CellBinary::main`].
 
 use crate::self_profile::SelfProfiler;
 use crate::{ROWS, RowVisitor, row_infos, visit_row};
 use clap::{Parser, Subcommand};
+use dyno_core::metrics::ClientSpec;
 use dyno_core::metrics::MEASURED_DURATION;
 use dyno_core::os::{Usage, confine_process};
+use dyno_core::params::WorkloadSpec;
 use dyno_core::params::{Override, Profile};
 use dyno_core::record::{Collector, Window, encode_histogram};
 use dyno_core::remote::RemoteClient;
 use dyno_core::runtime_metrics;
+use dyno_core::schema::RowInfo;
 use dyno_core::schema::{CellOutput, RawRepeat, write_atomic};
 use dyno_core::{
-    CoreSplit, Fairness, Params, RepeatCtx, RepeatOutput, Row, RowConfig, ServeError, Workload,
+    ClientCtx, ClientServer, CoreSplit, Fairness, InProcess, MeasuredProcess, Params, References,
+    RepeatCtx, RepeatOutput, Row, RowConfig, ServeError, Workload,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,92 +71,257 @@ enum Cmd {
     },
 }
 
-/// The `main` of a workload's cell binary.
-pub fn cell_main<W: Workload>() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.cmd {
-        Cmd::Describe => print_json(&W::spec()),
-        Cmd::Rows { cores } => {
-            let mut rows = row_infos::<W>(&RowConfig {
-                cores: cores.clone(),
-            });
-            rows.extend(W::reference_rows(&cores));
-            print_json(&rows)
+/// The `main` of an [`InProcess`] workload's cell binary without reference rows.
+pub fn cell_main<W: InProcess>() -> ExitCode {
+    in_process::<W>().main()
+}
+
+/// The cell binary of an [`InProcess`] workload: the cell process does all of a repeat's work.
+pub fn in_process<W: InProcess>() -> CellBinary<Alone<W>> {
+    CellBinary::new()
+}
+
+/// The cell binary of a [`ClientServer`] workload: the cell process is the server its client loads.
+pub fn client_server<W: ClientServer>() -> CellBinary<Served<W>> {
+    CellBinary::new()
+}
+
+/// How the cell binary runs a workload's repeats: through the facet it was built with.
+pub trait Shape: 'static {
+    /// The workload.
+    type W: Workload;
+    /// The client process, for a workload that has one.
+    fn client() -> Option<ClientSpec>;
+    /// The cell's cores between the row and the client.
+    fn split_cores(cores: &[usize]) -> Result<CoreSplit, String>;
+    /// Why the cell cannot run with its client on another host.
+    fn remote_unavailable(row: &str, params: &Params) -> Option<String>;
+    /// One repeat on row `R`.
+    fn run<R: Row>(
+        ctx: &RepeatCtx,
+        client: &ClientCtx,
+        params: &Params,
+    ) -> Result<RepeatOutput, String>;
+    /// `dyno serve` on row `R`.
+    fn serve<R: Row>(
+        addr: std::net::SocketAddr,
+        cfg: &RowConfig,
+        ready: &dyn Fn(&str),
+        stopped: &dyn Fn(),
+    ) -> Result<(), ServeError>;
+}
+
+/// The [`Shape`] of an [`InProcess`] workload: every core is the row's, no client, no server.
+pub struct Alone<W>(std::marker::PhantomData<W>);
+
+impl<W: InProcess> Shape for Alone<W> {
+    type W = W;
+    fn client() -> Option<ClientSpec> {
+        None
+    }
+    fn split_cores(cores: &[usize]) -> Result<CoreSplit, String> {
+        Ok(CoreSplit {
+            row: cores.to_vec(),
+            client: vec![],
+        })
+    }
+    fn remote_unavailable(_: &str, _: &Params) -> Option<String> {
+        None
+    }
+    fn run<R: Row>(
+        ctx: &RepeatCtx,
+        _: &ClientCtx,
+        params: &Params,
+    ) -> Result<RepeatOutput, String> {
+        W::run::<R>(ctx, params)
+    }
+    fn serve<R: Row>(
+        _: std::net::SocketAddr,
+        _: &RowConfig,
+        _: &dyn Fn(&str),
+        _: &dyn Fn(),
+    ) -> Result<(), ServeError> {
+        Err(ServeError::NoServer(W::spec().name))
+    }
+}
+
+/// The [`Shape`] of a [`ClientServer`] workload.
+pub struct Served<W>(std::marker::PhantomData<W>);
+
+impl<W: ClientServer> Shape for Served<W> {
+    type W = W;
+    fn client() -> Option<ClientSpec> {
+        Some(W::client())
+    }
+    fn split_cores(cores: &[usize]) -> Result<CoreSplit, String> {
+        W::split_cores(cores)
+    }
+    fn remote_unavailable(row: &str, params: &Params) -> Option<String> {
+        W::remote_unavailable(row, params)
+    }
+    fn run<R: Row>(
+        ctx: &RepeatCtx,
+        client: &ClientCtx,
+        params: &Params,
+    ) -> Result<RepeatOutput, String> {
+        W::run::<R>(ctx, client, params)
+    }
+    fn serve<R: Row>(
+        addr: std::net::SocketAddr,
+        cfg: &RowConfig,
+        ready: &dyn Fn(&str),
+        stopped: &dyn Fn(),
+    ) -> Result<(), ServeError> {
+        W::serve::<R>(addr, cfg, ready, stopped)
+    }
+}
+
+type RunReference = fn(
+    &str,
+    &RepeatCtx,
+    Option<&ClientCtx>,
+    &MeasuredProcess,
+    &Params,
+) -> Result<RepeatOutput, String>;
+
+/// A workload's [`References`] facet, when its binary was built with one.
+#[derive(Clone, Copy)]
+struct ReferenceFacet {
+    rows: fn(&[usize]) -> Vec<RowInfo>,
+    run: RunReference,
+}
+
+/// A workload's cell binary: built from its facets, then [`CellBinary::main`].
+pub struct CellBinary<S> {
+    references: Option<ReferenceFacet>,
+    shape: std::marker::PhantomData<S>,
+}
+
+impl<S: Shape> CellBinary<S>
+where
+    S::W: References,
+{
+    /// Add the workload's reference rows (rows that are not Rust runtimes) beside the registry's.
+    pub fn with_references(mut self) -> Self {
+        self.references = Some(ReferenceFacet {
+            rows: <S::W as References>::reference_rows,
+            run: <S::W as References>::run_reference,
+        });
+        self
+    }
+}
+
+impl<S: Shape> CellBinary<S> {
+    fn new() -> Self {
+        CellBinary {
+            references: None,
+            shape: std::marker::PhantomData,
         }
-        Cmd::Plan { profile, set } => {
-            let overrides: Result<Vec<Override>, String> = set.iter().map(|s| s.parse()).collect();
-            match overrides.and_then(|o| W::spec().plan(profile, &o, W::validate)) {
-                Ok(cells) => print_json(&cells),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(2)
-                }
+    }
+
+    fn reference_rows(&self, cores: &[usize]) -> Vec<RowInfo> {
+        self.references.map_or(vec![], |r| (r.rows)(cores))
+    }
+
+    /// The spec the driver reads: the workload's, with the client its facet declares.
+    fn spec() -> WorkloadSpec {
+        let mut spec = S::W::spec();
+        spec.declared.client = S::client();
+        spec
+    }
+
+    /// The cell binary's `main`: `describe`, `rows`, `plan`, `serve` or `cell`.
+    pub fn main(self) -> ExitCode {
+        match Cli::parse().cmd {
+            Cmd::Describe => print_json(&Self::spec()),
+            Cmd::Rows { cores } => {
+                let mut rows = row_infos::<S::W>(&RowConfig {
+                    cores: cores.clone(),
+                });
+                rows.extend(self.reference_rows(&cores));
+                print_json(&rows)
             }
-        }
-        Cmd::Serve { row, addr, cores } => {
-            let cfg = RowConfig { cores };
-            match visit_row(
-                &row,
-                Serve::<W> {
-                    addr,
-                    cfg: &cfg,
-                    w: std::marker::PhantomData,
-                },
-            ) {
-                None => {
-                    let ids: Vec<String> = ROWS.iter().map(|r| r.to_string()).collect();
-                    eprintln!("error: unknown row {row:?}; accepted: {}", ids.join(", "));
-                    ExitCode::from(2)
-                }
-                Some(Ok(())) => ExitCode::SUCCESS,
-                Some(Err(e)) => {
-                    eprintln!("error: {e}");
-                    match e {
-                        ServeError::NoServer(_) => ExitCode::from(2),
-                        ServeError::Failed(_) => ExitCode::FAILURE,
+            Cmd::Plan { profile, set } => {
+                let overrides: Result<Vec<Override>, String> =
+                    set.iter().map(|s| s.parse()).collect();
+                match overrides.and_then(|o| Self::spec().plan(profile, &o, S::W::validate)) {
+                    Ok(cells) => print_json(&cells),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::from(2)
                     }
                 }
             }
+            Cmd::Serve { row, addr, cores } => serve::<S>(&row, addr, RowConfig { cores }),
+            Cmd::Cell { row, req } => self.cell(&row, req),
         }
-        Cmd::Cell { row, req } => {
-            let references = W::reference_rows(&req.cores);
-            let outcome = match references.iter().find(|r| r.id == row) {
-                Some(info) => {
-                    let fairness = info.fairness.clone();
-                    Some(run_cell::<W>(
-                        &row,
-                        |_| fairness.clone(),
-                        req,
-                        |ctx, params| W::run_reference(&row, ctx, params),
-                    ))
-                }
-                None => visit_row(&row, RunCell::<W>(req, std::marker::PhantomData)),
-            };
-            match outcome {
-                None => {
-                    let mut ids: Vec<String> = ROWS.iter().map(|r| r.to_string()).collect();
-                    ids.extend(references.into_iter().map(|r| r.id));
-                    eprintln!("error: unknown row {row:?}; accepted: {}", ids.join(", "));
-                    ExitCode::from(2)
-                }
-                Some(Ok(())) => ExitCode::SUCCESS,
-                Some(Err(e)) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
+    }
+
+    fn cell(&self, row: &str, req: CellRequest) -> ExitCode {
+        let references = self.reference_rows(&req.cores);
+        let outcome = match (references.iter().find(|r| r.id == row), self.references) {
+            (Some(info), Some(facet)) => {
+                let fairness = info.fairness.clone();
+                Some(run_cell::<S>(
+                    row,
+                    |_| fairness.clone(),
+                    req,
+                    |ctx, client, measured, params| {
+                        let client = S::client().map(|_| client);
+                        (facet.run)(row, ctx, client, measured, params)
+                    },
+                ))
+            }
+            _ => visit_row(row, RunCell::<S>(req, std::marker::PhantomData)),
+        };
+        match outcome {
+            None => {
+                let mut ids: Vec<String> = ROWS.iter().map(|r| r.to_string()).collect();
+                ids.extend(references.into_iter().map(|r| r.id));
+                eprintln!("error: unknown row {row:?}; accepted: {}", ids.join(", "));
+                ExitCode::from(2)
+            }
+            Some(Ok(())) => ExitCode::SUCCESS,
+            Some(Err(e)) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// `serve`: the workload's server on `row` until SIGINT or SIGTERM.
+fn serve<S: Shape>(row: &str, addr: std::net::SocketAddr, cfg: RowConfig) -> ExitCode {
+    let serving = Serve::<S> {
+        addr,
+        cfg: &cfg,
+        shape: std::marker::PhantomData,
+    };
+    match visit_row(row, serving) {
+        None => {
+            let ids: Vec<String> = ROWS.iter().map(|r| r.to_string()).collect();
+            eprintln!("error: unknown row {row:?}; accepted: {}", ids.join(", "));
+            ExitCode::from(2)
+        }
+        Some(Ok(())) => ExitCode::SUCCESS,
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            match e {
+                ServeError::NoServer(_) => ExitCode::from(2),
+                ServeError::Failed(_) => ExitCode::FAILURE,
             }
         }
     }
 }
 
 /// `serve` on the row the registry finds: until SIGINT or SIGTERM.
-struct Serve<'a, W> {
+struct Serve<'a, S> {
     addr: std::net::SocketAddr,
     cfg: &'a RowConfig,
-    w: std::marker::PhantomData<W>,
+    shape: std::marker::PhantomData<S>,
 }
 
-impl<W: Workload> RowVisitor for Serve<'_, W> {
+impl<S: Shape> RowVisitor for Serve<'_, S> {
     type Out = Result<(), ServeError>;
     fn visit<R: Row>(self) -> Self::Out {
         confine_process(&self.cfg.cores)?;
@@ -168,7 +339,7 @@ impl<W: Workload> RowVisitor for Serve<'_, W> {
                 std::thread::sleep(Duration::from_millis(50));
             }
         };
-        W::serve::<R>(self.addr, self.cfg, &ready, &stopped)
+        S::serve::<R>(self.addr, self.cfg, &ready, &stopped)
     }
 }
 
@@ -207,36 +378,50 @@ struct CellRequest {
     remote_client: Option<String>,
 }
 
-struct RunCell<W>(CellRequest, std::marker::PhantomData<W>);
+struct RunCell<S>(CellRequest, std::marker::PhantomData<S>);
 
-impl<W: Workload> RowVisitor for RunCell<W> {
+impl<S: Shape> RowVisitor for RunCell<S> {
     type Out = Result<(), String>;
     fn visit<R: Row>(self) -> Result<(), String> {
-        run_cell::<W>(R::ID, crate::fairness::<W, R>, self.0, |ctx, params| {
-            W::run::<R>(ctx, params)
-        })
+        run_cell::<S>(
+            R::ID,
+            crate::fairness::<S::W, R>,
+            self.0,
+            |ctx, client, _, params| S::run::<R>(ctx, client, params),
+        )
     }
+}
+
+/// How a cell runs one repeat: its context, its client, the process its window measures, its parameters.
+trait RunRepeat:
+    Fn(&RepeatCtx, &ClientCtx, &MeasuredProcess, &Params) -> Result<RepeatOutput, String>
+{
+}
+
+impl<F> RunRepeat for F where
+    F: Fn(&RepeatCtx, &ClientCtx, &MeasuredProcess, &Params) -> Result<RepeatOutput, String>
+{
 }
 
 /// Run one cell of `row` (a runtime row or a reference row): check the request, confine the process,
 /// run every repeat (or record why the cell cannot run here), write the output atomically.
-fn run_cell<W: Workload>(
+fn run_cell<S: Shape>(
     row: &str,
     fairness_for: impl Fn(&RowConfig) -> Fairness,
     req: CellRequest,
-    run: impl Fn(&RepeatCtx, &Params) -> Result<RepeatOutput, String>,
+    run: impl RunRepeat,
 ) -> Result<(), String> {
     let params: Params = serde_json::from_str(&req.params)
         .map_err(|e| format!("--params is not a parameter object: {e}"))?;
-    W::validate(&params)?;
+    S::W::validate(&params)?;
     let positive = req.duration_s.is_finite() && req.duration_s > 0.0;
     let non_negative = req.warmup_s.is_finite() && req.warmup_s >= 0.0;
     if !positive || !non_negative || req.repeats == 0 {
         return Err("duration must be > 0, warm-up >= 0 and repeats >= 1".into());
     }
-    let declared = W::spec().declared.metrics;
-    let run = |ctx: &RepeatCtx, params: &Params| {
-        let figures = run(ctx, params)?;
+    let declared = S::W::spec().declared.metrics;
+    let run = |ctx: &RepeatCtx, client: &ClientCtx, measured: &MeasuredProcess, params: &Params| {
+        let figures = run(ctx, client, measured, params)?;
         match figures.undeclared(&declared)[..] {
             [] => Ok(figures),
             ref names => Err(format!(
@@ -247,7 +432,7 @@ fn run_cell<W: Workload>(
     };
     let remote: Option<RemoteClient> = match &req.remote_client {
         // Only a workload with a client process has anything to run elsewhere.
-        Some(json) if W::spec().declared.client.is_some() => Some(
+        Some(json) if S::client().is_some() => Some(
             serde_json::from_str(json)
                 .map_err(|e| format!("--remote-client is not a RemoteClient: {e}"))?,
         ),
@@ -258,7 +443,7 @@ fn run_cell<W: Workload>(
             row: req.cores.clone(),
             client: r.cores.clone(),
         }),
-        None => W::split_cores(&req.cores),
+        None => S::split_cores(&req.cores),
     };
     // Cores the workload cannot divide (one core for a server and its load generator, say in a core
     // sweep) make the cell skipped with the reason, like a missing tool: no fault of the row.
@@ -282,11 +467,11 @@ fn run_cell<W: Workload>(
     fairness.client_cores = split.client.clone();
     fairness.client_host = remote.as_ref().map(RemoteClient::describe);
     let skipped = unsplittable
-        .or_else(|| W::unavailable(row, &params))
+        .or_else(|| S::W::unavailable(row, &params))
         .or_else(|| {
             remote
                 .as_ref()
-                .and_then(|_| W::remote_unavailable(row, &params))
+                .and_then(|_| S::remote_unavailable(row, &params))
         });
     let mut repeats = Vec::with_capacity(req.repeats);
     if skipped.is_none() {
@@ -324,39 +509,42 @@ fn measure_repeat(
     warmup_s: f64,
     duration_s: f64,
     pprof: Option<(&std::path::Path, u32)>,
-    run: &impl Fn(&RepeatCtx, &Params) -> Result<RepeatOutput, String>,
+    run: &impl RunRepeat,
 ) -> Result<RawRepeat, String> {
     let window = Window::starting_in(
         Duration::from_secs_f64(warmup_s),
         Duration::from_secs_f64(duration_s),
     );
     let collector = Collector::new(true);
-    let mut ctx = RepeatCtx::new(
+    let ctx = RepeatCtx::new(
         RowConfig {
             cores: split.row.clone(),
         },
-        split.client.clone(),
         window,
         collector.clone(),
     );
-    ctx.remote = remote.cloned();
-    let measured = ctx.measured_pid.clone();
+    let client = ClientCtx {
+        cores: split.client.clone(),
+        remote: remote.cloned(),
+    };
+    let measured = MeasuredProcess::default();
+    let watched = measured.clone();
     let pprof = pprof.map(|(path, hz)| (path.to_path_buf(), hz));
     dyno_core::runtime_metrics::clear();
     let watcher = std::thread::Builder::new()
         .name("dyno-window".into())
         .spawn(move || {
             sleep_until(window.start());
-            let pid = measured.load(std::sync::atomic::Ordering::Acquire);
+            let pid = watched.pid();
             let usage = || match pid {
-                0 => Ok(Usage::of_self()),
-                pid => Usage::of_pid(pid),
+                None => Ok(Usage::of_self()),
+                Some(pid) => Usage::of_pid(pid),
             };
             let start = usage()?;
             let counters = runtime_metrics::snapshot();
             // pprof samples this process only: a reference row's server is another program.
             let profiler = match &pprof {
-                Some((_, hz)) if pid == 0 => Some(SelfProfiler::start(*hz)?),
+                Some((_, hz)) if pid.is_none() => Some(SelfProfiler::start(*hz)?),
                 _ => None,
             };
             if profiler.is_some() && Instant::now() >= window.end() {
@@ -377,7 +565,7 @@ fn measure_repeat(
             Ok::<_, String>((used, rates))
         })
         .map_err(|e| format!("cannot start the window watcher: {e}"))?;
-    let figures = run(&ctx, params)?;
+    let figures = run(&ctx, &client, &measured, params)?;
     drop(ctx);
     let duration_s = figures
         .get(&MEASURED_DURATION)

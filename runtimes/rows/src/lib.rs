@@ -2,13 +2,14 @@
 //!
 //! - [`for_each_row!`] is the registry: the one list of rows. [`ROWS`], [`visit_row`], [`visit_net_row`]
 //!   and [`row_matrix_test!`] all expand from it, so adding a row is its crate plus one line there.
-//! - [`cell_main`] is the whole `main` of a workload's cell binary (`dyno-cell-<workload>`): it describes
-//!   the workload, plans its matrix, lists rows, and runs one cell (all its repeats) in this process.
+//! - [`cell_main`] (or [`CellBinary`], for a workload with facets beyond [`dyno_core::InProcess`]) is the
+//!   whole `main` of a workload's cell binary (`dyno-cell-<workload>`): it describes the workload, plans
+//!   its matrix, lists rows, and runs one cell (all its repeats) in this process.
 
 mod cell;
 pub mod self_profile;
 
-pub use cell::cell_main;
+pub use cell::{Alone, CellBinary, Served, Shape, cell_main, client_server, in_process};
 pub use dyno_rt_async_std::AsyncStd;
 pub use dyno_rt_glommio::Glommio;
 pub use dyno_rt_smol::Smol;
@@ -146,7 +147,7 @@ pub trait NetRowVisitor {
 }
 
 /// Re-enter generic network code for the row `R` a workload was instantiated with: a network workload's
-/// `Workload::run::<R: Row>` calls this to get `R` as a [`NetRow`] (the same type, found in the registry
+/// `run::<R: Row>` calls this to get `R` as a [`NetRow`] (the same type, found in the registry
 /// by its id). `Err` names the row when it has no network facet.
 pub fn as_net_row<R: Row, V: NetRowVisitor>(v: V) -> Result<V::Out, String> {
     visit_net_row(R::ID, v).ok_or_else(|| format!("row {} has no network facet", R::ID))
@@ -329,12 +330,6 @@ mod tests {
         struct NoWorkload;
         impl Workload for NoWorkload {
             fn spec() -> dyno_core::params::WorkloadSpec {
-                unreachable!()
-            }
-            fn run<R: Row>(
-                _: &dyno_core::RepeatCtx,
-                _: &dyno_core::Params,
-            ) -> Result<dyno_core::RepeatOutput, String> {
                 unreachable!()
             }
         }

@@ -15,7 +15,6 @@ fn throughput<R: Row>(p: &FanoutParams, latency: bool, window: Duration) -> f64 
         RowConfig {
             cores: dyno_core::os::allowed_cores(),
         },
-        vec![],
         Window::starting_in(Duration::from_millis(300), window),
         Collector::new(latency),
     );

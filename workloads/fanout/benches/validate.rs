@@ -21,7 +21,7 @@ const CPU_TOLERANCE: f64 = 0.05;
 /// busy with the consumer's work, never idle waiting for the producer.
 const WORK_NS: &str = "200000";
 
-fn main() {
+fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     let out = args
@@ -49,7 +49,7 @@ fn main() {
         quick,
         checks: vec![check],
     };
-    doc.finish(out.as_deref());
+    doc.finish(out.as_deref())
 }
 
 const NAME: &str = "known CPU";

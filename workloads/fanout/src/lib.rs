@@ -21,7 +21,7 @@ use dyno_core::metrics::{Declarations, Question, Side};
 use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
 use dyno_core::schema::Pairing;
 use dyno_core::{
-    Better, Metric, Params, Probe, RepeatCtx, RepeatOutput, Row, Shard, Window, Workload,
+    Better, InProcess, Metric, Params, Probe, RepeatCtx, RepeatOutput, Row, Shard, Window, Workload,
 };
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -186,7 +186,9 @@ impl Workload for Fanout {
             ))
         }
     }
+}
 
+impl InProcess for Fanout {
     fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String> {
         let p = FanoutParams::from(params);
         let report = match p.channel.as_str() {

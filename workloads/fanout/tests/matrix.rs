@@ -15,7 +15,6 @@ fn new_ctx() -> RepeatCtx {
         RowConfig {
             cores: cores.iter().copied().cycle().take(2).collect(),
         },
-        vec![],
         Window::starting_in(Duration::from_millis(20), Duration::from_millis(80)),
         Collector::new(true),
     )

@@ -460,8 +460,8 @@ fn write(o: &Opts, doc: &ReferenceDoc) {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../results/benches")
+        workspace_root()
+            .join("results/benches")
             .join(format!("http-reference-{stamp}.json"))
     });
     if let Some(dir) = path.parent() {
@@ -470,5 +470,17 @@ fn write(o: &Opts, doc: &ReferenceDoc) {
     match dyno_core::schema::write_atomic(&path, &serde_json::to_vec_pretty(doc).unwrap()) {
         Ok(()) => println!("  written to {}", path.display()),
         Err(e) => eprintln!("cannot write {}: {e}", path.display()),
+    }
+}
+
+/// The workspace this bench runs in, found at run time (a binary built in another checkout that shares
+/// the target directory must not write into that checkout).
+fn workspace_root() -> PathBuf {
+    match dyno_core::workspace::Workspace::read(None) {
+        Ok(ws) => ws.root,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1)
+        }
     }
 }

@@ -74,7 +74,7 @@ impl Opts {
     }
 }
 
-fn main() {
+fn main() -> std::process::ExitCode {
     let o = Opts::parse();
     let cores = allowed_cores();
     let checks = if cores.len() < 2 {
@@ -125,7 +125,7 @@ fn main() {
         quick: o.quick,
         checks,
     };
-    doc.finish(o.out.as_deref());
+    doc.finish(o.out.as_deref())
 }
 
 fn skipped(name: &str, target: &str, why: &str) -> Check {
@@ -498,11 +498,16 @@ fn paced_client(script: &Path, port: u16, secs: u64, core: usize) -> Result<Pace
     })
 }
 
-/// The scripts under `scripts/validate/` of the workspace this bench was built from.
+/// The scripts under `scripts/validate/` of the workspace this bench runs in (found at run time: a
+/// binary built in another checkout that shares the target directory must not use that checkout's).
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../scripts/validate")
-        .join(name)
+    match dyno_core::workspace::Workspace::read(None) {
+        Ok(ws) => ws.root.join("scripts/validate").join(name),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1)
+        }
+    }
 }
 
 fn known_delay_and_count(o: &Opts, server: usize, client: usize) -> Vec<Check> {

@@ -17,7 +17,10 @@ use dyno_core::metrics::{ClientSpec, Declarations, MEASURED_DURATION, Metric, Sl
 use dyno_core::os::{current_rss, raise_nofile};
 use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
 use dyno_core::schema::Pairing;
-use dyno_core::{CoreSplit, Params, RepeatCtx, RepeatOutput, Row, Workload};
+use dyno_core::{
+    ClientCtx, ClientServer, CoreSplit, MeasuredProcess, Params, References, RepeatCtx,
+    RepeatOutput, Row, Workload,
+};
 use dyno_load::LoadConfig;
 use dyno_net::NetRow;
 use figures::*;
@@ -164,10 +167,8 @@ impl Workload for Http {
             declared: Declarations {
                 ops_unit: "requests".into(),
                 metrics: figures::ALL.iter().map(Metric::spec).collect(),
-                client: Some(ClientSpec {
-                    name: "load generator".into(),
-                    thread_prefix: dyno_load::THREAD_PREFIX.into(),
-                }),
+                // The cell binary declares the client from `ClientServer::client`.
+                client: None,
                 slo: Some(SLO),
                 questions: dyno_rows::design_questions()
                     .into_iter()
@@ -195,23 +196,6 @@ impl Workload for Http {
         Ok(())
     }
 
-    fn reference_rows(cores: &[usize]) -> Vec<dyno_core::schema::RowInfo> {
-        match Self::split_cores(cores) {
-            Ok(split) => vec![nginx::row_info(&split)],
-            Err(_) => vec![],
-        }
-    }
-
-    fn run_reference(row: &str, ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String> {
-        match row {
-            nginx::ROW => nginx::run_repeat(ctx, &HttpParams::from(params)),
-            other => Err(format!(
-                "no reference row {other:?}; accepted: {}",
-                nginx::ROW
-            )),
-        }
-    }
-
     fn unavailable(row: &str, params: &Params) -> Option<String> {
         let p = HttpParams::from(params);
         if p.generator == "wrk" && generator::wrk_path().is_none() {
@@ -227,6 +211,20 @@ impl Workload for Http {
             ));
         }
         None
+    }
+
+    fn fairness_notes<R: Row>() -> Vec<String> {
+        dyno_rows::network_notes::<R>()
+    }
+}
+
+/// The cell process is the server; dyno's load generator (or wrk) is the client on the other cores.
+impl ClientServer for Http {
+    fn client() -> ClientSpec {
+        ClientSpec {
+            name: "load generator".into(),
+            thread_prefix: dyno_load::THREAD_PREFIX.into(),
+        }
     }
 
     fn split_cores(cores: &[usize]) -> Result<CoreSplit, String> {
@@ -257,19 +255,19 @@ impl Workload for Http {
         })
     }
 
-    fn fairness_notes<R: Row>() -> Vec<String> {
-        dyno_rows::network_notes::<R>()
-    }
-
-    fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String> {
-        struct Repeat<'a>(&'a RepeatCtx, HttpParams);
+    fn run<R: Row>(
+        ctx: &RepeatCtx,
+        client: &ClientCtx,
+        params: &Params,
+    ) -> Result<RepeatOutput, String> {
+        struct Repeat<'a>(&'a RepeatCtx, &'a ClientCtx, HttpParams);
         impl dyno_rows::NetRowVisitor for Repeat<'_> {
             type Out = Result<RepeatOutput, String>;
             fn visit<N: NetRow>(self) -> Self::Out {
-                run_repeat::<N>(self.0, &self.1)
+                run_repeat::<N>(self.0, self.1, &self.2)
             }
         }
-        dyno_rows::as_net_row::<R, _>(Repeat(ctx, HttpParams::from(params)))?
+        dyno_rows::as_net_row::<R, _>(Repeat(ctx, client, HttpParams::from(params)))?
     }
 
     fn serve<R: Row>(
@@ -311,6 +309,33 @@ impl Workload for Http {
     }
 }
 
+/// nginx serves the same endpoints beside the rows, loaded the same way.
+impl References for Http {
+    fn reference_rows(cores: &[usize]) -> Vec<dyno_core::schema::RowInfo> {
+        match Self::split_cores(cores) {
+            Ok(split) => vec![nginx::row_info(&split)],
+            Err(_) => vec![],
+        }
+    }
+
+    fn run_reference(
+        row: &str,
+        ctx: &RepeatCtx,
+        client: Option<&ClientCtx>,
+        measured: &MeasuredProcess,
+        params: &Params,
+    ) -> Result<RepeatOutput, String> {
+        let client = client.ok_or("the http workload's reference rows need its client")?;
+        match row {
+            nginx::ROW => nginx::run_repeat(ctx, client, measured, &HttpParams::from(params)),
+            other => Err(format!(
+                "no reference row {other:?}; accepted: {}",
+                nginx::ROW
+            )),
+        }
+    }
+}
+
 /// The server under load: where it listens, and how to read its memory and open connections.
 pub struct Target<'a> {
     pub addr: std::net::SocketAddr,
@@ -332,10 +357,14 @@ pub struct Measured {
 }
 
 /// One repeat: start the server on the row, run the generator through the window, stop, check, record.
-pub fn run_repeat<R: NetRow>(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOutput, String> {
+pub fn run_repeat<R: NetRow>(
+    ctx: &RepeatCtx,
+    client: &ClientCtx,
+    p: &HttpParams,
+) -> Result<RepeatOutput, String> {
     raise_nofile(p.connections + FD_MARGIN)?;
     // With the generator on another host, listen on the address that host reaches this one at.
-    let at = match &ctx.remote {
+    let at = match &client.remote {
         Some(r) => std::net::SocketAddr::new(r.server_ip, 0),
         None => ([127, 0, 0, 1], 0).into(),
     };
@@ -346,18 +375,23 @@ pub fn run_repeat<R: NetRow>(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOu
         rss: &current_rss,
         open: &|| Some(shared.active.load(Ordering::Acquire)),
     };
-    let measured = load(ctx, p, &target);
+    let measured = load(ctx, client, p, &target);
     let served = running.stop();
-    record(ctx, p, measured?, served?)
+    record(ctx, client, p, measured?, served?)
 }
 
 /// Run the cell's generator (dyno's, or wrk) against `target` through the measured window.
-pub fn load(ctx: &RepeatCtx, p: &HttpParams, target: &Target) -> Result<Measured, String> {
+pub fn load(
+    ctx: &RepeatCtx,
+    client: &ClientCtx,
+    p: &HttpParams,
+    target: &Target,
+) -> Result<Measured, String> {
     let rss_idle = (target.rss)();
     let window = ctx.window;
     // A remote generator also waits for ssh: twice the round trip measured at set-up.
     let margin = SPAWN_MARGIN
-        + ctx.remote.as_ref().map_or(Duration::ZERO, |r| {
+        + client.remote.as_ref().map_or(Duration::ZERO, |r| {
             Duration::from_secs_f64(2.0 * r.round_trip_s)
         });
     let load_start = Instant::now() + margin;
@@ -366,7 +400,7 @@ pub fn load(ctx: &RepeatCtx, p: &HttpParams, target: &Target) -> Result<Measured
             "the warm-up is too short for the http workload: the generator needs {} ms to start{}; \
              accepted: a longer --warmup",
             margin.as_millis(),
-            if ctx.remote.is_some() {
+            if client.remote.is_some() {
                 " over ssh"
             } else {
                 ""
@@ -375,7 +409,7 @@ pub fn load(ctx: &RepeatCtx, p: &HttpParams, target: &Target) -> Result<Measured
     }
     let timeout = p.request_timeout();
     let url = format!("http://{}{}", target.addr, p.path());
-    let threads = ctx.client_cores.len().clamp(1, p.connections as usize);
+    let threads = client.cores.len().clamp(1, p.connections as usize);
     let deadline = window.end() + timeout + Duration::from_secs(5);
     std::thread::scope(|s| {
         // Memory while every connection is open: halfway through the measured window.
@@ -390,7 +424,7 @@ pub fn load(ctx: &RepeatCtx, p: &HttpParams, target: &Target) -> Result<Measured
                     url: &url,
                     connections: p.connections as usize,
                     threads,
-                    cores: &ctx.client_cores,
+                    cores: &client.cores,
                     timeout,
                     start: window.start(),
                     duration: window.duration(),
@@ -406,18 +440,18 @@ pub fn load(ctx: &RepeatCtx, p: &HttpParams, target: &Target) -> Result<Measured
                     connections: p.connections as usize,
                     duration: window.duration(),
                     threads,
-                    cores: ctx.client_cores.clone(),
+                    cores: client.cores.clone(),
                     rate: (p.rate > 0).then_some(p.rate as f64),
                     timeout,
                     warmup: window.start() - load_start,
                     start_at: Some(on_client_clock(
                         SystemTime::now() + (load_start - Instant::now()),
-                        ctx.remote.as_ref(),
+                        client.remote.as_ref(),
                     )),
                     limits: dyno_load::Limits::default(),
                 };
                 (
-                    generator::run(&cfg, deadline, ctx.remote.as_ref()),
+                    generator::run(&cfg, deadline, client.remote.as_ref()),
                     (window.end() - load_start).as_secs_f64(),
                 )
             }
@@ -447,6 +481,7 @@ fn on_client_clock(at: SystemTime, remote: Option<&dyno_core::remote::RemoteClie
 /// the repeat's figures.
 pub fn record(
     ctx: &RepeatCtx,
+    client: &ClientCtx,
     p: &HttpParams,
     m: Measured,
     served: ShardReport,
@@ -506,7 +541,7 @@ pub fn record(
     // Share of the client cores the generator kept busy over its run (1.0: saturated).
     put(
         &GENERATOR_BUSY,
-        m.out.cpu_s / (m.run_s * ctx.client_cores.len().max(1) as f64),
+        m.out.cpu_s / (m.run_s * client.cores.len().max(1) as f64),
     );
     if let Some(idle) = m.rss_idle {
         put(&RSS_IDLE, idle as f64);

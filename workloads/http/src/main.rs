@@ -6,5 +6,7 @@ fn main() -> std::process::ExitCode {
     if args.get(1).map(String::as_str) == Some(dyno_http::generator::SUBCOMMAND) {
         return dyno_http::generator::main(&args[2..]);
     }
-    dyno_rows::cell_main::<dyno_http::Http>()
+    dyno_rows::client_server::<dyno_http::Http>()
+        .with_references()
+        .main()
 }

@@ -6,7 +6,7 @@ use crate::server::ShardReport;
 use crate::{FD_MARGIN, HttpParams, READY_TIMEOUT, Target, load, record};
 use dyno_core::os::{raise_nofile, rss_of};
 use dyno_core::schema::RowInfo;
-use dyno_core::{CoreSplit, Fairness, RepeatCtx, RepeatOutput};
+use dyno_core::{ClientCtx, CoreSplit, Fairness, MeasuredProcess, RepeatCtx, RepeatOutput};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -207,14 +207,19 @@ impl Nginx {
 }
 
 /// One repeat on nginx: start it, load it like a runtime row, check its own count, stop it.
-pub fn run_repeat(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOutput, String> {
+pub fn run_repeat(
+    ctx: &RepeatCtx,
+    client: &ClientCtx,
+    measured: &MeasuredProcess,
+    p: &HttpParams,
+) -> Result<RepeatOutput, String> {
     raise_nofile(p.connections + FD_MARGIN)?;
     let (reserved, addr) = dyno_net::reserve_port([127, 0, 0, 1].into())
         .map_err(|e| format!("cannot reserve a port on 127.0.0.1: {e}"))?;
     let nginx = Nginx::start(addr, p.connections, &ctx.row.cores)?;
     drop(reserved);
     let pid = nginx.child.id();
-    ctx.measured_pid.store(pid, Ordering::Release);
+    measured.set(pid);
     let before = status(addr)?;
     // Status reads after `before` (each one connection and one request to nginx).
     let reads = AtomicU64::new(0);
@@ -231,7 +236,7 @@ pub fn run_repeat(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOutput, Strin
         rss: &rss,
         open: &open,
     };
-    let measured = load(ctx, p, &target);
+    let loaded = load(ctx, client, p, &target);
     reads.fetch_add(1, Ordering::AcqRel);
     let after = status(addr);
     drop(nginx);
@@ -242,5 +247,5 @@ pub fn run_repeat(ctx: &RepeatCtx, p: &HttpParams) -> Result<RepeatOutput, Strin
         accepted: after.accepts.saturating_sub(before.accepts + extra),
         ..ShardReport::default()
     };
-    record(ctx, p, measured?, served)
+    record(ctx, client, p, loaded?, served)
 }

@@ -1,7 +1,7 @@
 //! Every row serves every endpoint correctly, and a generator repeat on every row counts exactly.
 
 use dyno_core::params::Profile;
-use dyno_core::{Collector, Params, RepeatCtx, RowConfig, Window, Workload};
+use dyno_core::{ClientCtx, Collector, Params, RepeatCtx, RowConfig, Window, Workload};
 use dyno_http::figures::{CONNECTIONS_ACCEPTED, GENERATOR_RESPONSES, SERVER_REQUESTS};
 use dyno_http::{Http, HttpParams, Server, generator, run_repeat};
 use dyno_net::NetRow;
@@ -90,23 +90,28 @@ fn params(set: &[(&str, u64)], endpoint: &str) -> HttpParams {
     HttpParams::from(&p)
 }
 
-fn ctx() -> RepeatCtx {
+/// A repeat's context with the server on the first allowed core and the generator on the last.
+fn ctx() -> (RepeatCtx, ClientCtx) {
     // SAFETY of the test setup: the generator is this package's cell binary, not the test harness.
     unsafe { std::env::set_var(generator::PROGRAM_VAR, env!("CARGO_BIN_EXE_dyno-cell-http")) };
     let c = cores();
-    RepeatCtx::new(
+    let ctx = RepeatCtx::new(
         RowConfig {
             cores: c[..1].to_vec(),
         },
-        vec![*c.last().unwrap()],
         Window::starting_in(Duration::from_millis(300), Duration::from_millis(400)),
         Collector::new(true),
-    )
+    );
+    let client = ClientCtx {
+        cores: vec![*c.last().unwrap()],
+        remote: None,
+    };
+    (ctx, client)
 }
 
 fn generator_and_server_agree<R: NetRow>() {
-    let ctx = ctx();
-    let m = run_repeat::<R>(&ctx, &params(&[("connections", 8)], "plaintext")).unwrap();
+    let (ctx, client) = ctx();
+    let m = run_repeat::<R>(&ctx, &client, &params(&[("connections", 8)], "plaintext")).unwrap();
     let rec = ctx.collector.clone().finish();
     assert!(rec.ops > 100, "{rec:?}");
     assert!(rec.errors.is_empty(), "{rec:?}");

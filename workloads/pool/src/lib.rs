@@ -24,7 +24,8 @@ use dyno_core::metrics::{Declarations, Question, Side};
 use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
 use dyno_core::schema::Pairing;
 use dyno_core::{
-    Better, Metric, Params, Probe, RepeatCtx, RepeatOutput, Role, Row, Shard, Window, Workload,
+    Better, InProcess, Metric, Params, Probe, RepeatCtx, RepeatOutput, Role, Row, Shard, Window,
+    Workload,
 };
 use objects::{Buf, Object, Request};
 use std::process::ExitCode;
@@ -217,7 +218,9 @@ impl Workload for PoolWorkload {
                 <ThreadLocal<Buf<1>> as Contender<Buf<1>>>::GET_PUT),
         ]
     }
+}
 
+impl InProcess for PoolWorkload {
     fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String> {
         let p = PoolParams::from(params);
         match counting::allocator() {

@@ -2,7 +2,7 @@
 //! contender hands one object to two tasks at once or hands out another user's data.
 
 use dyno_core::params::Profile;
-use dyno_core::{Collector, Params, RepeatCtx, Row, RowConfig, Window, Workload};
+use dyno_core::{Collector, InProcess, Params, RepeatCtx, Row, RowConfig, Window, Workload};
 use dyno_pool::contenders::{Contender, LockFree, Malloc, OPool, ObjectPool, Slab, ThreadLocal};
 use dyno_pool::objects::{Buf, Object, Request};
 use dyno_pool::{ALLOCS_PER_OP, PoolWorkload, RSS_RETAINED};
@@ -38,7 +38,6 @@ fn run<R: Row>(contender: &str, pattern: &str) -> (dyno_core::RepeatOutput, u64)
     let collector = Collector::new(true);
     let ctx = RepeatCtx::new(
         cores(),
-        vec![],
         Window::starting_in(Duration::from_millis(30), Duration::from_millis(100)),
         collector.clone(),
     );

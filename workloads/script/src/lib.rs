@@ -24,7 +24,7 @@ use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
 use dyno_core::record::new_histogram;
 use dyno_core::schema::Pairing;
 use dyno_core::{
-    Better, Metric, Params, RepeatCtx, RepeatOutput, Role, Row, Shard, Window, Workload,
+    Better, InProcess, Metric, Params, RepeatCtx, RepeatOutput, Role, Row, Shard, Window, Workload,
 };
 use std::sync::Arc;
 
@@ -221,7 +221,9 @@ impl Workload for ScriptWorkload {
             "one QuickJS runtime per thread that evaluates (worker, shard or blocking thread), never shared".into(),
         ]
     }
+}
 
+impl InProcess for ScriptWorkload {
     fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String> {
         let p = ScriptParams::from(params)?;
         let limits = Limits::default();

@@ -3,7 +3,7 @@
 //! workers and on its blocking pool, and the lag probe sees a known 5 ms stall of the loop.
 
 use dyno_core::params::Profile;
-use dyno_core::{Collector, Params, RepeatCtx, Row, RowConfig, Window, Workload};
+use dyno_core::{Collector, InProcess, Params, RepeatCtx, Row, RowConfig, Window, Workload};
 use dyno_script::{ErrorKind, LAG_P99, Limits, Script, ScriptWorkload, Strategy, evaluate};
 use std::time::Duration;
 
@@ -28,7 +28,6 @@ fn every_strategy_and_placement_runs<R: Row>() {
             let collector = Collector::new(true);
             let ctx = RepeatCtx::new(
                 cores(),
-                vec![],
                 // A warm-up long enough for the setup of an unoptimised build.
                 Window::starting_in(Duration::from_millis(1500), Duration::from_millis(100)),
                 collector.clone(),

@@ -14,7 +14,7 @@ use crate::rounds;
 use anyhow::Result;
 use dyno_core::human::si;
 use dyno_core::rundir::Results;
-use dyno_core::schema::{CellResult, Pairing, PrecisionPlan, RunSettings, Status};
+use dyno_core::schema::{CellResult, Pairing, PrecisionPlan, RunSettings, Status, Stopped};
 use std::time::{Duration, Instant};
 
 /// Run the matrix in interleaved rounds (see [`crate::rounds`]): every cell without a trusted result
@@ -349,11 +349,11 @@ impl<'a> Scheduler<'a> {
 
     /// End the open cells past their minimum that the budget left out of the next round.
     fn end_budget_spent(&mut self, round: usize, take: &[bool]) -> Result<()> {
-        let out: Vec<(usize, &str)> = (0..self.state.len())
+        let out: Vec<(usize, Stopped)> = (0..self.state.len())
             .filter(|&i| {
                 matches!(&self.state[i], State::Open(k) if k.len() >= self.min) && !take[i]
             })
-            .map(|i| (i, "budget spent"))
+            .map(|i| (i, Stopped::BudgetSpent))
             .collect();
         let taking = take.iter().filter(|t| **t).count();
         if let (Some(p), true) = (&self.precision, taking > 0 && !out.is_empty()) {
@@ -371,7 +371,7 @@ impl<'a> Scheduler<'a> {
     }
 
     /// End these cells: the result of each (its profiled repeat run) written, its rounds cleared.
-    fn finish(&mut self, mut ending: Vec<(usize, &str)>) -> Result<()> {
+    fn finish(&mut self, mut ending: Vec<(usize, Stopped)>) -> Result<()> {
         ending.sort_unstable();
         for (i, stopped) in ending {
             let cell = &self.settings.cells[i];

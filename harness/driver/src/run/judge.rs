@@ -10,8 +10,9 @@ use anyhow::{Context, Result};
 use dyno_core::estimate::Estimator;
 use dyno_core::metrics::Declarations;
 use dyno_core::os::Usage;
+use dyno_core::rundir::Artifact;
 use dyno_core::schema::{
-    Artifacts, CellOutput, CellResult, PlannedCell, RunSettings, SCHEMA, Status,
+    Artifacts, CellOutput, CellResult, PlannedCell, RunSettings, SCHEMA, Status, Stopped,
 };
 
 /// What one repeat of a cell gave: a repeat to keep, or the cell's end (skipped, or failed with the
@@ -230,7 +231,7 @@ pub(super) fn finish_cell(
     cell: &PlannedCell,
     kept: &[RoundRecord],
     runner: &dyn CellRunner,
-    stopped: &str,
+    stopped: Stopped,
 ) -> Result<CellResult> {
     let declared = plan.declared(&cell.workload);
     let m = rounds::merge(kept).context("a cell ended with no repeat")?;
@@ -248,16 +249,14 @@ pub(super) fn finish_cell(
         r.started_unix_s = o.started_unix_s;
         r.machine_speed = o.speed;
     }
+    let id = &cell.cell_id;
     if let Some(h) = hist {
-        let rel = format!("cells/{}.hdr", cell.cell_id);
-        plan.run.write_artifact(&rel, h.as_bytes())?;
-        result.artifacts.histogram = Some(rel);
+        result.artifacts.histogram = Some(plan.run.write_artifact(id, Artifact::Histogram, &h)?);
     }
     if let Some(series) = &m.series {
-        let rel = format!("cells/{}.timeseries.csv", cell.cell_id);
-        plan.run
-            .write_artifact(&rel, crate::sampler::csv(series).as_bytes())?;
-        result.artifacts.timeseries_csv = Some(rel);
+        let csv = crate::sampler::csv(series);
+        result.artifacts.timeseries_csv =
+            Some(plan.run.write_artifact(id, Artifact::Timeseries, &csv)?);
         result.timeseries = Some(crate::sampler::summarize(series));
     }
     let warmups = cell_warmups(&plan.manifest.settings, kept);
@@ -265,14 +264,13 @@ pub(super) fn finish_cell(
     let args = cell_args(plan, cell, warmup_s, 1)?;
     if let Some(p) = runner.profile(plan, cell, &args, warmup_s, summary.throughput_ops_s.mean) {
         if let (Some(folded), Some(svg)) = (&p.folded, &p.svg) {
-            // Folded stacks of deep generic Rust frames are large and repetitive: stored gzipped.
-            let folded_rel = format!("cells/{}.folded.gz", cell.cell_id);
-            let svg_rel = format!("cells/{}.flame.svg", cell.cell_id);
-            plan.run
-                .write_artifact(&folded_rel, &gzip(folded.as_bytes()))?;
-            plan.run.write_artifact(&svg_rel, svg.as_bytes())?;
-            result.artifacts.folded_stacks = Some(folded_rel);
-            result.artifacts.flamegraph_svg = Some(svg_rel);
+            result.artifacts.folded_stacks = Some(plan.run.write_artifact(
+                id,
+                Artifact::FoldedStacks,
+                folded,
+            )?);
+            result.artifacts.flamegraph_svg =
+                Some(plan.run.write_artifact(id, Artifact::Flamegraph, svg)?);
         }
         result.profile = Some(p.info);
     }
@@ -343,12 +341,4 @@ pub(super) fn judged_figure(
         ),
         _ => (repeats.iter().map(|r| r.throughput_ops_s).collect(), None),
     }
-}
-
-/// Gzip-compress bytes.
-pub(super) fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(bytes).expect("writing to a Vec cannot fail");
-    e.finish().expect("finishing a Vec cannot fail")
 }

@@ -13,7 +13,8 @@ use dyno_core::metrics::Declarations;
 use dyno_core::params::Override;
 use dyno_core::rundir::Results;
 use dyno_core::schema::{
-    CORES_PARAM, Manifest, PlannedCell, PrecisionPlan, RowInfo, RunSettings, SCHEMA, cell_id,
+    CORES_PARAM, Manifest, PlannedCell, PrecisionPlan, RowInfo, RunProfile, RunSettings, SCHEMA,
+    cell_id,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -49,9 +50,9 @@ pub(super) fn new(
         schema: SCHEMA,
         run_id: run_id.clone(),
         profile: if custom(args) {
-            "custom".into()
+            RunProfile::Custom
         } else {
-            profile
+            args.profile.into()
         },
         started,
         finished: None,

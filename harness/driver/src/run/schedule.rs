@@ -3,7 +3,7 @@
 //! on made-up repeats.
 
 use crate::rounds::{self, RoundRecord};
-use dyno_core::schema::{CellResult, PlannedCell, PrecisionPlan};
+use dyno_core::schema::{CellResult, PlannedCell, PrecisionPlan, Stopped};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -153,7 +153,7 @@ pub(super) fn ending(
     precision: Option<&PrecisionPlan>,
     min: usize,
     max: usize,
-) -> Vec<(usize, &'static str)> {
+) -> Vec<(usize, Stopped)> {
     let answered = answered_blocks(state, cells, precision, min, max);
     let mut out = Vec::new();
     for (i, cell) in cells.iter().enumerate() {
@@ -162,15 +162,15 @@ pub(super) fn ending(
         };
         let stopped = match precision {
             _ if kept.len() < min => continue,
-            None => "minimum repeats",
+            None => Stopped::MinimumRepeats,
             Some(p) if answered.contains(&rounds::block_of(cell)) => {
                 if rounds::reached(kept, p) {
-                    "target reached"
+                    Stopped::TargetReached
                 } else {
-                    "comparisons answered"
+                    Stopped::ComparisonsAnswered
                 }
             }
-            Some(_) if kept.len() >= max => "max repeats",
+            Some(_) if kept.len() >= max => Stopped::MaxRepeats,
             Some(_) => continue,
         };
         out.push((i, stopped));
@@ -358,16 +358,19 @@ mod tests {
         assert_eq!(
             ending(&state, &cells, None, 3, 3),
             [
-                (0, "minimum repeats"),
-                (1, "minimum repeats"),
-                (2, "minimum repeats"),
-                (3, "minimum repeats")
+                (0, Stopped::MinimumRepeats),
+                (1, Stopped::MinimumRepeats),
+                (2, Stopped::MinimumRepeats),
+                (3, Stopped::MinimumRepeats)
             ]
         );
         let p = plan(1e9);
         assert_eq!(
             ending(&state, &cells, Some(&p), 3, 10),
-            [(0, "comparisons answered"), (1, "comparisons answered")]
+            [
+                (0, Stopped::ComparisonsAnswered),
+                (1, Stopped::ComparisonsAnswered)
+            ]
         );
         assert_eq!(
             ending(&state, &cells, Some(&p), 4, 10),
@@ -394,7 +397,7 @@ mod tests {
         );
         assert_eq!(
             ending(&state, &cells, Some(&p), 3, 3)[3],
-            (3, "max repeats")
+            (3, Stopped::MaxRepeats)
         );
     }
 

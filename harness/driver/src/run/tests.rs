@@ -39,7 +39,7 @@ fn plan_of(dir: &Path, kinds: &[&str]) -> (Plan, Results) {
     let manifest = Manifest {
         schema: SCHEMA,
         run_id: "t".into(),
-        profile: "quick".into(),
+        profile: dyno_core::schema::RunProfile::Quick,
         started: now_rfc3339(),
         finished: None,
         interrupted: None,
@@ -284,7 +284,7 @@ fn repeats_run_in_rounds_of_every_cell_in_a_seeded_order() {
         let rounds: Vec<Option<usize>> = c.repeats.iter().map(|r| r.round).collect();
         assert_eq!(rounds, [Some(0), Some(1), Some(2)], "{}", c.cell_id);
         let p = c.precision.as_ref().unwrap();
-        assert_eq!((p.repeats, p.stopped.as_str()), (3, "minimum repeats"));
+        assert_eq!((p.repeats, p.stopped.words()), (3, "minimum repeats"));
     }
     // The kept repeats are gone once the results hold them.
     assert!(
@@ -328,11 +328,11 @@ fn adaptive_rounds_stop_each_cell_at_its_target_or_at_the_maximum() {
     let done = execute(&plan, &results, &fake).unwrap();
     let p: Vec<_> = done.iter().map(|c| c.precision.clone().unwrap()).collect();
     assert_eq!(
-        (p[0].repeats, p[0].stopped.as_str(), p[0].reached),
+        (p[0].repeats, p[0].stopped.words(), p[0].reached),
         (2, "target reached", true)
     );
     assert_eq!(
-        (p[1].repeats, p[1].stopped.as_str(), p[1].reached),
+        (p[1].repeats, p[1].stopped.words(), p[1].reached),
         (5, "max repeats", false)
     );
     // 1000 and 1500 alternating are two modes: the median summarises them, with no interval from
@@ -361,7 +361,7 @@ fn adaptive_rounds_stop_each_cell_at_its_target_or_at_the_maximum() {
         let done = execute(&plan, &results, &Fake::default()).unwrap();
         let p = done[0].precision.as_ref().unwrap();
         assert_eq!(
-            (p.repeats, p.stopped.as_str()),
+            (p.repeats, p.stopped.words()),
             (2, "budget spent"),
             "{budget_s}"
         );
@@ -382,7 +382,7 @@ fn adaptive_rounds_stop_each_cell_at_its_target_or_at_the_maximum() {
         .iter()
         .map(|c| {
             let p = c.precision.as_ref().unwrap();
-            (p.repeats, p.stopped.clone())
+            (p.repeats, p.stopped.words().to_string())
         })
         .collect();
     assert_eq!(

@@ -446,7 +446,7 @@ mod tests {
                 half_width: Some(0.01 + 0.025 * i as f64),
                 target_half_width: Some(0.05),
                 reached: i < 2,
-                stopped: "target reached".into(),
+                stopped: dyno_core::schema::Stopped::TargetReached,
                 modes: (i == 0).then(|| "two modes".into()),
                 estimate: None,
                 judged_on: None,
