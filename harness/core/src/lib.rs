@@ -15,7 +15,9 @@
 //! - [`runtime_metrics`]: counters a runtime keeps about itself, registered by row adapters.
 //! - [`cli`]: durations and core lists as every dyno binary parses them.
 //! - [`human`]: numbers formatted for people (rates, latencies, bytes).
+//! - [`bench`]: what the workloads' bench mains share (flags, commit, sibling binaries).
 
+pub mod bench;
 pub mod cli;
 pub mod estimate;
 pub mod human;

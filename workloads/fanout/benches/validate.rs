@@ -12,7 +12,6 @@
 
 use dyno_core::os::allowed_cores;
 use dyno_core::rundir::{Check, Outcome, Results, ValidationDoc};
-use std::path::PathBuf;
 use std::process::Command;
 
 /// The most the reported CPU-seconds per second of window may differ from one.
@@ -22,18 +21,11 @@ const CPU_TOLERANCE: f64 = 0.05;
 const WORK_NS: &str = "200000";
 
 fn main() -> std::process::ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    let out = args
-        .iter()
-        .position(|a| a == "--out")
-        .map(|i| match args.get(i + 1) {
-            Some(p) => PathBuf::from(p),
-            None => {
-                eprintln!("error: --out needs a file");
-                std::process::exit(2)
-            }
-        });
+    let args = dyno_core::bench::BenchArgs::from_env().unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(2)
+    });
+    let (quick, out) = (args.quick, args.out);
     let check = known_cpu(quick).unwrap_or_else(|e| Check {
         name: NAME.into(),
         target: target(),
@@ -41,11 +33,7 @@ fn main() -> std::process::ExitCode {
         outcome: Outcome::Fail,
     });
     let doc = ValidationDoc {
-        commit: Command::new("git")
-            .args(["rev-parse", "--short", "HEAD"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .ok(),
+        commit: dyno_core::bench::commit(),
         quick,
         checks: vec![check],
     };
@@ -62,13 +50,7 @@ fn target() -> String {
 }
 
 fn known_cpu(quick: bool) -> Result<Check, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let dyno = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .map(|d| d.join("dyno"))
-        .filter(|p| p.is_file())
-        .ok_or_else(|| format!("dyno is not built beside {}", exe.display()))?;
+    let dyno = dyno_core::bench::sibling_binary("dyno")?;
     let core = allowed_cores()[0].to_string();
     let (repeats, secs) = if quick { ("2", "1") } else { ("3", "2") };
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;

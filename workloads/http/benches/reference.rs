@@ -39,51 +39,19 @@ struct Opts {
 }
 
 fn opts() -> Opts {
-    let mut o = Opts {
-        rounds: 5,
-        secs: 3.0,
-        connections: 64,
-        out: None,
-    };
-    let args: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i < args.len() {
-        let v = args.get(i + 1);
-        let bad = |what: &str| -> ! {
-            eprintln!("error: {what} needs a positive number");
-            std::process::exit(2)
-        };
-        match args[i].as_str() {
-            "--rounds" => {
-                o.rounds = v
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or_else(|| bad("--rounds"))
-            }
-            "--secs" => {
-                o.secs = v
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or_else(|| bad("--secs"))
-            }
-            "--connections" => {
-                o.connections = v
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or_else(|| bad("--connections"))
-            }
-            "--out" => o.out = v.map(PathBuf::from).or_else(|| bad("--out")),
-            "--quick" => {
-                (o.rounds, o.secs) = (2, 1.0);
-                i += 1;
-                continue;
-            }
-            // cargo bench passes --bench; ignore what is not ours.
-            _ => {
-                i += 1;
-                continue;
-            }
-        }
-        i += 2;
-    }
-    o
+    let parsed = dyno_core::bench::BenchArgs::from_env().and_then(|a| {
+        let (rounds, secs) = if a.quick { (2, 1.0) } else { (5, 3.0) };
+        Ok(Opts {
+            rounds: a.positive("rounds")?.unwrap_or(rounds),
+            secs: a.positive("secs")?.unwrap_or(secs),
+            connections: a.positive("connections")?.unwrap_or(64),
+            out: a.out,
+        })
+    });
+    parsed.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(2)
+    })
 }
 
 /// wrk pinned to `core`: requests per second and socket/status errors.
@@ -267,14 +235,9 @@ fn main() {
         ),
     };
     findings.extend(latency);
-    let commit = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
     let mut doc = ReferenceDoc {
         benchmark: BENCHMARK.into(),
-        commit: Some(commit),
+        commit: dyno_core::bench::commit(),
         findings,
         data,
         ..Default::default()

@@ -50,20 +50,13 @@ struct Opts {
 
 impl Opts {
     fn parse() -> Opts {
-        let args: Vec<String> = std::env::args().collect();
-        let out = args
-            .iter()
-            .position(|a| a == "--out")
-            .map(|i| match args.get(i + 1) {
-                Some(p) => PathBuf::from(p),
-                None => {
-                    eprintln!("error: --out needs a file");
-                    std::process::exit(2)
-                }
-            });
+        let args = dyno_core::bench::BenchArgs::from_env().unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(2)
+        });
         Opts {
-            quick: args.iter().any(|a| a == "--quick"),
-            out,
+            quick: args.quick,
+            out: args.out,
         }
     }
     /// (rounds, seconds per measurement): short turns, many of them, so a change of the shared
@@ -91,19 +84,10 @@ fn main() -> std::process::ExitCode {
     } else {
         // The generator runs as `dyno-cell-http generate`, beside this bench's directory.
         if std::env::var_os(generator::PROGRAM_VAR).is_none() {
-            let exe = std::env::current_exe().expect("this executable");
-            let cell = exe
-                .parent()
-                .and_then(Path::parent)
-                .map(|d| d.join("dyno-cell-http"))
-                .filter(|p| p.is_file())
-                .unwrap_or_else(|| {
-                    eprintln!(
-                        "error: dyno-cell-http is not built beside {} (cargo build --release)",
-                        exe.display()
-                    );
-                    std::process::exit(1)
-                });
+            let cell = dyno_core::bench::sibling_binary("dyno-cell-http").unwrap_or_else(|e| {
+                eprintln!("error: {e}");
+                std::process::exit(1)
+            });
             // SAFETY: set before any thread of this process starts.
             unsafe { std::env::set_var(generator::PROGRAM_VAR, cell) };
         }
@@ -115,13 +99,8 @@ fn main() -> std::process::ExitCode {
         checks.extend(known_delay_and_count(&o, server, client));
         checks
     };
-    let commit = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .ok();
     let doc = ValidationDoc {
-        commit,
+        commit: dyno_core::bench::commit(),
         quick: o.quick,
         checks,
     };

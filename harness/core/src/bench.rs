@@ -1,0 +1,114 @@
+//! What the bench mains of the workloads share (their `reference` and `validate` benches): the common
+//! flags, the commit they ran at, and the binaries built beside them.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// A bench's command line: `--quick`, `--out FILE` and `--NAME VALUE` options; cargo's own `--bench`
+/// and anything that is not an option are ignored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BenchArgs {
+    /// The smoke profile: fewer, shorter rounds.
+    pub quick: bool,
+    /// Where to write the result file.
+    pub out: Option<PathBuf>,
+    values: Vec<(String, String)>,
+}
+
+impl BenchArgs {
+    /// This process's arguments.
+    pub fn from_env() -> Result<BenchArgs, String> {
+        Self::parse(std::env::args().skip(1))
+    }
+
+    /// Arguments after the program name.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<BenchArgs, String> {
+        let mut a = BenchArgs::default();
+        let mut args = args.into_iter().peekable();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--quick" => a.quick = true,
+                "--bench" => {}
+                name if name.starts_with("--") => {
+                    let value = args
+                        .next_if(|v| !v.starts_with("--"))
+                        .ok_or_else(|| format!("{name} needs a value"))?;
+                    match name {
+                        "--out" => a.out = Some(PathBuf::from(value)),
+                        _ => a.values.push((name[2..].to_string(), value)),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(a)
+    }
+
+    /// Option `--name` as a positive number, if given.
+    pub fn positive<T: FromStr + PartialOrd + Default>(
+        &self,
+        name: &str,
+    ) -> Result<Option<T>, String> {
+        match self.values.iter().rev().find(|(n, _)| n == name) {
+            None => Ok(None),
+            Some((_, v)) => match v.parse::<T>() {
+                Ok(x) if x > T::default() => Ok(Some(x)),
+                _ => Err(format!("--{name} needs a positive number, not {v:?}")),
+            },
+        }
+    }
+}
+
+/// The short commit of the checkout the bench runs in, if git knows it.
+pub fn commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// A binary of the workspace built beside this bench (cargo puts bench executables in
+/// `target/<profile>/deps/` and binaries one directory up).
+pub fn sibling_binary(name: &str) -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    exe.parent()
+        .and_then(std::path::Path::parent)
+        .map(|d| d.join(name))
+        .filter(|p| p.is_file())
+        .ok_or_else(|| {
+            format!(
+                "{name} is not built beside {} (cargo build --release)",
+                exe.display()
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Result<BenchArgs, String> {
+        BenchArgs::parse(s.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn flags_values_and_cargos_own_arguments() {
+        let a = args("--bench --quick --rounds 3 --out r.json filter").unwrap();
+        assert!(a.quick);
+        assert_eq!(a.out, Some(PathBuf::from("r.json")));
+        assert_eq!(a.positive::<usize>("rounds"), Ok(Some(3)));
+        assert_eq!(a.positive::<f64>("secs"), Ok(None));
+        let e = args("--rounds 0")
+            .unwrap()
+            .positive::<usize>("rounds")
+            .unwrap_err();
+        assert!(e.contains("--rounds") && e.contains("positive"), "{e}");
+        assert!(
+            args("--out --quick")
+                .unwrap_err()
+                .contains("--out needs a value")
+        );
+    }
+}
