@@ -1,6 +1,7 @@
 //! Tidy checks of the house's written invariants (ARCHITECTURE.md), modelled on rust-analyzer's
-//! xtask tidy tests: the crate graph goes one way, dyno-core has no network stack, and the harness
-//! names no workload.
+//! xtask tidy tests: the crate graph goes one way, dyno-core has no network stack, the harness names no
+//! workload, reference tool or workload figure, and every module has a `//!` line. Each failure names the
+//! file and line.
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -178,54 +179,150 @@ const NOT_A_WORKLOAD: &[(&str, &str)] = &[(
     r#".args(["script", "--no-inline", "-i"])"#,
 )];
 
+/// The files of `dirs` (relative to the root) with extension `rs`, walked in a stable order.
+fn rust_files(dirs: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo: Vec<PathBuf> = dirs.iter().map(|d| root().join(d)).collect();
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = e.path();
+            if path.is_dir() && path.file_name().is_some_and(|n| n != "target") {
+                todo.push(path);
+            } else if path.extension().and_then(|x| x.to_str()) == Some("rs") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn rel(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Each line of the driver's and the report's code outside unit tests (which may name a fixture's
+/// workload), with its file.
+fn harness_lines() -> Vec<(String, usize, String)> {
+    let mut out = Vec::new();
+    for path in rust_files(&["harness/driver/src", "harness/report/src"]) {
+        if path.file_name().is_some_and(|n| n == "tests.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        let file = rel(&path);
+        out.extend(
+            code.lines()
+                .enumerate()
+                .map(|(i, l)| (file.clone(), i + 1, l.trim().to_string())),
+        );
+    }
+    out
+}
+
+fn report(what: &str, found: Vec<String>) {
+    assert!(found.is_empty(), "{what}:\n{}", found.join("\n"));
+}
+
 #[test]
 fn the_harness_names_no_workload() {
-    let root = root();
-    let workloads: Vec<String> = std::fs::read_dir(root.join("workloads"))
+    let workloads: Vec<String> = std::fs::read_dir(root().join("workloads"))
         .unwrap()
         .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
         .collect();
     assert!(workloads.len() >= 4, "{workloads:?}");
     let mut found = Vec::new();
-    for dir in ["harness/driver/src", "harness/report/src"] {
-        let mut todo = vec![root.join(dir)];
-        while let Some(d) = todo.pop() {
-            for e in std::fs::read_dir(&d).unwrap().flatten() {
-                let path = e.path();
-                if path.is_dir() {
-                    todo.push(path);
-                    continue;
-                }
-                let test_file = path.file_name().is_some_and(|n| n == "tests.rs");
-                if path.extension().and_then(|x| x.to_str()) != Some("rs") || test_file {
-                    continue;
-                }
-                let rel = path
-                    .strip_prefix(&root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                let text = std::fs::read_to_string(&path).unwrap();
-                // Unit tests may name a fixture's workload.
-                let code = text.split("#[cfg(test)]").next().unwrap();
-                for line in code.lines() {
-                    for w in &workloads {
-                        let named = line.contains(&format!("\"{w}\""))
-                            || line.contains(&format!("\"{w}--"));
-                        let allowed = NOT_A_WORKLOAD
-                            .iter()
-                            .any(|(f, l)| *f == rel && line.trim() == *l);
-                        if named && !allowed {
-                            found.push(format!("{rel}: {}", line.trim()));
-                        }
-                    }
-                }
+    for (file, n, line) in harness_lines() {
+        for w in &workloads {
+            let named = line.contains(&format!("\"{w}\"")) || line.contains(&format!("\"{w}--"));
+            let allowed = NOT_A_WORKLOAD.iter().any(|(f, l)| *f == file && line == *l);
+            if named && !allowed {
+                found.push(format!("{file}:{n}: {line}"));
             }
         }
     }
-    assert!(
-        found.is_empty(),
-        "the harness names a workload:\n{}",
-        found.join("\n")
+    report("the harness names a workload", found);
+}
+
+/// The tools of reference rows (scripts/install-references.sh installs them), as words.
+const REFERENCE_TOOLS: &[&str] = &["nginx", "wrk", "golang"];
+
+#[test]
+fn the_harness_names_no_reference_tool() {
+    let mut found = Vec::new();
+    // Comments may say what a workload does; doc comments (`///`: help texts) may not.
+    let code = harness_lines()
+        .into_iter()
+        .filter(|(_, _, l)| l.starts_with("///") || !l.starts_with("//"));
+    for (file, n, line) in code {
+        let words: Vec<String> = line
+            .to_lowercase()
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .map(String::from)
+            .collect();
+        if REFERENCE_TOOLS.iter().any(|t| words.iter().any(|w| w == t)) {
+            found.push(format!("{file}:{n}: {line}"));
+        }
+    }
+    report(
+        "the harness names a reference tool (a workload's reference row says it)",
+        found,
     );
+}
+
+/// The names of the figures the workloads declare (`const X: Metric = <constructor>("name", ...)`).
+fn workload_metric_names() -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for path in rust_files(&["workloads"]) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for decl in text.split(": Metric =").skip(1) {
+            let head = &decl[..decl.find(';').unwrap_or(decl.len())];
+            if let Some(name) = head.split('"').nth(1) {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn the_harness_names_no_workload_metric() {
+    let names = workload_metric_names();
+    assert!(
+        names.contains("server_requests") && names.len() >= 10,
+        "the metric declarations were not found: {names:?}"
+    );
+    let mut found = Vec::new();
+    for (file, n, line) in harness_lines() {
+        if let Some(m) = names.iter().find(|m| line.contains(&format!("\"{m}\""))) {
+            found.push(format!("{file}:{n}: {line} ({m})"));
+        }
+    }
+    report(
+        "the harness names a workload's figure (read figures through their declared roles)",
+        found,
+    );
+}
+
+#[test]
+fn every_module_says_what_it_holds() {
+    let mut found = Vec::new();
+    for path in rust_files(&[
+        "harness",
+        "runtimes",
+        "workloads",
+        "xtask/src",
+        "xtask/tests",
+    ]) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        if !first.starts_with("//!") {
+            found.push(format!("{}:1: {first}", rel(&path)));
+        }
+    }
+    report("a module without a `//!` line saying what it holds", found);
 }

@@ -53,7 +53,7 @@ enum Cmd {
     /// Run a matrix of cells and write results/runs/<run-id>/.
     Run(Box<RunArgs>),
     /// Serve a workload's server on a row until Ctrl-C, the same code its cells measure, for your own
-    /// load tools (wrk, oha, k6...).
+    /// load tools.
     Serve(ServeArgs),
     /// Turn a run into the mdBook report and build it.
     Report(ReportArgs),
