@@ -15,53 +15,96 @@
 mod micro;
 
 use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
 use dyno_core::rundir::{Results, RunDir};
 use dyno_core::workspace::Workspace;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--micro] [dyno run options...]
-         (--micro alone: only the workloads' criterion micro-benchmarks, into the latest run)
-       cargo xtask validate [--quick] [--run RUN_ID|latest]
-       cargo xtask report [--run RUN_ID|reference|latest]
-       cargo xtask compare RUN_A RUN_B
-       cargo xtask new-workload NAME";
+/// `cargo xtask`: the project's automation.
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "dyno's automation: bench, validate, report, compare, new-workload"
+)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build every cell binary in release, run the matrix, the reference benches, the validation, the
+    /// observer overhead and (full profile) the micro-benchmarks, then build the book.
+    Bench(BenchTask),
+    /// Run each workload's `validate` bench into a run's `validation/` and rebuild its book.
+    Validate(ValidateTask),
+    /// Generate the mdBook pages of a run and build the book (`dyno report` options).
+    Report(PassOn),
+    /// Per-cell verdicts of two runs, in the terminal and as a book page (`dyno compare` arguments).
+    Compare(PassOn),
+    /// Scaffold `workloads/NAME`, a workload crate that runs on every row.
+    NewWorkload(NewWorkloadTask),
+}
+
+#[derive(Args)]
+struct BenchTask {
+    /// The smoke profile (`--profile quick`).
+    #[arg(long)]
+    quick: bool,
+    /// Only the workloads' micro-benchmarks, attached to the latest run, whose book is rebuilt.
+    #[arg(long)]
+    micro: bool,
+    /// Options passed on to `dyno run` (after xtask's own; see `dyno run --help`).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "DYNO_RUN_OPTIONS"
+    )]
+    run: Vec<String>,
+}
+
+#[derive(Args)]
+struct ValidateTask {
+    /// Shorter checks.
+    #[arg(long)]
+    quick: bool,
+    /// The run whose `validation/` the results go to (a run id, or latest).
+    #[arg(long, default_value = "latest")]
+    run: String,
+}
+
+#[derive(Args)]
+struct PassOn {
+    /// Arguments passed on to the `dyno` subcommand.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+#[derive(Args)]
+struct NewWorkloadTask {
+    /// The workload's name: lowercase letters, digits and single hyphens (e.g. `yield-loop`).
+    name: String,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("bench") => bench(&args[1..]),
-        Some("validate") => validate(&args[1..]),
-        Some("report") => build_dyno().and_then(|d| dyno(&d, "report", &args[1..])),
-        Some("compare") => build_dyno().and_then(|d| dyno(&d, "compare", &args[1..])),
-        Some("new-workload") => match &args[1..] {
-            [name] => workspace_root()
-                .and_then(|root| new_workload(&root, name))
-                .map(|_| ExitCode::SUCCESS),
-            _ => Err(Usage("new-workload takes exactly one NAME".into()).into()),
-        },
-        Some("-h" | "--help") => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(other) => Err(Usage(format!(
-            "unknown task {other:?}; accepted: bench, validate, report, compare, new-workload"
-        ))
-        .into()),
-        None => Err(Usage(
-            "no task given; accepted: bench, validate, report, compare, new-workload".into(),
-        )
-        .into()),
+    let result = match Cli::parse().task {
+        Task::Bench(t) => bench(&t),
+        Task::Validate(t) => validate(&t),
+        Task::Report(p) => build_dyno().and_then(|d| dyno(&d, "report", &p.args)),
+        Task::Compare(p) => build_dyno().and_then(|d| dyno(&d, "compare", &p.args)),
+        Task::NewWorkload(t) => workspace_root()
+            .and_then(|root| new_workload(&root, &t.name))
+            .map(|_| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if e.downcast_ref::<Usage>().is_some() {
-                eprintln!("{USAGE}");
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
+            match e.downcast_ref::<Usage>() {
+                Some(_) => ExitCode::from(2),
+                None => ExitCode::FAILURE,
             }
         }
     }
@@ -171,32 +214,11 @@ fn run_references(run: &str, quick: bool) -> Result<()> {
 
 /// `cargo xtask validate [--quick] [--run RUN]`: build, run every `validate` bench into the run, rebuild
 /// its book; exit code 1 if a check failed.
-fn validate(args: &[String]) -> Result<ExitCode> {
-    let mut quick = false;
-    let mut run = "latest".to_string();
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "--quick" => quick = true,
-            "--run" => {
-                i += 1;
-                run = args
-                    .get(i)
-                    .cloned()
-                    .ok_or_else(|| Usage("--run needs a run id (or latest)".into()))?;
-            }
-            other => {
-                return Err(Usage(format!(
-                    "validate: unknown option {other:?}; accepted: --quick, --run RUN_ID"
-                ))
-                .into());
-            }
-        }
-        i += 1;
-    }
+fn validate(t: &ValidateTask) -> Result<ExitCode> {
+    let (quick, run) = (t.quick, t.run.as_str());
     let dyno_bin = build_dyno()?;
-    let failed = run_validation(&run, quick)?;
-    dyno(&dyno_bin, "report", &["--run", &run])?;
+    let failed = run_validation(run, quick)?;
+    dyno(&dyno_bin, "report", &["--run", run])?;
     if failed.is_empty() {
         eprintln!("validation passed");
         Ok(ExitCode::SUCCESS)
@@ -327,13 +349,9 @@ fn dyno(dyno: &Path, sub: &str, args: &[impl AsRef<std::ffi::OsStr>]) -> Result<
     })
 }
 
-fn bench(args: &[String]) -> Result<ExitCode> {
-    let quick = args.iter().any(|a| a == "--quick");
-    let micro = args.iter().any(|a| a == "--micro");
-    let mut rest: Vec<&String> = args
-        .iter()
-        .filter(|a| *a != "--quick" && *a != "--micro")
-        .collect();
+fn bench(t: &BenchTask) -> Result<ExitCode> {
+    let (quick, micro) = (t.quick, t.micro);
+    let mut rest: Vec<&String> = t.run.iter().collect();
     if quick && rest.iter().any(|a| a.starts_with("--profile")) {
         return Err(Usage("--quick and --profile exclude each other".into()).into());
     }
@@ -343,8 +361,7 @@ fn bench(args: &[String]) -> Result<ExitCode> {
     }
     let dyno_bin = build_dyno()?;
     if rest.iter().any(|a| *a == "-h" || *a == "--help") {
-        // Help only: no run, so no reference bench, overhead or report of an earlier run either.
-        println!("{USAGE}\n\n`cargo xtask bench` passes these options on to `dyno run`:\n");
+        // Help of the options passed on: no run, so no reference bench, overhead or report either.
         return dyno(&dyno_bin, "run", &["--help"]);
     }
     if micro {
@@ -618,6 +635,25 @@ fn new_workload(root: &Path, name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bench_takes_its_own_options_first_and_passes_the_rest_to_dyno_run() {
+        let parse = |args: &[&str]| match Cli::try_parse_from(["cargo xtask"].iter().chain(args)) {
+            Ok(Cli {
+                task: Task::Bench(t),
+            }) => (t.quick, t.micro, t.run),
+            Ok(_) => panic!("not bench"),
+            Err(e) => panic!("{e}"),
+        };
+        let (quick, micro, run) = parse(&["bench", "--quick", "-w", "fanout", "--budget", "1m"]);
+        assert!(quick && !micro);
+        assert_eq!(run, ["-w", "fanout", "--budget", "1m"]);
+        let (quick, _, run) = parse(&["bench", "--cores-sweep", "1,2"]);
+        assert!(!quick);
+        assert_eq!(run, ["--cores-sweep", "1,2"]);
+        assert!(Cli::try_parse_from(["cargo xtask", "validate", "--run"]).is_err());
+        assert!(Cli::try_parse_from(["cargo xtask", "new-workload"]).is_err());
+    }
 
     #[test]
     fn names_are_checked_and_converted() {
