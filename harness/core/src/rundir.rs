@@ -345,47 +345,95 @@ impl Finding {
     pub fn text(text: impl Into<String>) -> Finding {
         Finding::Text { text: text.into() }
     }
-
-    /// As markdown: a paragraph, or a table with its figure columns right-aligned.
-    pub fn markdown(&self) -> String {
-        match self {
-            Finding::Text { text } => format!("{text}\n\n"),
-            Finding::Table { columns, rows } => {
-                let line = |cells: &[String]| {
-                    let cells: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
-                    format!("| {} |\n", cells.join(" | "))
-                };
-                let rule: Vec<&str> = (0..columns.len())
-                    .map(|i| if i == 0 { "---" } else { "---:" })
-                    .collect();
-                let mut s = line(columns);
-                s.push_str(&format!("|{}|\n", rule.join("|")));
-                for r in rows {
-                    s.push_str(&line(r));
-                }
-                s.push('\n');
-                s
-            }
-        }
-    }
 }
 
-impl ReferenceDoc {
-    /// The findings as markdown; a result from before typed findings gives the markdown it wrote.
-    pub fn findings_markdown(&self) -> Option<String> {
-        if self.findings.is_empty() {
-            return self.markdown.clone();
-        }
-        Some(self.findings.iter().map(Finding::markdown).collect())
-    }
-}
-
-/// A measurement of what observing the cells costs them (`overhead.json`), as the report renders it.
+/// What observing the cells costs them (`overhead.json`, written by `dyno overhead`): per cell, the
+/// sampler's and the profiler's throughput ratios over interleaved rounds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OverheadDoc {
+    pub commit: String,
+    pub dirty: bool,
+    /// Interleaved rounds (each runs the matrix with and without the observers).
+    pub rounds: u64,
+    pub warmup_s: f64,
+    pub duration_s: f64,
+    pub repeats: usize,
+    pub cells: Vec<CellCost>,
+    /// The report's rendering, kept in the file for readers outside dyno.
+    #[serde(default)]
     pub markdown: String,
-    #[serde(flatten)]
-    pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One cell's observer costs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellCost {
+    pub cell_id: String,
+    pub workload: String,
+    pub runtime: String,
+    pub sampler: Cost,
+    pub profiler: Cost,
+    /// Which profiler ran (`perf` or `pprof`); empty when none did.
+    pub profiler_tool: String,
+}
+
+/// One observer's cost on one cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    /// Observed throughput over unobserved, per round.
+    pub ratios: Vec<f64>,
+    /// Geometric mean of the ratios with its 95% interval.
+    pub ratio: Option<crate::stats::Estimate>,
+    /// The share of throughput the observer may cost.
+    pub target: f64,
+    /// What the interval says of the target.
+    pub verdict: Verdict,
+}
+
+impl Cost {
+    /// The cost of `ratios` judged against `target`: a verdict only where the interval resolves it.
+    pub fn of(ratios: Vec<f64>, target: f64) -> Cost {
+        let ratio = crate::stats::Estimate::of_ratios(&ratios);
+        let verdict = match ratio {
+            Some(e) if e.n >= 2 && e.ci95_low >= 1.0 - target => Verdict::WithinTarget,
+            Some(e) if e.n >= 2 && e.ci95_high < 1.0 - target => Verdict::OverTarget,
+            Some(_) => Verdict::NotResolved,
+            None => Verdict::NoData,
+        };
+        Cost {
+            ratios,
+            ratio,
+            target,
+            verdict,
+        }
+    }
+}
+
+/// What an observer's cost interval says of its target (the file holds the words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    /// The whole interval is within the target.
+    #[serde(rename = "within target")]
+    WithinTarget,
+    /// The whole interval is beyond the target.
+    #[serde(rename = "over target")]
+    OverTarget,
+    /// The interval straddles the target: the machine's noise hides the answer.
+    #[serde(rename = "not resolved")]
+    NotResolved,
+    /// No round measured the cell with and without the observer.
+    #[serde(rename = "no data")]
+    NoData,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::WithinTarget => "within target",
+            Verdict::OverTarget => "over target",
+            Verdict::NotResolved => "not resolved",
+            Verdict::NoData => "no data",
+        })
+    }
 }
 
 /// One run's directory.

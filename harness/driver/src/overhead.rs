@@ -9,12 +9,9 @@
 
 use crate::{RunArgs, UsageError};
 use anyhow::{Context, Result};
-use dyno_core::rundir::Results;
+use dyno_core::rundir::{CellCost, Cost, OverheadDoc, Results};
 use dyno_core::schema::{Manifest, Status, write_atomic};
-use dyno_core::stats::Estimate;
-use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The sampler may cost at most this share of a cell's throughput.
@@ -33,88 +30,6 @@ pub struct OverheadArgs {
     /// Where to write the result (JSON with a markdown rendering).
     #[arg(long)]
     pub out: PathBuf,
-}
-
-/// One observer's cost on one cell.
-#[derive(Debug, Serialize)]
-pub struct Cost {
-    /// Observed throughput over unobserved, per round.
-    pub ratios: Vec<f64>,
-    /// Geometric mean of the ratios with its 95% interval.
-    pub ratio: Option<Estimate>,
-    pub target: f64,
-    /// What the interval says of the target.
-    pub verdict: Verdict,
-}
-
-/// What an observer's cost interval says of its target (the result file holds the words).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Verdict {
-    /// The whole interval is within the target.
-    #[serde(rename = "within target")]
-    WithinTarget,
-    /// The whole interval is beyond the target.
-    #[serde(rename = "over target")]
-    OverTarget,
-    /// The interval straddles the target: the machine's noise hides the answer.
-    #[serde(rename = "not resolved")]
-    NotResolved,
-    /// No round measured the cell with and without the observer.
-    #[serde(rename = "no data")]
-    NoData,
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Verdict::WithinTarget => "within target",
-            Verdict::OverTarget => "over target",
-            Verdict::NotResolved => "not resolved",
-            Verdict::NoData => "no data",
-        })
-    }
-}
-
-impl Cost {
-    fn of(ratios: Vec<f64>, target: f64) -> Cost {
-        let ratio = Estimate::of_ratios(&ratios);
-        let verdict = match ratio {
-            Some(e) if e.n >= 2 && e.ci95_low >= 1.0 - target => Verdict::WithinTarget,
-            Some(e) if e.n >= 2 && e.ci95_high < 1.0 - target => Verdict::OverTarget,
-            Some(_) => Verdict::NotResolved,
-            None => Verdict::NoData,
-        };
-        Cost {
-            ratios,
-            ratio,
-            target,
-            verdict,
-        }
-    }
-}
-
-/// One cell's costs.
-#[derive(Debug, Serialize)]
-pub struct CellCost {
-    pub cell_id: String,
-    pub workload: String,
-    pub runtime: String,
-    pub sampler: Cost,
-    pub profiler: Cost,
-    /// Which profiler ran (`perf` or `pprof`).
-    pub profiler_tool: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Overhead {
-    pub commit: String,
-    pub dirty: bool,
-    pub rounds: u64,
-    pub warmup_s: f64,
-    pub duration_s: f64,
-    pub repeats: usize,
-    pub cells: Vec<CellCost>,
-    pub markdown: String,
 }
 
 /// Entry point of `dyno overhead`.
@@ -155,7 +70,7 @@ struct Passed {
     tool: String,
 }
 
-fn measure(args: &OverheadArgs, scratch: &Path) -> Result<Overhead> {
+fn measure(args: &OverheadArgs, scratch: &Path) -> Result<OverheadDoc> {
     let mut sampler: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut profiler: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut cells: BTreeMap<String, (String, String, String)> = BTreeMap::new();
@@ -221,7 +136,7 @@ fn measure(args: &OverheadArgs, scratch: &Path) -> Result<Overhead> {
             profiler_tool: tool,
         })
         .collect();
-    let mut o = Overhead {
+    let mut o = OverheadDoc {
         commit: m.git.commit.clone(),
         dirty: m.git.dirty,
         rounds: args.rounds,
@@ -231,7 +146,7 @@ fn measure(args: &OverheadArgs, scratch: &Path) -> Result<Overhead> {
         cells: costs,
         markdown: String::new(),
     };
-    o.markdown = markdown(&o);
+    o.markdown = dyno_report::overhead_markdown(&o);
     Ok(o)
 }
 
@@ -265,62 +180,10 @@ fn read_pass(results: &Path) -> Result<(Pass, Manifest)> {
     Ok((pass, manifest))
 }
 
-fn pct(r: f64) -> String {
-    format!("{:+.1}%", (r - 1.0) * 100.0)
-}
-
-fn cost_cell(c: &Cost) -> String {
-    match &c.ratio {
-        Some(e) => format!(
-            "{} [{}, {}] n={}: {}",
-            pct(e.mean),
-            pct(e.ci95_low),
-            pct(e.ci95_high),
-            e.n,
-            c.verdict
-        ),
-        None => c.verdict.to_string(),
-    }
-}
-
-fn markdown(o: &Overhead) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "Throughput with the observer against without it, per cell: geometric mean of {} interleaved rounds \
-         with its 95% interval (warm-up {} s, {} repeat(s) of {} s; commit {}{}). Targets: sampler within {:.0}%, \
-         profiler within {:.0}%. A verdict is given only when the interval lies wholly on one side of the \
-         target; otherwise the noise of this machine hides it and the verdict is `not resolved`.\n",
-        o.rounds,
-        o.warmup_s,
-        o.repeats,
-        o.duration_s,
-        &o.commit[..o.commit.len().min(12)],
-        if o.dirty { ", dirty" } else { "" },
-        SAMPLER_TARGET * 100.0,
-        PROFILER_TARGET * 100.0,
-    );
-    s.push_str("| cell | sampler on / off | profiled / unprofiled |\n|---|---|---|\n");
-    for c in &o.cells {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} ({}) |",
-            c.cell_id,
-            cost_cell(&c.sampler),
-            cost_cell(&c.profiler),
-            if c.profiler_tool.is_empty() {
-                "no profile"
-            } else {
-                &c.profiler_tool
-            }
-        );
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dyno_core::rundir::Verdict;
 
     #[test]
     fn verdicts_need_an_interval_on_one_side_of_the_target() {

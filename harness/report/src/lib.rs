@@ -14,6 +14,8 @@ mod pages;
 pub mod paired;
 mod sections;
 
+pub use sections::methodology::overhead_markdown;
+
 use anyhow::{Context, Result};
 use dyno_core::metrics::Declarations;
 use dyno_core::rundir::{MicroDoc, OverheadDoc, ReferenceDoc, RunDir, ValidationDoc};

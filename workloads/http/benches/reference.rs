@@ -207,9 +207,18 @@ fn latency_checks(
 }
 
 /// Print findings as the book shows them.
+/// The findings on the terminal: paragraphs, and tables as tab-separated lines (the book renders them).
 fn print(findings: &[Finding]) {
     for f in findings {
-        print!("{}", f.markdown());
+        match f {
+            Finding::Text { text } => println!("{text}\n"),
+            Finding::Table { columns, rows } => {
+                for line in std::iter::once(columns).chain(rows) {
+                    println!("{}", line.join("\t"));
+                }
+                println!();
+            }
+        }
     }
 }
 

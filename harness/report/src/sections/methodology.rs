@@ -3,6 +3,7 @@
 
 use super::{Out, Part, Section};
 use dyno_core::human::bytes;
+use dyno_core::rundir::{Cost, OverheadDoc};
 use dyno_core::schema::ProfilerChoice;
 use std::fmt::Write;
 
@@ -319,13 +320,73 @@ impl Section for Overhead {
         match &part.run.overhead {
             None => {}
             Some(Ok(o)) => {
-                let _ = write!(out.md, "\n## What observing costs\n\n{}\n", o.markdown);
+                let _ = write!(
+                    out.md,
+                    "\n## What observing costs\n\n{}\n",
+                    overhead_markdown(o)
+                );
             }
             Some(Err(e)) => {
                 let _ = write!(out.md, "\n## What observing costs\n\n{e}\n");
             }
         }
     }
+}
+
+/// The overhead measurement as markdown: how it was measured, then per cell each observer's ratio
+/// with its interval and verdict.
+pub fn overhead_markdown(o: &OverheadDoc) -> String {
+    let pct = |r: f64| format!("{:+.1}%", (r - 1.0) * 100.0);
+    let cost = |c: &Cost| match &c.ratio {
+        Some(e) => format!(
+            "{} [{}, {}] n={}: {}",
+            pct(e.mean),
+            pct(e.ci95_low),
+            pct(e.ci95_high),
+            e.n,
+            c.verdict
+        ),
+        None => c.verdict.to_string(),
+    };
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "Throughput with the observer against without it, per cell: geometric mean of {} interleaved rounds \
+         with its 95% interval (warm-up {} s, {} repeat(s) of {} s; commit {}{}).",
+        o.rounds,
+        o.warmup_s,
+        o.repeats,
+        o.duration_s,
+        &o.commit[..o.commit.len().min(12)],
+        if o.dirty { ", dirty" } else { "" },
+    );
+    if let Some(c) = o.cells.first() {
+        let _ = write!(
+            s,
+            " Targets: sampler within {:.0}%, profiler within {:.0}%.",
+            c.sampler.target * 100.0,
+            c.profiler.target * 100.0
+        );
+    }
+    s.push_str(
+        " A verdict is given only when the interval lies wholly on one side of the target; otherwise \
+         the noise of this machine hides it and the verdict is `not resolved`.\n\n",
+    );
+    s.push_str("| cell | sampler on / off | profiled / unprofiled |\n|---|---|---|\n");
+    for c in &o.cells {
+        let tool = match c.profiler_tool.as_str() {
+            "" => "no profile",
+            t => t,
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} ({tool}) |",
+            c.cell_id,
+            cost(&c.sampler),
+            cost(&c.profiler)
+        );
+    }
+    s
 }
 
 /// The figures checked against tools that are not dyno's (`validation/*.json`, written by each
@@ -568,13 +629,31 @@ mod tests {
     fn overhead_shows_the_measurement_or_why_it_is_unreadable() {
         let mut run = fixture::run();
         assert!(fixture::render(&Overhead, &all(&run)).md.is_empty());
-        run.overhead = Some(Ok(dyno_core::rundir::OverheadDoc {
-            markdown: "the table".into(),
+        let cell = |verdict_ratios: Vec<f64>| dyno_core::rundir::CellCost {
+            cell_id: "w--tokio--x=1".into(),
+            workload: "w".into(),
+            runtime: "tokio".into(),
+            sampler: Cost::of(verdict_ratios.clone(), 0.01),
+            profiler: Cost::of(vec![], 0.03),
+            profiler_tool: String::new(),
+        };
+        run.overhead = Some(Ok(OverheadDoc {
+            commit: "abc1234".into(),
+            rounds: 4,
+            cells: vec![cell(vec![0.999, 1.001, 1.0, 0.998])],
             ..Default::default()
         }));
-        assert_eq!(
-            fixture::render(&Overhead, &all(&run)).md,
-            "\n## What observing costs\n\nthe table\n"
+        let md = fixture::render(&Overhead, &all(&run)).md;
+        assert!(md.starts_with("\n## What observing costs\n\n"), "{md}");
+        assert!(
+            md.contains("Targets: sampler within 1%, profiler within 3%"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| w--tokio--x=1 | -0.1% [-0.3%, +0.2%] n=4: within target | no data (no profile) |"
+            ),
+            "{md}"
         );
         run.overhead = Some(Err("`overhead.json` is unreadable".into()));
         assert!(

@@ -8,7 +8,7 @@ mod comparisons;
 mod findings;
 mod flames;
 mod latency;
-mod methodology;
+pub(crate) mod methodology;
 mod micro;
 mod overview;
 mod precision;

@@ -2,6 +2,7 @@
 //! findings, or why it was skipped.
 
 use super::{Out, Part, Section};
+use dyno_core::rundir::{Finding, ReferenceDoc};
 use std::fmt::Write;
 
 /// "Reference tools": the bench's paragraphs and tables.
@@ -19,7 +20,7 @@ impl Section for References {
             Some(Ok(doc)) => {
                 if let Some(why) = &doc.skipped {
                     let _ = write!(s, "## Reference tools\n\nSkipped: {why}.\n\n");
-                } else if let Some(body) = doc.findings_markdown() {
+                } else if let Some(body) = findings_markdown(doc) {
                     let _ = write!(
                         s,
                         "## Reference tools\n\nFrom `references/{w}.json` (commit {}).\n\n{body}\n",
@@ -31,11 +32,41 @@ impl Section for References {
     }
 }
 
+/// The findings as markdown; a result from before typed findings gives the markdown it wrote.
+fn findings_markdown(doc: &ReferenceDoc) -> Option<String> {
+    if doc.findings.is_empty() {
+        return doc.markdown.clone();
+    }
+    Some(doc.findings.iter().map(finding_markdown).collect())
+}
+
+/// A paragraph, or a table with its figure columns right-aligned.
+fn finding_markdown(f: &Finding) -> String {
+    match f {
+        Finding::Text { text } => format!("{text}\n\n"),
+        Finding::Table { columns, rows } => {
+            let line = |cells: &[String]| {
+                let cells: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
+                format!("| {} |\n", cells.join(" | "))
+            };
+            let rule: Vec<&str> = (0..columns.len())
+                .map(|i| if i == 0 { "---" } else { "---:" })
+                .collect();
+            let mut s = line(columns);
+            s.push_str(&format!("|{}|\n", rule.join("|")));
+            for r in rows {
+                s.push_str(&line(r));
+            }
+            s.push('\n');
+            s
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sections::fixture;
-    use dyno_core::rundir::{Finding, ReferenceDoc};
 
     /// The section for the fixture's workload given its reference doc, with the workload's name as `W`.
     fn render(doc: Option<Result<ReferenceDoc, String>>) -> String {
