@@ -451,6 +451,22 @@ impl RunDir {
         &self.dir
     }
 
+    /// Where the driver keeps cell `cell_id`'s finished repeats (one JSON file per round) until the cell
+    /// ends: what `--resume` continues from.
+    pub fn rounds_dir(&self, cell_id: &str) -> PathBuf {
+        self.dir.join(format!("cells/.rounds/{cell_id}"))
+    }
+
+    /// Where a cell process of `cell_id` writes its output for the driver to read.
+    pub fn cell_output_path(&self, cell_id: &str) -> PathBuf {
+        self.dir.join(format!("cells/.{cell_id}.out"))
+    }
+
+    /// The scratch directory of cell `cell_id`'s profiled repeat (the profiler's raw output).
+    pub fn profile_scratch(&self, cell_id: &str) -> PathBuf {
+        self.dir.join(format!("cells/.{cell_id}"))
+    }
+
     /// Where a file of the run lives, by its path relative to the run directory.
     pub fn join(&self, rel: &str) -> PathBuf {
         self.dir.join(rel)

@@ -13,7 +13,6 @@ use dyno_core::schema::{
 };
 use dyno_core::stats::Estimate;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 
 /// One ok repeat of one cell: what its process gave, kept until the cell's result is written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,13 +32,9 @@ pub struct RoundRecord {
     pub series: Option<Vec<Sample>>,
 }
 
-fn dir(run: &RunDir, cell_id: &str) -> PathBuf {
-    run.join(&format!("cells/.rounds/{cell_id}"))
-}
-
 /// Keep a finished repeat (atomically).
 pub fn save(run: &RunDir, cell_id: &str, r: &RoundRecord) -> Result<()> {
-    let d = dir(run, cell_id);
+    let d = run.rounds_dir(cell_id);
     std::fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
     let path = d.join(format!("{}.json", r.round));
     write_atomic(&path, &serde_json::to_vec(r)?)
@@ -51,7 +46,7 @@ pub fn save(run: &RunDir, cell_id: &str, r: &RoundRecord) -> Result<()> {
 pub fn load(run: &RunDir, cell_id: &str) -> (Vec<RoundRecord>, Vec<String>) {
     let mut records = Vec::new();
     let mut problems = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir(run, cell_id)) else {
+    let Ok(entries) = std::fs::read_dir(run.rounds_dir(cell_id)) else {
         return (records, problems);
     };
     for e in entries.flatten() {
@@ -88,7 +83,7 @@ pub fn load(run: &RunDir, cell_id: &str) -> (Vec<RoundRecord>, Vec<String>) {
 
 /// Drop a cell's kept repeats once its result file holds them.
 pub fn clear(run: &RunDir, cell_id: &str) {
-    let _ = std::fs::remove_dir_all(dir(run, cell_id));
+    let _ = std::fs::remove_dir_all(run.rounds_dir(cell_id));
 }
 
 /// The order of round `round` over cells in comparison blocks (`blocks`: one key per cell; the cells

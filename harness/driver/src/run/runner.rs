@@ -79,9 +79,7 @@ struct Job<'a> {
 
 impl Job<'_> {
     fn out_path(&self) -> std::path::PathBuf {
-        self.plan
-            .run
-            .join(&format!("cells/.{}.out", self.cell.cell_id))
+        self.plan.run.cell_output_path(&self.cell.cell_id)
     }
 
     /// Run the process to its end (or `timeout`), calling `on_start` with its pid, and read its output.
@@ -241,7 +239,7 @@ impl CellRunner for ChildRunner {
                 bin: &plan.bins[&cell.workload].bin,
                 cell_args: args,
                 warmup_s,
-                scratch: &plan.run.join(&format!("cells/.{}", cell.cell_id)),
+                scratch: &plan.run.profile_scratch(&cell.cell_id),
                 timeout: timeout(plan),
                 unprofiled_mean: mean,
                 title: &title,

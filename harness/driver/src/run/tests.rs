@@ -480,11 +480,7 @@ fn a_killed_run_resumes_at_the_round_it_was_in_keeping_finished_repeats() {
     plan.manifest.settings.repeats = 2;
     assert!(execute(&plan, &results, &Fake(RefCell::default(), Some(1))).is_err());
     let id = plan.manifest.settings.cells[0].cell_id.clone();
-    std::fs::write(
-        plan.run.join(&format!("cells/.rounds/{id}/0.json")),
-        "{\"round\":",
-    )
-    .unwrap();
+    std::fs::write(plan.run.rounds_dir(&id).join("0.json"), "{\"round\":").unwrap();
     let again = Fake::default();
     let done = execute(&plan, &results, &again).unwrap();
     assert_eq!(again.0.borrow().len(), 2);
