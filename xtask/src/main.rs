@@ -551,7 +551,7 @@ fn run_micro(run: &str, quick: bool) -> Result<()> {
             counts,
             skipped,
         };
-        dir.write_micro(&w.name, &doc).map_err(anyhow::Error::msg)?;
+        dir.write_micro(&w.name, &doc)?;
         eprintln!(
             "micro-benchmarks of {}: {} timings and {} instruction counts imported into {}",
             w.name,

@@ -4,6 +4,20 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
+/// A bench's command line or set-up that cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum BenchError {
+    /// An option without its value.
+    #[error("{0} needs a value")]
+    MissingValue(String),
+    /// An option whose value is not a positive number.
+    #[error("--{name} needs a positive number, not {value:?}")]
+    NotPositive { name: String, value: String },
+    /// A binary the bench runs is not built beside it.
+    #[error("{name} is not built beside {beside} (cargo build --release)")]
+    NotBuilt { name: String, beside: String },
+}
+
 /// A bench's command line: `--quick`, `--out FILE` and `--NAME VALUE` options; cargo's own `--bench`
 /// and anything that is not an option are ignored.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -17,12 +31,12 @@ pub struct BenchArgs {
 
 impl BenchArgs {
     /// This process's arguments.
-    pub fn from_env() -> Result<BenchArgs, String> {
+    pub fn from_env() -> Result<BenchArgs, BenchError> {
         Self::parse(std::env::args().skip(1))
     }
 
     /// Arguments after the program name.
-    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<BenchArgs, String> {
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<BenchArgs, BenchError> {
         let mut a = BenchArgs::default();
         let mut args = args.into_iter().peekable();
         while let Some(arg) = args.next() {
@@ -32,7 +46,7 @@ impl BenchArgs {
                 name if name.starts_with("--") => {
                     let value = args
                         .next_if(|v| !v.starts_with("--"))
-                        .ok_or_else(|| format!("{name} needs a value"))?;
+                        .ok_or_else(|| BenchError::MissingValue(name.into()))?;
                     match name {
                         "--out" => a.out = Some(PathBuf::from(value)),
                         _ => a.values.push((name[2..].to_string(), value)),
@@ -48,12 +62,15 @@ impl BenchArgs {
     pub fn positive<T: FromStr + PartialOrd + Default>(
         &self,
         name: &str,
-    ) -> Result<Option<T>, String> {
+    ) -> Result<Option<T>, BenchError> {
         match self.values.iter().rev().find(|(n, _)| n == name) {
             None => Ok(None),
             Some((_, v)) => match v.parse::<T>() {
                 Ok(x) if x > T::default() => Ok(Some(x)),
-                _ => Err(format!("--{name} needs a positive number, not {v:?}")),
+                _ => Err(BenchError::NotPositive {
+                    name: name.into(),
+                    value: v.clone(),
+                }),
             },
         }
     }
@@ -71,17 +88,15 @@ pub fn commit() -> Option<String> {
 
 /// A binary of the workspace built beside this bench (cargo puts bench executables in
 /// `target/<profile>/deps/` and binaries one directory up).
-pub fn sibling_binary(name: &str) -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+pub fn sibling_binary(name: &str) -> Result<PathBuf, BenchError> {
+    let exe = std::env::current_exe().unwrap_or_default();
     exe.parent()
         .and_then(std::path::Path::parent)
         .map(|d| d.join(name))
         .filter(|p| p.is_file())
-        .ok_or_else(|| {
-            format!(
-                "{name} is not built beside {} (cargo build --release)",
-                exe.display()
-            )
+        .ok_or_else(|| BenchError::NotBuilt {
+            name: name.into(),
+            beside: exe.display().to_string(),
         })
 }
 
@@ -89,7 +104,7 @@ pub fn sibling_binary(name: &str) -> Result<PathBuf, String> {
 mod tests {
     use super::*;
 
-    fn args(s: &str) -> Result<BenchArgs, String> {
+    fn args(s: &str) -> Result<BenchArgs, BenchError> {
         BenchArgs::parse(s.split_whitespace().map(String::from))
     }
 
@@ -104,11 +119,10 @@ mod tests {
             .unwrap()
             .positive::<usize>("rounds")
             .unwrap_err();
-        assert!(e.contains("--rounds") && e.contains("positive"), "{e}");
-        assert!(
-            args("--out --quick")
-                .unwrap_err()
-                .contains("--out needs a value")
+        assert_eq!(e.to_string(), "--rounds needs a positive number, not \"0\"");
+        assert_eq!(
+            args("--out --quick").unwrap_err(),
+            BenchError::MissingValue("--out".into())
         );
     }
 }

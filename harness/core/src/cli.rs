@@ -1,7 +1,33 @@
 //! Command-line values every dyno binary parses the same way: durations and core lists, with errors that
 //! say what is accepted.
 
-pub fn parse_seconds_or_zero(s: &str) -> Result<f64, String> {
+/// A command-line value that is not accepted, with what is.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BadValue {
+    #[error("{0:?} is not a duration; accepted: seconds like 3, 0.5, 2s, 500ms, 45m or 1h")]
+    NotADuration(String),
+    #[error("{0:?} is not a duration; accepted: a non-negative number of seconds")]
+    NegativeDuration(String),
+    #[error("{0:?} must be greater than zero")]
+    NotPositive(String),
+    #[error("{0:?} is not a percentage; accepted: a number above 0 and below 100, like 5 or 2.5%")]
+    NotAPercentage(String),
+    #[error("{0:?} is out of range; accepted: a percentage above 0 and below 100")]
+    PercentageOutOfRange(String),
+    #[error("{0:?} is not a core list; accepted: comma-separated ids or ranges, e.g. 0,1 or 0-3")]
+    NotACoreList(String),
+    #[error("{0:?} names a core twice")]
+    CoreTwice(String),
+}
+
+impl From<BadValue> for String {
+    fn from(e: BadValue) -> String {
+        e.to_string()
+    }
+}
+
+/// A duration in seconds, 0 allowed: `3`, `0.5`, `2s`, `500ms`, `45m`, `1h`.
+pub fn parse_seconds_or_zero(s: &str) -> Result<f64, BadValue> {
     let t = s.trim();
     let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
         (n, 1e-3)
@@ -14,36 +40,37 @@ pub fn parse_seconds_or_zero(s: &str) -> Result<f64, String> {
     } else {
         (t, 1.0)
     };
-    let v: f64 = num.trim().parse().map_err(|_| {
-        format!("{s:?} is not a duration; accepted: seconds like 3, 0.5, 2s, 500ms, 45m or 1h")
-    })?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| BadValue::NotADuration(s.into()))?;
     let v = v * scale;
     if !v.is_finite() || v < 0.0 {
-        return Err(format!(
-            "{s:?} is not a duration; accepted: a non-negative number of seconds"
-        ));
+        return Err(BadValue::NegativeDuration(s.into()));
     }
     Ok(v)
 }
 
 /// A percentage above 0 and below 100, written `5` or `5%`; returned as the number (5.0).
-pub fn parse_percent(s: &str) -> Result<f64, String> {
+pub fn parse_percent(s: &str) -> Result<f64, BadValue> {
     let t = s.trim();
-    let v: f64 = t.strip_suffix('%').unwrap_or(t).trim().parse().map_err(|_| {
-        format!("{s:?} is not a percentage; accepted: a number above 0 and below 100, like 5 or 2.5%")
-    })?;
+    let v: f64 = t
+        .strip_suffix('%')
+        .unwrap_or(t)
+        .trim()
+        .parse()
+        .map_err(|_| BadValue::NotAPercentage(s.into()))?;
     if !(v > 0.0 && v < 100.0) {
-        return Err(format!(
-            "{s:?} is out of range; accepted: a percentage above 0 and below 100"
-        ));
+        return Err(BadValue::PercentageOutOfRange(s.into()));
     }
     Ok(v)
 }
 
-pub fn parse_seconds(s: &str) -> Result<f64, String> {
+/// A duration in seconds above zero, written as for [`parse_seconds_or_zero`].
+pub fn parse_seconds(s: &str) -> Result<f64, BadValue> {
     let v = parse_seconds_or_zero(s)?;
     if v <= 0.0 {
-        return Err(format!("{s:?} must be greater than zero"));
+        return Err(BadValue::NotPositive(s.into()));
     }
     Ok(v)
 }
@@ -52,12 +79,9 @@ pub fn parse_seconds(s: &str) -> Result<f64, String> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CoreList(pub Vec<usize>);
 
-pub fn parse_cores(s: &str) -> Result<CoreList, String> {
-    let bad = || {
-        format!(
-            "{s:?} is not a core list; accepted: comma-separated ids or ranges, e.g. 0,1 or 0-3"
-        )
-    };
+/// A core list: comma-separated ids or ranges, each core once.
+pub fn parse_cores(s: &str) -> Result<CoreList, BadValue> {
+    let bad = || BadValue::NotACoreList(s.into());
     let mut cores = Vec::new();
     for part in s.split(',') {
         match part.trim().split_once('-') {
@@ -76,7 +100,7 @@ pub fn parse_cores(s: &str) -> Result<CoreList, String> {
     seen.sort();
     seen.dedup();
     if seen.len() != cores.len() {
-        return Err(format!("{s:?} names a core twice"));
+        return Err(BadValue::CoreTwice(s.into()));
     }
     Ok(CoreList(cores))
 }
@@ -105,7 +129,7 @@ mod tests {
         assert_eq!(parse_percent("5").unwrap(), 5.0);
         assert_eq!(parse_percent("2.5%").unwrap(), 2.5);
         for bad in ["0", "100", "-3", "x", "nan", ""] {
-            let e = parse_percent(bad).unwrap_err();
+            let e = parse_percent(bad).unwrap_err().to_string();
             assert!(e.contains("accepted"), "{e}");
         }
     }

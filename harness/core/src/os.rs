@@ -2,23 +2,69 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What the OS refused.
+#[derive(Debug, thiserror::Error)]
+pub enum OsError {
+    /// A core beyond what an affinity mask can hold.
+    #[error("core {core} is beyond the cores an affinity mask holds (numbered below {limit})")]
+    CoreOutOfRange { core: usize, limit: usize },
+    /// sched_setaffinity or core_affinity failed.
+    #[error("cannot confine {what} to cores {cores:?}: {source}")]
+    Affinity {
+        what: &'static str,
+        cores: Vec<usize>,
+        source: std::io::Error,
+    },
+    /// More open files are needed than the hard limit allows.
+    #[error(
+        "{want} open files needed but the hard limit is {hard} (soft {soft}); raise it with \
+         `ulimit -Hn` as root or in /etc/security/limits.conf"
+    )]
+    NofileHardLimit { want: u64, hard: u64, soft: u64 },
+    /// getrlimit or setrlimit failed.
+    #[error("cannot {action} RLIMIT_NOFILE: {source}")]
+    Nofile {
+        action: String,
+        source: std::io::Error,
+    },
+    /// The process to measure has ended.
+    #[error("process {0} is gone")]
+    Gone(u32),
+    /// A file under /proc could not be read.
+    #[error("cannot read {path}: {source}")]
+    Proc {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl From<OsError> for String {
+    fn from(e: OsError) -> String {
+        e.to_string()
+    }
+}
+
 /// Confine the calling process's current and future threads to `cores` (sched_setaffinity).
-pub fn confine_process(cores: &[usize]) -> Result<(), String> {
+pub fn confine_process(cores: &[usize]) -> Result<(), OsError> {
     // SAFETY: cpu_set_t is plain data; CPU_ZERO/CPU_SET write within it; sched_setaffinity reads it.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_ZERO(&mut set);
         for &c in cores {
             if c >= libc::CPU_SETSIZE as usize {
-                return Err(format!("core {c} is beyond CPU_SETSIZE"));
+                return Err(OsError::CoreOutOfRange {
+                    core: c,
+                    limit: libc::CPU_SETSIZE as usize,
+                });
             }
             libc::CPU_SET(c, &mut set);
         }
         if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(format!(
-                "cannot confine the process to cores {cores:?}: {}",
-                std::io::Error::last_os_error()
-            ));
+            return Err(OsError::Affinity {
+                what: "the process",
+                cores: cores.to_vec(),
+                source: std::io::Error::last_os_error(),
+            });
         }
     }
     Ok(())
@@ -44,32 +90,32 @@ pub fn allowed_cores() -> Vec<usize> {
 /// Raise this process's soft limit on open files to at least `want` (up to the hard limit), for servers
 /// and generators holding many connections. Returns the soft limit now in force; `Err` names both limits
 /// when `want` is above the hard limit.
-pub fn raise_nofile(want: u64) -> Result<u64, String> {
+pub fn raise_nofile(want: u64) -> Result<u64, OsError> {
     // SAFETY: getrlimit/setrlimit read and write a plain struct we own.
     unsafe {
         let mut lim: libc::rlimit = std::mem::zeroed();
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return Err(format!(
-                "cannot read RLIMIT_NOFILE: {}",
-                std::io::Error::last_os_error()
-            ));
+            return Err(OsError::Nofile {
+                action: "read".into(),
+                source: std::io::Error::last_os_error(),
+            });
         }
         if lim.rlim_cur >= want {
             return Ok(lim.rlim_cur);
         }
         if lim.rlim_max < want {
-            return Err(format!(
-                "{want} open files needed but the hard limit is {} (soft {}); raise it with \
-                 `ulimit -Hn` as root or in /etc/security/limits.conf",
-                lim.rlim_max, lim.rlim_cur
-            ));
+            return Err(OsError::NofileHardLimit {
+                want,
+                hard: lim.rlim_max,
+                soft: lim.rlim_cur,
+            });
         }
         lim.rlim_cur = want;
         if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-            return Err(format!(
-                "cannot raise RLIMIT_NOFILE to {want}: {}",
-                std::io::Error::last_os_error()
-            ));
+            return Err(OsError::Nofile {
+                action: format!("raise to {want}"),
+                source: std::io::Error::last_os_error(),
+            });
         }
         Ok(want)
     }
@@ -149,18 +195,22 @@ pub fn monotonic_ns() -> u64 {
 }
 
 /// Pin the calling thread to one core.
-pub fn pin_thread(core: usize) -> Result<(), String> {
+pub fn pin_thread(core: usize) -> Result<(), OsError> {
     // core_affinity indexes a fixed cpu_set_t and panics beyond it.
     if core >= libc::CPU_SETSIZE as usize {
-        return Err(format!(
-            "cannot pin a thread to core {core}: cores are numbered below {}",
-            libc::CPU_SETSIZE
-        ));
+        return Err(OsError::CoreOutOfRange {
+            core,
+            limit: libc::CPU_SETSIZE as usize,
+        });
     }
     if core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
         Ok(())
     } else {
-        Err(format!("cannot pin a thread to core {core}"))
+        Err(OsError::Affinity {
+            what: "a thread",
+            cores: vec![core],
+            source: std::io::Error::last_os_error(),
+        })
     }
 }
 
@@ -209,10 +259,11 @@ impl Usage {
 
     /// Another process's usage so far, from /proc: CPU of all its threads, its peak RSS (VmHWM) and the
     /// context switches of its main thread (the whole process for a single-threaded server like nginx).
-    pub fn of_pid(pid: u32) -> Result<Usage, String> {
-        let ms = proc_cpu_ms(pid).ok_or_else(|| format!("process {pid} is gone"))?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .map_err(|e| format!("cannot read /proc/{pid}/status: {e}"))?;
+    pub fn of_pid(pid: u32) -> Result<Usage, OsError> {
+        let ms = proc_cpu_ms(pid).ok_or(OsError::Gone(pid))?;
+        let path = format!("/proc/{pid}/status");
+        let status =
+            std::fs::read_to_string(&path).map_err(|source| OsError::Proc { path, source })?;
         let field = |name: &str| -> u64 {
             status
                 .lines()

@@ -154,13 +154,12 @@ impl ParamSpec {
     }
 
     /// Parse one value given on the command line.
-    pub fn parse(&self, raw: &str) -> Result<ParamValue, String> {
-        let bad = |why: &str| {
-            format!(
-                "parameter {}: {raw:?} {why}; accepted: {}",
-                self.name,
-                self.accepted()
-            )
+    pub fn parse(&self, raw: &str) -> Result<ParamValue, PlanError> {
+        let bad = |why: &'static str| PlanError::BadValue {
+            param: self.name.clone(),
+            raw: raw.to_string(),
+            why,
+            accepted: self.accepted(),
         };
         match &self.kind {
             ParamKind::Choice { values } => {
@@ -228,13 +227,53 @@ impl fmt::Display for Profile {
 }
 
 impl std::str::FromStr for Profile {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = PlanError;
+    fn from_str(s: &str) -> Result<Self, PlanError> {
         match s {
             "quick" => Ok(Profile::Quick),
             "full" => Ok(Profile::Full),
-            _ => Err(format!("{s:?} is not a profile; accepted: quick, full")),
+            _ => Err(PlanError::BadProfile(s.to_string())),
         }
+    }
+}
+
+/// Why a matrix could not be planned; each names what was wrong and what is accepted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    /// A value given for a parameter that the parameter does not accept.
+    #[error("parameter {param}: {raw:?} {why}; accepted: {accepted}")]
+    BadValue {
+        param: String,
+        raw: String,
+        why: &'static str,
+        accepted: String,
+    },
+    /// An override that is not `NAME=VALUE[,VALUE...]`.
+    #[error("parameter override {0:?} must look like NAME=VALUE[,VALUE...]")]
+    BadOverride(String),
+    #[error("{0:?} is not a profile; accepted: quick, full")]
+    BadProfile(String),
+    #[error("unknown parameter {name:?} for workload {workload}; accepted: {accepted}")]
+    UnknownParam {
+        name: String,
+        workload: String,
+        accepted: String,
+    },
+    /// The workload's own matrix is inconsistent with its parameters: a bug in the workload.
+    #[error("workload {workload}: {why}")]
+    BadMatrix { workload: String, why: String },
+    /// The workload's `validate` rejected a cell of the matrix.
+    #[error("workload {workload} cell {cell}: {why}")]
+    Rejected {
+        workload: String,
+        cell: String,
+        why: String,
+    },
+}
+
+impl From<PlanError> for String {
+    fn from(e: PlanError) -> String {
+        e.to_string()
     }
 }
 
@@ -259,16 +298,13 @@ pub struct Override {
 }
 
 impl std::str::FromStr for Override {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (name, values) = s.split_once('=').ok_or_else(|| {
-            format!("parameter override {s:?} must look like NAME=VALUE[,VALUE...]")
-        })?;
+    type Err = PlanError;
+    fn from_str(s: &str) -> Result<Self, PlanError> {
+        let bad = || PlanError::BadOverride(s.to_string());
+        let (name, values) = s.split_once('=').ok_or_else(bad)?;
         let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();
         if name.trim().is_empty() || values.iter().any(|v| v.is_empty()) {
-            return Err(format!(
-                "parameter override {s:?} must look like NAME=VALUE[,VALUE...]"
-            ));
+            return Err(bad());
         }
         Ok(Override {
             name: name.trim().to_string(),
@@ -289,17 +325,20 @@ impl WorkloadSpec {
         profile: Profile,
         overrides: &[Override],
         validate: impl Fn(&Params) -> Result<(), String>,
-    ) -> Result<Vec<Params>, String> {
+    ) -> Result<Vec<Params>, PlanError> {
+        let bug = |why: String| PlanError::BadMatrix {
+            workload: self.name.clone(),
+            why,
+        };
         let mut parsed: Vec<(String, Vec<ParamValue>)> = Vec::new();
         for o in overrides {
             let spec = self.param(&o.name).ok_or_else(|| {
                 let names: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
-                format!(
-                    "unknown parameter {:?} for workload {}; accepted: {}",
-                    o.name,
-                    self.name,
-                    names.join(", ")
-                )
+                PlanError::UnknownParam {
+                    name: o.name.clone(),
+                    workload: self.name.clone(),
+                    accepted: names.join(", "),
+                }
             })?;
             let values = o
                 .values
@@ -320,10 +359,10 @@ impl WorkloadSpec {
             }
             for p in &self.params {
                 if !g.contains_key(&p.name) {
-                    return Err(format!(
-                        "workload {}: its matrix does not give parameter {} (a bug in the workload)",
-                        self.name, p.name
-                    ));
+                    return Err(bug(format!(
+                        "its matrix does not give parameter {} (a bug in the workload)",
+                        p.name
+                    )));
                 }
             }
             for cell in product(&g) {
@@ -334,22 +373,21 @@ impl WorkloadSpec {
         }
         for cell in &cells {
             for (name, v) in &cell.0 {
-                let spec = self.param(name).ok_or_else(|| {
-                    format!(
-                        "workload {}: matrix names unknown parameter {name}",
-                        self.name
-                    )
-                })?;
+                let spec = self
+                    .param(name)
+                    .ok_or_else(|| bug(format!("matrix names unknown parameter {name}")))?;
                 if !spec.admits(v) {
-                    return Err(format!(
-                        "workload {}: parameter {name}={v} is not accepted; accepted: {}",
-                        self.name,
+                    return Err(bug(format!(
+                        "parameter {name}={v} is not accepted; accepted: {}",
                         spec.accepted()
-                    ));
+                    )));
                 }
             }
-            validate(cell)
-                .map_err(|e| format!("workload {} cell {}: {e}", self.name, cell.key()))?;
+            validate(cell).map_err(|why| PlanError::Rejected {
+                workload: self.name.clone(),
+                cell: cell.key(),
+                why,
+            })?;
         }
         Ok(cells)
     }
@@ -435,25 +473,29 @@ mod tests {
         let s = spec();
         let e = s
             .plan(Profile::Quick, &["nope=1".parse().unwrap()], ok)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("unknown parameter") && e.contains("shape, n"),
             "{e}"
         );
         let e = s
             .plan(Profile::Quick, &["n=abc".parse().unwrap()], ok)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("not a whole number") && e.contains("1..=100"),
             "{e}"
         );
         let e = s
             .plan(Profile::Quick, &["n=0".parse().unwrap()], ok)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("out of range"), "{e}");
         let e = s
             .plan(Profile::Quick, &["shape=c".parse().unwrap()], ok)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("a, b"), "{e}");
         assert!("novalue".parse::<Override>().is_err());
         assert!("n=".parse::<Override>().is_err());
@@ -470,7 +512,8 @@ mod tests {
                     Ok(())
                 }
             })
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no b"), "{e}");
     }
 }

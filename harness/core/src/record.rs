@@ -391,15 +391,22 @@ pub fn encode_histogram(h: &Histogram<u64>) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// Why a stored histogram could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum HistogramError {
+    #[error("histogram is not base64: {0}")]
+    NotBase64(#[from] base64::DecodeError),
+    #[error("histogram does not decode: {0:?}")]
+    Decode(hdrhistogram::serialization::DeserializeError),
+}
+
 /// Read back a histogram written by [`encode_histogram`].
-pub fn decode_histogram(s: &str) -> Result<Histogram<u64>, String> {
+pub fn decode_histogram(s: &str) -> Result<Histogram<u64>, HistogramError> {
     use base64::Engine;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(s.trim())
-        .map_err(|e| format!("histogram is not base64: {e}"))?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(s.trim())?;
     hdrhistogram::serialization::Deserializer::new()
         .deserialize(&mut bytes.as_slice())
-        .map_err(|e| format!("histogram does not decode: {e:?}"))
+        .map_err(HistogramError::Decode)
 }
 
 #[cfg(test)]

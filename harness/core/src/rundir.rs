@@ -28,6 +28,10 @@ pub enum RunDirError {
         what: &'static str,
         why: String,
     },
+    /// A document a tool wrote into the run (a reference bench, validation, micro-benchmarks, the
+    /// overhead measurement) that does not parse; `rel` is its path in the run.
+    #[error("`{}` is unreadable: {why}", .rel.display())]
+    Unreadable { rel: PathBuf, why: String },
 }
 
 impl RunDirError {
@@ -509,7 +513,7 @@ impl RunDir {
     }
 
     /// Cell `id`'s result: `None` when it has none yet, `Err` (naming the file) when it cannot be trusted.
-    pub fn cell(&self, id: &str) -> Option<Result<CellResult, String>> {
+    pub fn cell(&self, id: &str) -> Option<Result<CellResult, RunDirError>> {
         let path = self.cell_path(id);
         path.exists().then(|| CellResult::read(&path))
     }
@@ -536,7 +540,7 @@ impl RunDir {
         for p in paths {
             match CellResult::read(&p) {
                 Ok(c) => cells.push(c),
-                Err(e) => problems.push(e),
+                Err(e) => problems.push(e.to_string()),
             }
         }
         Ok((cells, problems))
@@ -580,7 +584,7 @@ impl RunDir {
     }
 
     /// Workload `w`'s reference bench result, if the run has one.
-    pub fn reference(&self, w: &str) -> Option<Result<ReferenceDoc, String>> {
+    pub fn reference(&self, w: &str) -> Option<Result<ReferenceDoc, RunDirError>> {
         self.optional_doc(&self.reference_path(w))
     }
 
@@ -588,12 +592,14 @@ impl RunDir {
     fn optional_doc<T: serde::de::DeserializeOwned>(
         &self,
         path: &Path,
-    ) -> Option<Result<T, String>> {
+    ) -> Option<Result<T, RunDirError>> {
         let bytes = std::fs::read(path).ok()?;
         let rel = path.strip_prefix(&self.dir).unwrap_or(path);
         Some(
-            serde_json::from_slice(&bytes)
-                .map_err(|e| format!("`{}` is unreadable: {e}", rel.display())),
+            serde_json::from_slice(&bytes).map_err(|e| RunDirError::Unreadable {
+                rel: rel.to_path_buf(),
+                why: e.to_string(),
+            }),
         )
     }
 
@@ -603,17 +609,13 @@ impl RunDir {
     }
 
     /// Write workload `w`'s micro-benchmark results (atomically: never a partial file).
-    pub fn write_micro(&self, w: &str, doc: &MicroDoc) -> Result<(), String> {
-        let path = self.micro_path(w);
-        let parent = path.parent().unwrap_or(&self.dir);
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        let bytes = serde_json::to_vec_pretty(doc).map_err(|e| e.to_string())?;
-        write_atomic(&path, &bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    pub fn write_micro(&self, w: &str, doc: &MicroDoc) -> Result<(), RunDirError> {
+        let bytes = serde_json::to_vec_pretty(doc).expect("a MicroDoc serializes");
+        write(&self.micro_path(w), &bytes)
     }
 
     /// Workload `w`'s micro-benchmark results, if the run has them.
-    pub fn micro(&self, w: &str) -> Option<Result<MicroDoc, String>> {
+    pub fn micro(&self, w: &str) -> Option<Result<MicroDoc, RunDirError>> {
         self.optional_doc(&self.micro_path(w))
     }
 
@@ -623,12 +625,12 @@ impl RunDir {
     }
 
     /// Workload `w`'s validation result, if the run has one.
-    pub fn validation(&self, w: &str) -> Option<Result<ValidationDoc, String>> {
+    pub fn validation(&self, w: &str) -> Option<Result<ValidationDoc, RunDirError>> {
         self.optional_doc(&self.validation_path(w))
     }
 
     /// Every validation result of the run (`validation/*.json`), by workload.
-    pub fn validations(&self) -> BTreeMap<String, Result<ValidationDoc, String>> {
+    pub fn validations(&self) -> BTreeMap<String, Result<ValidationDoc, RunDirError>> {
         std::fs::read_dir(self.dir.join("validation"))
             .into_iter()
             .flatten()
@@ -647,7 +649,7 @@ impl RunDir {
     }
 
     /// The observer-overhead measurement, if the run has one.
-    pub fn overhead(&self) -> Option<Result<OverheadDoc, String>> {
+    pub fn overhead(&self) -> Option<Result<OverheadDoc, RunDirError>> {
         self.optional_doc(&self.overhead_path())
     }
 }

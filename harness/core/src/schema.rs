@@ -247,16 +247,27 @@ pub enum ProfilerChoice {
     Pprof,
 }
 
+/// A word given for a choice (a profiler, a pairing) that is not one of its words.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{given:?} is not a {what}; accepted: {accepted}")]
+pub struct NotAChoice {
+    pub what: &'static str,
+    pub given: String,
+    pub accepted: &'static str,
+}
+
 impl std::str::FromStr for ProfilerChoice {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = NotAChoice;
+    fn from_str(s: &str) -> Result<Self, NotAChoice> {
         match s {
             "auto" => Ok(Self::Auto),
             "perf" => Ok(Self::Perf),
             "pprof" => Ok(Self::Pprof),
-            _ => Err(format!(
-                "{s:?} is not a profiler; accepted: auto, perf, pprof"
-            )),
+            _ => Err(NotAChoice {
+                what: "profiler",
+                given: s.into(),
+                accepted: "auto, perf, pprof",
+            }),
         }
     }
 }
@@ -479,27 +490,33 @@ pub struct ProfileInfo {
 impl CellResult {
     /// Read and check a cell file: it must parse, carry this schema and match its file name.
     /// A truncated, foreign or mismatched file is an error, never trusted.
-    pub fn read(path: &Path) -> Result<CellResult, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let cell: CellResult = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a dyno cell result ({e})", path.display()))?;
+    pub fn read(path: &Path) -> Result<CellResult, crate::rundir::RunDirError> {
+        use crate::rundir::RunDirError;
+        let invalid = |why: String| RunDirError::Invalid {
+            path: path.to_path_buf(),
+            what: "cell result",
+            why,
+        };
+        let text = std::fs::read_to_string(path).map_err(|err| RunDirError::Read {
+            path: path.to_path_buf(),
+            err,
+        })?;
+        let cell: CellResult = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         if cell.schema != SCHEMA {
-            return Err(format!(
-                "{}: schema {} (this dyno reads {SCHEMA})",
-                path.display(),
+            return Err(invalid(format!(
+                "schema {} (this dyno reads {SCHEMA})",
                 cell.schema
-            ));
+            )));
         }
         let stem = path
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or_default();
         if stem != cell.cell_id {
-            return Err(format!(
-                "{}: holds cell {:?}, not {stem:?}",
-                path.display(),
+            return Err(invalid(format!(
+                "holds cell {:?}, not {stem:?}",
                 cell.cell_id
-            ));
+            )));
         }
         Ok(cell)
     }
@@ -649,12 +666,16 @@ impl Pairing {
 }
 
 impl std::str::FromStr for Pairing {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = NotAChoice;
+    fn from_str(s: &str) -> Result<Self, NotAChoice> {
         match s {
             "blocks" => Ok(Self::Blocks),
             "sliced" => Ok(Self::Sliced),
-            _ => Err(format!("{s:?} is not a pairing; accepted: blocks, sliced")),
+            _ => Err(NotAChoice {
+                what: "pairing",
+                given: s.into(),
+                accepted: "blocks, sliced",
+            }),
         }
     }
 }
@@ -770,6 +791,7 @@ mod tests {
         assert!(
             CellResult::read(&path)
                 .unwrap_err()
+                .to_string()
                 .contains("not a dyno cell result")
         );
         // Foreign JSON.
@@ -779,10 +801,20 @@ mod tests {
         let mut v = serde_json::to_value(&c).unwrap();
         v["schema"] = 99.into();
         std::fs::write(&path, v.to_string()).unwrap();
-        assert!(CellResult::read(&path).unwrap_err().contains("schema 99"));
+        assert!(
+            CellResult::read(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("schema 99")
+        );
         // Right shape, wrong file.
         let other = dir.path().join("fanout--smol--x=1.json");
         std::fs::write(&other, serde_json::to_string(&c).unwrap()).unwrap();
-        assert!(CellResult::read(&other).unwrap_err().contains("holds cell"));
+        assert!(
+            CellResult::read(&other)
+                .unwrap_err()
+                .to_string()
+                .contains("holds cell")
+        );
     }
 }

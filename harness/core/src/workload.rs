@@ -163,6 +163,9 @@ pub enum ServeError {
     /// The workload has no server: a usage error.
     #[error("workload {0} has no server to serve; only a workload with a server (e.g. http) does")]
     NoServer(String),
+    /// The OS refused the cores or limits the server needs.
+    #[error(transparent)]
+    Os(#[from] crate::os::OsError),
     /// The server could not start or failed while serving.
     #[error("{0}")]
     Failed(String),

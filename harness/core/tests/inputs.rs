@@ -35,15 +35,15 @@ proptest! {
     fn durations_percentages_and_core_lists_never_panic(s in near_syntax()) {
         match parse_seconds(&s) {
             Ok(v) => prop_assert!(v.is_finite() && v > 0.0, "{s:?} gave {v}"),
-            Err(e) => one_line(&e)?,
+            Err(e) => one_line(&e.to_string())?,
         }
         match parse_seconds_or_zero(&s) {
             Ok(v) => prop_assert!(v.is_finite() && v >= 0.0, "{s:?} gave {v}"),
-            Err(e) => one_line(&e)?,
+            Err(e) => one_line(&e.to_string())?,
         }
         match parse_percent(&s) {
             Ok(v) => prop_assert!(v.is_finite() && v > 0.0, "{s:?} gave {v}"),
-            Err(e) => one_line(&e)?,
+            Err(e) => one_line(&e.to_string())?,
         }
         match parse_cores(&s) {
             Ok(c) => {
@@ -51,19 +51,20 @@ proptest! {
                 sorted.dedup();
                 prop_assert_eq!(sorted.len(), c.0.len(), "{:?} repeats a core", s);
             }
-            Err(e) => one_line(&e)?,
+            Err(e) => one_line(&e.to_string())?,
         }
     }
 
     #[test]
     fn parameter_overrides_and_values_never_panic(s in near_syntax()) {
         if let Err(e) = s.parse::<Override>() {
-            one_line(&e)?;
+            one_line(&e.to_string())?;
         }
         let int = ParamSpec::int("n", "a number", 1, 1000, "things");
         let choice = ParamSpec::choice("shape", "a shape", &["broadcast", "queue"]);
         for spec in [&int, &choice] {
             if let Err(e) = spec.parse(&s) {
+                let e = e.to_string();
                 one_line(&e)?;
                 prop_assert!(e.contains(&spec.accepted()) || e.contains("accepted"), "{e}");
             }
@@ -142,7 +143,7 @@ proptest! {
         match CellResult::read(&path) {
             // A corruption that kept the file a valid result (e.g. a flipped byte inside a string).
             Ok(r) => prop_assert_eq!(r.schema, dyno_core::schema::SCHEMA),
-            Err(e) => one_line(&e)?,
+            Err(e) => one_line(&e.to_string())?,
         }
         // The manifest, through the run directory the report opens.
         std::fs::write(run.join("manifest.json"), apply(&c, &manifest)).unwrap();

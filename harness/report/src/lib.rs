@@ -38,7 +38,8 @@ pub struct Run {
     /// The cells' artifacts (histograms, time series, folded stacks) by path relative to the run,
     /// decompressed; an artifact that could not be read is absent.
     pub artifacts: BTreeMap<String, String>,
-    /// Each workload's reference bench result, where the run has one.
+    /// Each workload's reference bench result, where the run has one (an unreadable document as the
+    /// sentence the page shows in its place; so for the documents below).
     pub references: BTreeMap<String, Result<ReferenceDoc, String>>,
     /// Each workload's micro-benchmark results, where the run has them.
     pub micro: BTreeMap<String, Result<MicroDoc, String>>,
@@ -91,17 +92,21 @@ impl Run {
                 continue;
             }
             if let Some(r) = dir.reference(w) {
-                references.insert(w.clone(), r);
+                references.insert(w.clone(), shown(r));
             }
             if let Some(m) = dir.micro(w) {
-                micro.insert(w.clone(), m);
+                micro.insert(w.clone(), shown(m));
             }
         }
         Ok(Run {
             dir: dir.path().to_path_buf(),
             micro,
-            overhead: dir.overhead(),
-            validation: dir.validations(),
+            overhead: dir.overhead().map(shown),
+            validation: dir
+                .validations()
+                .into_iter()
+                .map(|(w, v)| (w, shown(v)))
+                .collect(),
             manifest,
             cells,
             problems,
@@ -158,6 +163,11 @@ impl Run {
     pub fn artifact(&self, rel: &str) -> Option<String> {
         self.artifacts.get(rel).cloned()
     }
+}
+
+/// A document of the run, or the sentence the book shows where it cannot be read.
+fn shown<T>(doc: Result<T, dyno_core::rundir::RunDirError>) -> Result<T, String> {
+    doc.map_err(|e| e.to_string())
 }
 
 /// One generated file: its path relative to the book's `src/`, and its bytes.

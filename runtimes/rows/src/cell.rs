@@ -10,7 +10,7 @@ use dyno_core::metrics::ClientSpec;
 use dyno_core::metrics::MEASURED_DURATION;
 use dyno_core::os::{Usage, confine_process};
 use dyno_core::params::WorkloadSpec;
-use dyno_core::params::{Override, Profile};
+use dyno_core::params::{Override, PlanError, Profile};
 use dyno_core::record::{Collector, Window, encode_histogram};
 use dyno_core::remote::RemoteClient;
 use dyno_core::runtime_metrics;
@@ -242,7 +242,7 @@ impl<S: Shape> CellBinary<S> {
                 print_json(&rows)
             }
             Cmd::Plan { profile, set } => {
-                let overrides: Result<Vec<Override>, String> =
+                let overrides: Result<Vec<Override>, PlanError> =
                     set.iter().map(|s| s.parse()).collect();
                 match overrides.and_then(|o| Self::spec().plan(profile, &o, S::W::validate)) {
                     Ok(cells) => print_json(&cells),
@@ -308,7 +308,7 @@ fn serve<S: Shape>(row: &str, addr: std::net::SocketAddr, cfg: RowConfig) -> Exi
             eprintln!("error: {e}");
             match e {
                 ServeError::NoServer(_) => ExitCode::from(2),
-                ServeError::Failed(_) => ExitCode::FAILURE,
+                ServeError::Os(_) | ServeError::Failed(_) => ExitCode::FAILURE,
             }
         }
     }

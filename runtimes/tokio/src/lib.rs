@@ -253,9 +253,9 @@ impl Row for TokioTpc {
         Fut::Output: Send + 'static,
     {
         run_pinned_shards(Self::ID, &cfg.cores, move |shard, core| {
-            dyno_core::os::pin_thread(core).map_err(|reason| RowError::Start {
+            dyno_core::os::pin_thread(core).map_err(|e| RowError::Start {
                 row: Self::ID,
-                reason,
+                reason: e.to_string(),
             })?;
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

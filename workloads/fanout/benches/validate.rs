@@ -50,7 +50,7 @@ fn target() -> String {
 }
 
 fn known_cpu(quick: bool) -> Result<Check, String> {
-    let dyno = dyno_core::bench::sibling_binary("dyno")?;
+    let dyno = dyno_core::bench::sibling_binary("dyno").map_err(|e| e.to_string())?;
     let core = allowed_cores()[0].to_string();
     let (repeats, secs) = if quick { ("2", "1") } else { ("3", "2") };
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;

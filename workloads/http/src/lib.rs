@@ -509,7 +509,7 @@ pub fn record(
             ));
         }
     }
-    let hist = dyno_core::record::decode_histogram(&report.histogram)?;
+    let hist = dyno_core::record::decode_histogram(&report.histogram).map_err(|e| e.to_string())?;
     ctx.collector
         .record_external(report.requests, &hist, &report.errors);
     ctx.collector.record_error_samples(&report.error_samples);

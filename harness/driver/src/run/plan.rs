@@ -190,7 +190,7 @@ fn cells_of(
     let overrides: Vec<Override> = args
         .params
         .iter()
-        .map(|s| s.parse::<Override>().map_err(usage))
+        .map(|s| s.parse::<Override>().map_err(|e| usage(e.to_string())))
         .collect::<Result<_>>()?;
     let profile = args.profile.to_string();
     let mut used = vec![false; overrides.len()];
