@@ -42,5 +42,5 @@ pub use record::{Collector, Probe, Window};
 pub use row::{Fairness, Row, RowConfig, RowError, Shard};
 pub use workload::{
     ClientCtx, ClientServer, CoreSplit, InProcess, MeasuredProcess, References, RepeatCtx,
-    RepeatOutput, ServeError, Workload,
+    RepeatError, RepeatOutput, ServeError, Workload,
 };

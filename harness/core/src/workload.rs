@@ -101,7 +101,7 @@ pub trait Workload: 'static {
 pub trait InProcess: Workload {
     /// Run one repeat on row `R`: warm up, run through the measured window, stop by itself, and check its
     /// own accounting. `Err` fails the cell with that one-line reason (e.g. a lost message).
-    fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String>;
+    fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, RepeatError>;
 }
 
 /// The facet of a workload whose cell process is a server, measured by a client process the workload
@@ -126,7 +126,7 @@ pub trait ClientServer: Workload {
         ctx: &RepeatCtx,
         client: &ClientCtx,
         params: &Params,
-    ) -> Result<RepeatOutput, String>;
+    ) -> Result<RepeatOutput, RepeatError>;
 
     /// Serve this workload's server on row `R` at `addr` with `cfg`'s cores, the same code its cells
     /// measure, until `stopped` returns (`dyno serve`: a user's own load tools against it). `ready`
@@ -154,7 +154,34 @@ pub trait References: Workload {
         client: Option<&ClientCtx>,
         measured: &MeasuredProcess,
         params: &Params,
-    ) -> Result<RepeatOutput, String>;
+    ) -> Result<RepeatOutput, RepeatError>;
+}
+
+/// Why a repeat failed: the cell is recorded failed with this as its one-line reason.
+#[derive(Debug, thiserror::Error)]
+pub enum RepeatError {
+    /// The row could not run the workload's body (its runtime did not start, a shard panicked).
+    #[error(transparent)]
+    Row(#[from] crate::row::RowError),
+    /// The OS refused the cores or limits the repeat needs.
+    #[error(transparent)]
+    Os(#[from] crate::os::OsError),
+    /// The workload's own checks or set-up failed: a lost message, counts that disagree, a tool that
+    /// did not start.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<String> for RepeatError {
+    fn from(why: String) -> Self {
+        RepeatError::Failed(why)
+    }
+}
+
+impl From<&str> for RepeatError {
+    fn from(why: &str) -> Self {
+        RepeatError::Failed(why.into())
+    }
 }
 
 /// Why `dyno serve` served nothing.

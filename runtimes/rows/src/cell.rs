@@ -18,7 +18,7 @@ use dyno_core::schema::RowInfo;
 use dyno_core::schema::{CellOutput, RawRepeat, write_atomic};
 use dyno_core::{
     ClientCtx, ClientServer, CoreSplit, Fairness, InProcess, MeasuredProcess, Params, References,
-    RepeatCtx, RepeatOutput, Row, RowConfig, ServeError, Workload,
+    RepeatCtx, RepeatError, RepeatOutput, Row, RowConfig, ServeError, Workload,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -101,7 +101,7 @@ pub trait Shape: 'static {
         ctx: &RepeatCtx,
         client: &ClientCtx,
         params: &Params,
-    ) -> Result<RepeatOutput, String>;
+    ) -> Result<RepeatOutput, RepeatError>;
     /// `dyno serve` on row `R`.
     fn serve<R: Row>(
         addr: std::net::SocketAddr,
@@ -132,7 +132,7 @@ impl<W: InProcess> Shape for Alone<W> {
         ctx: &RepeatCtx,
         _: &ClientCtx,
         params: &Params,
-    ) -> Result<RepeatOutput, String> {
+    ) -> Result<RepeatOutput, RepeatError> {
         W::run::<R>(ctx, params)
     }
     fn serve<R: Row>(
@@ -163,7 +163,7 @@ impl<W: ClientServer> Shape for Served<W> {
         ctx: &RepeatCtx,
         client: &ClientCtx,
         params: &Params,
-    ) -> Result<RepeatOutput, String> {
+    ) -> Result<RepeatOutput, RepeatError> {
         W::run::<R>(ctx, client, params)
     }
     fn serve<R: Row>(
@@ -182,7 +182,7 @@ type RunReference = fn(
     Option<&ClientCtx>,
     &MeasuredProcess,
     &Params,
-) -> Result<RepeatOutput, String>;
+) -> Result<RepeatOutput, RepeatError>;
 
 /// A workload's [`References`] facet, when its binary was built with one.
 #[derive(Clone, Copy)]
@@ -394,12 +394,12 @@ impl<S: Shape> RowVisitor for RunCell<S> {
 
 /// How a cell runs one repeat: its context, its client, the process its window measures, its parameters.
 trait RunRepeat:
-    Fn(&RepeatCtx, &ClientCtx, &MeasuredProcess, &Params) -> Result<RepeatOutput, String>
+    Fn(&RepeatCtx, &ClientCtx, &MeasuredProcess, &Params) -> Result<RepeatOutput, RepeatError>
 {
 }
 
 impl<F> RunRepeat for F where
-    F: Fn(&RepeatCtx, &ClientCtx, &MeasuredProcess, &Params) -> Result<RepeatOutput, String>
+    F: Fn(&RepeatCtx, &ClientCtx, &MeasuredProcess, &Params) -> Result<RepeatOutput, RepeatError>
 {
 }
 
@@ -424,10 +424,10 @@ fn run_cell<S: Shape>(
         let figures = run(ctx, client, measured, params)?;
         match figures.undeclared(&declared)[..] {
             [] => Ok(figures),
-            ref names => Err(format!(
+            ref names => Err(RepeatError::Failed(format!(
                 "the workload reported figures its spec does not declare: {} (declare them in spec().declared.metrics)",
                 names.join(", ")
-            )),
+            ))),
         }
     };
     let remote: Option<RemoteClient> = match &req.remote_client {
@@ -565,7 +565,7 @@ fn measure_repeat(
             Ok::<_, String>((used, rates))
         })
         .map_err(|e| format!("cannot start the window watcher: {e}"))?;
-    let figures = run(&ctx, &client, &measured, params)?;
+    let figures = run(&ctx, &client, &measured, params).map_err(|e| e.to_string())?;
     drop(ctx);
     let duration_s = figures
         .get(&MEASURED_DURATION)

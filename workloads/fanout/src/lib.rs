@@ -21,7 +21,8 @@ use dyno_core::metrics::{Declarations, Question, Side};
 use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
 use dyno_core::schema::Pairing;
 use dyno_core::{
-    Better, InProcess, Metric, Params, Probe, RepeatCtx, RepeatOutput, Row, Shard, Window, Workload,
+    Better, InProcess, Metric, Params, Probe, RepeatCtx, RepeatError, RepeatOutput, Row, Shard,
+    Window, Workload,
 };
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -189,7 +190,7 @@ impl Workload for Fanout {
 }
 
 impl InProcess for Fanout {
-    fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String> {
+    fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, RepeatError> {
         let p = FanoutParams::from(params);
         let report = match p.channel.as_str() {
             "async-channel" => run_queue::<R, AsyncChannel>(ctx, &p),
@@ -197,7 +198,7 @@ impl InProcess for Fanout {
             "kanal" => run_queue::<R, Kanal>(ctx, &p),
             "tokio-broadcast" => run_broadcast::<R, TokioBroadcast>(ctx, &p),
             "async-broadcast" => run_broadcast::<R, AsyncBroadcast>(ctx, &p),
-            other => return Err(format!("unknown channel {other}")),
+            other => return Err(RepeatError::Failed(format!("unknown channel {other}"))),
         }?;
         report.check(&p)?;
         Ok(report.metrics(ctx.window.duration()))

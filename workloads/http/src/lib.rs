@@ -19,7 +19,7 @@ use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
 use dyno_core::schema::Pairing;
 use dyno_core::{
     ClientCtx, ClientServer, CoreSplit, MeasuredProcess, Params, References, RepeatCtx,
-    RepeatOutput, Row, Workload,
+    RepeatError, RepeatOutput, Row, Workload,
 };
 use dyno_load::LoadConfig;
 use dyno_net::NetRow;
@@ -259,10 +259,10 @@ impl ClientServer for Http {
         ctx: &RepeatCtx,
         client: &ClientCtx,
         params: &Params,
-    ) -> Result<RepeatOutput, String> {
+    ) -> Result<RepeatOutput, RepeatError> {
         struct Repeat<'a>(&'a RepeatCtx, &'a ClientCtx, HttpParams);
         impl dyno_rows::NetRowVisitor for Repeat<'_> {
-            type Out = Result<RepeatOutput, String>;
+            type Out = Result<RepeatOutput, RepeatError>;
             fn visit<N: NetRow>(self) -> Self::Out {
                 run_repeat::<N>(self.0, self.1, &self.2)
             }
@@ -324,14 +324,14 @@ impl References for Http {
         client: Option<&ClientCtx>,
         measured: &MeasuredProcess,
         params: &Params,
-    ) -> Result<RepeatOutput, String> {
+    ) -> Result<RepeatOutput, RepeatError> {
         let client = client.ok_or("the http workload's reference rows need its client")?;
         match row {
             nginx::ROW => nginx::run_repeat(ctx, client, measured, &HttpParams::from(params)),
-            other => Err(format!(
+            other => Err(RepeatError::Failed(format!(
                 "no reference row {other:?}; accepted: {}",
                 nginx::ROW
-            )),
+            ))),
         }
     }
 }
@@ -361,7 +361,7 @@ pub fn run_repeat<R: NetRow>(
     ctx: &RepeatCtx,
     client: &ClientCtx,
     p: &HttpParams,
-) -> Result<RepeatOutput, String> {
+) -> Result<RepeatOutput, RepeatError> {
     raise_nofile(p.connections + FD_MARGIN)?;
     // With the generator on another host, listen on the address that host reaches this one at.
     let at = match &client.remote {
@@ -485,28 +485,28 @@ pub fn record(
     p: &HttpParams,
     m: Measured,
     served: ShardReport,
-) -> Result<RepeatOutput, String> {
+) -> Result<RepeatOutput, RepeatError> {
     let report = &m.out.report;
     if report.errors.is_empty() {
         if p.generator == "wrk" {
             // wrk stops with requests in flight and does not count their responses.
             let unread = served.served.checked_sub(report.responses_total);
             if !matches!(unread, Some(n) if n <= p.connections) {
-                return Err(format!(
+                return Err(RepeatError::Failed(format!(
                     "the server answered {} requests but wrk counted {} (at most one in flight per connection may go uncounted)",
                     served.served, report.responses_total
-                ));
+                )));
             }
         } else if served.served < report.responses_total
             || served.served > report.responses_total + report.abandoned_total
         {
             // Requests given up (timed out, or their connection broken) in the warm-up are not
             // errors of the window, but the server may have answered them.
-            return Err(format!(
+            return Err(RepeatError::Failed(format!(
                 "the server answered {} requests but the generator received {} responses and gave up \
                  {} requests without one",
                 served.served, report.responses_total, report.abandoned_total
-            ));
+            )));
         }
     }
     let hist = dyno_core::record::decode_histogram(&report.histogram).map_err(|e| e.to_string())?;

@@ -6,7 +6,9 @@ use crate::server::ShardReport;
 use crate::{FD_MARGIN, HttpParams, READY_TIMEOUT, Target, load, record};
 use dyno_core::os::{raise_nofile, rss_of};
 use dyno_core::schema::RowInfo;
-use dyno_core::{ClientCtx, CoreSplit, Fairness, MeasuredProcess, RepeatCtx, RepeatOutput};
+use dyno_core::{
+    ClientCtx, CoreSplit, Fairness, MeasuredProcess, RepeatCtx, RepeatError, RepeatOutput,
+};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -212,7 +214,7 @@ pub fn run_repeat(
     client: &ClientCtx,
     measured: &MeasuredProcess,
     p: &HttpParams,
-) -> Result<RepeatOutput, String> {
+) -> Result<RepeatOutput, RepeatError> {
     raise_nofile(p.connections + FD_MARGIN)?;
     let (reserved, addr) = dyno_net::reserve_port([127, 0, 0, 1].into())
         .map_err(|e| format!("cannot reserve a port on 127.0.0.1: {e}"))?;

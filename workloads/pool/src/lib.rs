@@ -24,8 +24,8 @@ use dyno_core::metrics::{Declarations, Question, Side};
 use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
 use dyno_core::schema::Pairing;
 use dyno_core::{
-    Better, InProcess, Metric, Params, Probe, RepeatCtx, RepeatOutput, Role, Row, Shard, Window,
-    Workload,
+    Better, InProcess, Metric, Params, Probe, RepeatCtx, RepeatError, RepeatOutput, Role, Row,
+    Shard, Window, Workload,
 };
 use objects::{Buf, Object, Request};
 use std::process::ExitCode;
@@ -221,16 +221,16 @@ impl Workload for PoolWorkload {
 }
 
 impl InProcess for PoolWorkload {
-    fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String> {
+    fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, RepeatError> {
         let p = PoolParams::from(params);
         match counting::allocator() {
             Some(a) if a == p.allocator => {}
             other => {
-                return Err(format!(
+                return Err(RepeatError::Failed(format!(
                     "this binary's global allocator is {}, the cell asks for {}",
                     other.unwrap_or("not declared"),
                     p.allocator
-                ));
+                )));
             }
         }
         match p.object.as_str() {
@@ -238,7 +238,7 @@ impl InProcess for PoolWorkload {
             "buf-4k" => by_contender::<R, Buf<4096>>(ctx, &p),
             "buf-64k" => by_contender::<R, Buf<65536>>(ctx, &p),
             "request" => by_contender::<R, Request>(ctx, &p),
-            other => Err(format!("unknown object {other}")),
+            other => Err(RepeatError::Failed(format!("unknown object {other}"))),
         }
     }
 }
@@ -246,7 +246,7 @@ impl InProcess for PoolWorkload {
 fn by_contender<R: Row, T: Object>(
     ctx: &RepeatCtx,
     p: &PoolParams,
-) -> Result<RepeatOutput, String> {
+) -> Result<RepeatOutput, RepeatError> {
     match p.contender.as_str() {
         "malloc" => run_with::<R, T, Malloc>(ctx, p),
         "object-pool" => run_with::<R, T, ObjectPool<T>>(ctx, p),
@@ -254,7 +254,7 @@ fn by_contender<R: Row, T: Object>(
         "opool" => run_with::<R, T, OPool<T>>(ctx, p),
         "sharded-slab" => run_with::<R, T, Slab<T>>(ctx, p),
         "thread-local" => run_with::<R, T, ThreadLocal<T>>(ctx, p),
-        other => Err(format!("unknown contender {other}")),
+        other => Err(RepeatError::Failed(format!("unknown contender {other}"))),
     }
 }
 
@@ -264,7 +264,7 @@ type TaskResult = Result<u64, String>;
 fn run_with<R: Row, T: Object, C: Contender<T>>(
     ctx: &RepeatCtx,
     p: &PoolParams,
-) -> Result<RepeatOutput, String> {
+) -> Result<RepeatOutput, RepeatError> {
     let pool = C::new();
     let keep = pool.clone();
     let (w, collector) = (ctx.window, ctx.collector.clone());
@@ -273,9 +273,9 @@ fn run_with<R: Row, T: Object, C: Contender<T>>(
     let counts: Arc<Mutex<Vec<Counts>>> = Arc::default();
     let counts_w = counts.clone();
     if p.pattern == "cross" && tasks < 2 {
-        return Err(format!(
+        return Err(RepeatError::Failed(format!(
             "the cross pattern needs at least 2 tasks (one acquiring, one releasing); this cell has {tasks}"
-        ));
+        )));
     }
     let (tx, rx) = async_channel::bounded::<(u64, C::Handle)>(CROSS_QUEUE);
     // The last acquiring task to stop closes the channel, so the releasing tasks drain it and stop.
@@ -322,8 +322,7 @@ fn run_with<R: Row, T: Object, C: Contender<T>>(
             }
             out
         }
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     let rss_after = dyno_core::os::current_rss().unwrap_or(0);
     drop(keep);
     watcher

@@ -24,7 +24,8 @@ use dyno_core::params::{ParamSpec, WorkloadSpec, group, ints, words};
 use dyno_core::record::new_histogram;
 use dyno_core::schema::Pairing;
 use dyno_core::{
-    Better, InProcess, Metric, Params, RepeatCtx, RepeatOutput, Role, Row, Shard, Window, Workload,
+    Better, InProcess, Metric, Params, RepeatCtx, RepeatError, RepeatOutput, Role, Row, Shard,
+    Window, Workload,
 };
 use std::sync::Arc;
 
@@ -224,7 +225,7 @@ impl Workload for ScriptWorkload {
 }
 
 impl InProcess for ScriptWorkload {
-    fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, String> {
+    fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, RepeatError> {
         let p = ScriptParams::from(params)?;
         let limits = Limits::default();
         let script = Script::new(p.script.name, p.script.source);
@@ -275,12 +276,11 @@ impl InProcess for ScriptWorkload {
                 }
                 (idle, ticks.await, failed)
             }
-        })
-        .map_err(|e| e.to_string())?;
+        })?;
         let (mut idle, mut busy) = (new_histogram(), new_histogram());
         for (i, b, failed) in shards {
             if let Some(e) = failed {
-                return Err(e);
+                return Err(RepeatError::Failed(e));
             }
             idle.add(&i).map_err(|e| e.to_string())?;
             busy.add(&b).map_err(|e| e.to_string())?;
