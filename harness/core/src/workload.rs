@@ -198,6 +198,15 @@ pub enum ServeError {
     Failed(String),
 }
 
+impl From<RepeatError> for ServeError {
+    fn from(e: RepeatError) -> Self {
+        match e {
+            RepeatError::Os(e) => ServeError::Os(e),
+            other => ServeError::Failed(other.to_string()),
+        }
+    }
+}
+
 impl From<String> for ServeError {
     fn from(why: String) -> Self {
         ServeError::Failed(why)

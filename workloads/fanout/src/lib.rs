@@ -246,26 +246,26 @@ pub struct Report {
 
 impl Report {
     /// Every message accounted for, or the one-line reason it is not.
-    pub fn check(&self, p: &FanoutParams) -> Result<(), String> {
+    pub fn check(&self, p: &FanoutParams) -> Result<(), RepeatError> {
         let n = self.sent.total;
         if self.consumers.len() != p.consumers {
-            return Err(format!(
+            return Err(RepeatError::Failed(format!(
                 "{} of {} consumers reported",
                 self.consumers.len(),
                 p.consumers
-            ));
+            )));
         }
         if self.broadcast {
             for (i, c) in self.consumers.iter().enumerate() {
                 if c.lost > 0 || c.duplicated > 0 || c.received + c.lagged != n {
-                    return Err(format!(
+                    return Err(RepeatError::Failed(format!(
                         "consumer {i} accounted for {} of {n} messages ({} received, {} reported lagged, {} lost unreported, {} duplicated)",
                         c.received + c.lagged,
                         c.received,
                         c.lagged,
                         c.lost,
                         c.duplicated
-                    ));
+                    )));
                 }
             }
             return Ok(());
@@ -282,15 +282,15 @@ impl Report {
         };
         if received != n {
             let verb = if received < n { "lost" } else { "duplicated" };
-            return Err(format!(
+            return Err(RepeatError::Failed(format!(
                 "queue delivered {received} of {n} messages ({} {verb})",
                 received.abs_diff(n)
-            ));
+            )));
         }
         if sum != want_sum || sum_sq != want_sq {
-            return Err(format!(
+            return Err(RepeatError::Failed(format!(
                 "queue delivered {n} messages but not each exactly once (sequence checksum mismatch)"
-            ));
+            )));
         }
         Ok(())
     }
@@ -401,7 +401,7 @@ fn run_sharded<R, C, P, CF, PF>(
     consumers: usize,
     make_consumer: C,
     producer: P,
-) -> Result<Report, String>
+) -> Result<Report, RepeatError>
 where
     R: Row,
     C: Fn(usize) -> CF + Send + Sync + 'static,
@@ -433,8 +433,7 @@ where
             }
             (sent, seen)
         }
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     let mut report = Report::default();
     let mut all: Vec<(usize, Seen)> = Vec::new();
     for (sent, seen) in shards {
@@ -452,7 +451,7 @@ where
 pub fn run_queue<R: Row, Q: QueueKind>(
     ctx: &RepeatCtx,
     p: &FanoutParams,
-) -> Result<Report, String> {
+) -> Result<Report, RepeatError> {
     let (tx, rx) = Q::bounded(p.queue_bound);
     let (w, collector, work_d, payload) =
         (ctx.window, ctx.collector.clone(), p.work, p.payload_bytes);
@@ -480,7 +479,7 @@ pub fn run_queue<R: Row, Q: QueueKind>(
 pub fn run_broadcast<R: Row, B: BroadcastKind>(
     ctx: &RepeatCtx,
     p: &FanoutParams,
-) -> Result<Report, String> {
+) -> Result<Report, RepeatError> {
     let (tx, rxs) = B::channel(p.queue_bound, p.consumers);
     let rxs: Vec<Mutex<Option<B::Rx>>> = rxs.into_iter().map(|r| Mutex::new(Some(r))).collect();
     let (w, collector, work_d, payload) =
@@ -584,20 +583,35 @@ mod tests {
             consumers: vec![seen(&[0, 2, 4]), seen(&[1, 3])],
             broadcast: false,
         };
-        assert!(lost.check(&p(2)).unwrap_err().contains("1 lost"));
+        assert!(
+            lost.check(&p(2))
+                .unwrap_err()
+                .to_string()
+                .contains("1 lost")
+        );
         let dup = Report {
             sent,
             consumers: vec![seen(&[0, 2, 4, 4]), seen(&[1, 3, 5])],
             broadcast: false,
         };
-        assert!(dup.check(&p(2)).unwrap_err().contains("duplicated"));
+        assert!(
+            dup.check(&p(2))
+                .unwrap_err()
+                .to_string()
+                .contains("duplicated")
+        );
         // Same count, one message twice and another never: the checksum catches it.
         let swap = Report {
             sent,
             consumers: vec![seen(&[0, 2, 2]), seen(&[1, 3, 5])],
             broadcast: false,
         };
-        assert!(swap.check(&p(2)).unwrap_err().contains("exactly once"));
+        assert!(
+            swap.check(&p(2))
+                .unwrap_err()
+                .to_string()
+                .contains("exactly once")
+        );
         let missing = Report {
             sent,
             consumers: vec![seen(&[0, 1, 2, 3, 4, 5])],
@@ -607,6 +621,7 @@ mod tests {
             missing
                 .check(&p(2))
                 .unwrap_err()
+                .to_string()
                 .contains("1 of 2 consumers")
         );
     }
@@ -632,7 +647,12 @@ mod tests {
             consumers: vec![seen(&[0, 1, 2, 3]), gap],
             broadcast: true,
         };
-        assert!(r.check(&p(2)).unwrap_err().contains("2 lost unreported"));
+        assert!(
+            r.check(&p(2))
+                .unwrap_err()
+                .to_string()
+                .contains("2 lost unreported")
+        );
     }
 
     #[test]
@@ -648,6 +668,7 @@ mod tests {
         assert!(
             Fanout::validate(p)
                 .unwrap_err()
+                .to_string()
                 .contains("accepted for queue: async-channel, flume, kanal")
         );
     }

@@ -126,12 +126,13 @@ impl NetRowVisitor for RowRun<'_> {
     fn visit<R: NetRow>(self) -> Self::Out {
         let server = Server::start::<R>(&RowConfig {
             cores: vec![self.core],
-        })?;
+        })
+        .map_err(|e| e.to_string())?;
         let url = format!("http://{}/plaintext", server.addr);
         let mut out = Vec::new();
         let (a, ea) = ours(&url, self.client, self.o)?;
         let (b, eb) = wrk(self.wrk, &url, self.client, self.o)?;
-        server.stop()?;
+        server.stop().map_err(|e| e.to_string())?;
         for (generator, req_s, errors) in [("dyno", a, ea), ("wrk", b, eb)] {
             out.push(Measure {
                 server: R::ID.into(),
@@ -162,7 +163,7 @@ fn latency_checks(
     for row in dyno_rows::NET_ROWS {
         struct Check(usize, usize, f64);
         impl NetRowVisitor for Check {
-            type Out = Result<dyno_http::check::LatencyCheck, String>;
+            type Out = Result<dyno_http::check::LatencyCheck, dyno_core::RepeatError>;
             fn visit<R: NetRow>(self) -> Self::Out {
                 dyno_http::check::latency_check::<R>(self.0, self.1, 1, self.2)
             }

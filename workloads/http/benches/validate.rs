@@ -535,7 +535,8 @@ fn known_delay_and_count(o: &Opts, server: usize, client: usize) -> Vec<Check> {
             &cfg,
             Instant::now() + duration + Duration::from_secs(30),
             None,
-        )?;
+        )
+        .map_err(|e| e.to_string())?;
         let served = server.count()?;
         counts.push((g.report.mode.clone(), served, g.report.responses_total));
         Ok::<_, String>(g.report)

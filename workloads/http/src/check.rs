@@ -4,7 +4,7 @@
 //! itself, since timers round up (tokio's to the next millisecond).
 
 use crate::Server;
-use dyno_core::RowConfig;
+use dyno_core::{RepeatError, RowConfig};
 use dyno_load::LoadConfig;
 use dyno_net::NetRow;
 use serde::Serialize;
@@ -29,7 +29,7 @@ pub struct LatencyCheck {
 }
 
 /// The median of `sleep(d)` as the row runs it.
-fn row_sleep_p50<R: NetRow>(cfg: &RowConfig, d: Duration) -> Result<u64, String> {
+fn row_sleep_p50<R: NetRow>(cfg: &RowConfig, d: Duration) -> Result<u64, RepeatError> {
     let out = R::run(cfg, move |_| async move {
         let mut v = Vec::with_capacity(SLEEP_SAMPLES);
         for _ in 0..SLEEP_SAMPLES {
@@ -39,8 +39,7 @@ fn row_sleep_p50<R: NetRow>(cfg: &RowConfig, d: Duration) -> Result<u64, String>
         }
         v.sort_unstable();
         v[v.len() / 2]
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     Ok(out[0])
 }
 
@@ -51,13 +50,13 @@ pub fn latency_check<R: NetRow>(
     client_core: usize,
     delay_ms: u64,
     secs: f64,
-) -> Result<LatencyCheck, String> {
+) -> Result<LatencyCheck, RepeatError> {
     let cfg = RowConfig {
         cores: vec![server_core],
     };
     let sleep_p50_ns = row_sleep_p50::<R>(&cfg, Duration::from_millis(delay_ms))?;
     let server = Server::start::<R>(&cfg)?;
-    let p50 = |path: &str| -> Result<u64, String> {
+    let p50 = |path: &str| -> Result<u64, RepeatError> {
         let mut c = LoadConfig::closed(
             &format!("http://{}{path}", server.addr),
             1,
@@ -66,10 +65,10 @@ pub fn latency_check<R: NetRow>(
         c.cores = vec![client_core];
         let r = dyno_load::run(&c).map_err(|e| e.to_string())?;
         if !r.errors.is_empty() || r.requests == 0 {
-            return Err(format!(
+            return Err(RepeatError::Failed(format!(
                 "{path}: {} requests, errors {:?}",
                 r.requests, r.errors
-            ));
+            )));
         }
         Ok(r.latency_ns.p50)
     };

@@ -1,6 +1,7 @@
 //! The load generator as a process of its own: the cell binary's `generate CONFIG` subcommand runs
 //! dyno-load pinned to the client cores and prints its report; [`run`] starts it and reads the report back.
 
+use dyno_core::RepeatError;
 use dyno_core::os::{Usage, confine_process};
 use dyno_core::remote::RemoteClient;
 use dyno_load::{LoadConfig, LoadReport};
@@ -81,7 +82,7 @@ pub fn run(
     cfg: &LoadConfig,
     deadline: Instant,
     remote: Option<&RemoteClient>,
-) -> Result<GeneratorOutput, String> {
+) -> Result<GeneratorOutput, RepeatError> {
     let program: std::path::PathBuf = match std::env::var_os(PROGRAM_VAR) {
         Some(p) => p.into(),
         None => std::env::current_exe()
@@ -117,13 +118,13 @@ pub fn run(
         .map_err(|e| format!("cannot read the generator's output: {e}"))?;
     if !status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!(
+        return Err(RepeatError::Failed(format!(
             "the load generator failed ({status}): {}",
             err.trim().lines().last().unwrap_or("no message")
-        ));
+        )));
     }
     serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("the load generator printed no report: {e}"))
+        .map_err(|e| RepeatError::Failed(format!("the load generator printed no report: {e}")))
 }
 
 /// wrk's Lua `done` hook: one JSON line with its counts and its whole latency histogram (microsecond
@@ -178,13 +179,13 @@ pub struct WrkRun<'a> {
 
 impl WrkRun<'_> {
     /// Run wrk and convert its report to dyno's (its latency histogram in nanoseconds, µs resolution).
-    pub fn run(&self, deadline: Instant) -> Result<GeneratorOutput, String> {
+    pub fn run(&self, deadline: Instant) -> Result<GeneratorOutput, RepeatError> {
         let wrk = wrk_path().ok_or("wrk is not installed (scripts/install-references.sh)")?;
         let secs = self.duration.as_secs_f64();
         if secs.fract() != 0.0 {
-            return Err(format!(
+            return Err(RepeatError::Failed(format!(
                 "wrk runs whole seconds; the window is {secs} s (use --duration N)"
-            ));
+            )));
         }
         let mut script = tempfile::Builder::new()
             .suffix(".lua")
@@ -233,7 +234,10 @@ impl WrkRun<'_> {
         let stdout = out.join().unwrap_or_default();
         let stderr = err.join().unwrap_or_default();
         if !status.success() {
-            return Err(format!("wrk failed ({status}): {}", stderr.trim()));
+            return Err(RepeatError::Failed(format!(
+                "wrk failed ({status}): {}",
+                stderr.trim()
+            )));
         }
         let done: WrkDone = stdout
             .lines()

@@ -283,7 +283,7 @@ impl ClientServer for Http {
             &'a dyn Fn(),
         );
         impl dyno_rows::NetRowVisitor for Serve<'_> {
-            type Out = Result<(), String>;
+            type Out = Result<(), RepeatError>;
             fn visit<N: NetRow>(self) -> Self::Out {
                 let server = Server::start_at::<N>(self.1, self.0)?;
                 let a = server.addr;
@@ -386,7 +386,7 @@ pub fn load(
     client: &ClientCtx,
     p: &HttpParams,
     target: &Target,
-) -> Result<Measured, String> {
+) -> Result<Measured, RepeatError> {
     let rss_idle = (target.rss)();
     let window = ctx.window;
     // A remote generator also waits for ssh: twice the round trip measured at set-up.
@@ -396,7 +396,7 @@ pub fn load(
         });
     let load_start = Instant::now() + margin;
     if window.start() < load_start {
-        return Err(format!(
+        return Err(RepeatError::Failed(format!(
             "the warm-up is too short for the http workload: the generator needs {} ms to start{}; \
              accepted: a longer --warmup",
             margin.as_millis(),
@@ -405,7 +405,7 @@ pub fn load(
             } else {
                 ""
             }
-        ));
+        )));
     }
     let timeout = p.request_timeout();
     let url = format!("http://{}{}", target.addr, p.path());
@@ -605,7 +605,7 @@ type ServerThread =
 impl Server {
     /// Start the service on row `R` with `cfg`'s cores on a free port of 127.0.0.1 and wait until every
     /// shard listens.
-    pub fn start<R: NetRow>(cfg: &dyno_core::RowConfig) -> Result<Server, String> {
+    pub fn start<R: NetRow>(cfg: &dyno_core::RowConfig) -> Result<Server, RepeatError> {
         Self::start_at::<R>(cfg, ([127, 0, 0, 1], 0).into())
     }
 
@@ -613,7 +613,7 @@ impl Server {
     pub fn start_at<R: NetRow>(
         cfg: &dyno_core::RowConfig,
         at: std::net::SocketAddr,
-    ) -> Result<Server, String> {
+    ) -> Result<Server, RepeatError> {
         let (reserved, addr) = dyno_net::reserve(at).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AddrInUse {
                 format!("cannot listen on {at}: the port is taken by another process ({e})")
@@ -656,8 +656,8 @@ impl Server {
             }
             Err(why) => Err(match server.stop() {
                 // A row that could not start says why better than the timeout does.
-                Err(e) if e.contains("cannot start") => e,
-                _ => why,
+                Err(e) if e.to_string().contains("cannot start") => e,
+                _ => RepeatError::Failed(why),
             }),
         }
     }
@@ -665,7 +665,7 @@ impl Server {
     /// Stop accepting, wait for open connections to close, and return what every shard did. A blocking
     /// accept (the `threads` row) only returns on a connection, so one wake-up connection per shard
     /// follows the signal.
-    pub fn stop(self) -> Result<ShardReport, String> {
+    pub fn stop(self) -> Result<ShardReport, RepeatError> {
         self.shared.stop.store(true, Ordering::Release);
         drop(self.stop);
         for _ in 0..self.shards {

@@ -146,7 +146,11 @@ impl Drop for Nginx {
 impl Nginx {
     /// Start nginx on `addr` for `connections` keep-alive connections, pinned to `cores` (inherited
     /// affinity when empty), and wait until it listens.
-    pub fn start(addr: SocketAddr, connections: u64, cores: &[usize]) -> Result<Nginx, String> {
+    pub fn start(
+        addr: SocketAddr,
+        connections: u64,
+        cores: &[usize],
+    ) -> Result<Nginx, RepeatError> {
         let bin = path().ok_or("nginx is not installed")?;
         let dir = tempfile::tempdir().map_err(|e| format!("cannot make nginx's directory: {e}"))?;
         let d = dir.path().display();
@@ -197,11 +201,11 @@ impl Nginx {
             if exited.is_some() || Instant::now() >= deadline {
                 let log =
                     std::fs::read_to_string(n.dir.path().join("error.log")).unwrap_or_default();
-                return Err(format!(
+                return Err(RepeatError::Failed(format!(
                     "nginx did not start listening on {addr} ({}): {}",
                     exited.map_or("timed out".to_string(), |s| s.to_string()),
                     log.trim().lines().last().unwrap_or("no error log")
-                ));
+                )));
             }
             std::thread::sleep(Duration::from_millis(10));
         }

@@ -259,7 +259,7 @@ fn by_contender<R: Row, T: Object>(
 }
 
 /// What a repeat's tasks report: operations they recorded in the window.
-type TaskResult = Result<u64, String>;
+type TaskResult = Result<u64, RepeatError>;
 
 fn run_with<R: Row, T: Object, C: Contender<T>>(
     ctx: &RepeatCtx,
@@ -357,14 +357,14 @@ fn watch(w: Window, counts: Arc<Mutex<Vec<Counts>>>) {
 }
 
 /// Check an acquired object is empty, or say which contender broke the rule.
-fn check_empty<T: Object, C: Contender<T>>(o: &T) -> Result<(), String> {
+fn check_empty<T: Object, C: Contender<T>>(o: &T) -> Result<(), RepeatError> {
     if o.is_empty() {
         Ok(())
     } else {
-        Err(format!(
+        Err(RepeatError::Failed(format!(
             "{} handed out an object still holding its last user's data",
             C::NAME
-        ))
+        )))
     }
 }
 
@@ -394,7 +394,7 @@ async fn same<R: Row, T: Object, C: Contender<T>>(
 
 /// One operation: get an object (a borrowed handle), check it is empty, fill it, put it back. Not
 /// async, so the borrowed handle (which need not be `Send`) never lives in a task across an await.
-pub fn get_use_put<T: Object, C: Contender<T>>(pool: &C, i: u64) -> Result<u64, String> {
+pub fn get_use_put<T: Object, C: Contender<T>>(pool: &C, i: u64) -> Result<u64, RepeatError> {
     let mut h = pool.get();
     check_empty::<T, C>(&h)?;
     Ok(h.fill(i))
@@ -464,7 +464,7 @@ async fn bursts<R: Row, T: Object, C: Contender<T>>(
 /// One burst: `burst` borrowed handles held at once, then all released. The list that holds them is
 /// made per burst (one allocation per burst, counted like any other), because a borrowed handle need
 /// not be `Send` (sharded-slab's is not) and so cannot stay in the task across its idle sleep.
-fn one_burst<T: Object, C: Contender<T>>(pool: &C, burst: usize) -> Result<u64, String> {
+fn one_burst<T: Object, C: Contender<T>>(pool: &C, burst: usize) -> Result<u64, RepeatError> {
     let mut held = Vec::with_capacity(burst);
     let mut sum = 0u64;
     for i in 0..burst {

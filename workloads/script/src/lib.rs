@@ -51,11 +51,13 @@ pub struct ScriptParams {
 }
 
 impl ScriptParams {
-    pub fn from(p: &Params) -> Result<Self, String> {
+    pub fn from(p: &Params) -> Result<Self, RepeatError> {
+        let unknown =
+            |what: &str, name: &str| RepeatError::Failed(format!("unknown {what} {name}"));
         let script = scripts::shipped(p.word("script"))
-            .ok_or_else(|| format!("unknown script {}", p.word("script")))?;
+            .ok_or_else(|| unknown("script", p.word("script")))?;
         let strategy = Strategy::parse(p.word("context"))
-            .ok_or_else(|| format!("unknown context {}", p.word("context")))?;
+            .ok_or_else(|| unknown("context", p.word("context")))?;
         let placement = match p.word("placement") {
             "inline" => Placement::Inline,
             _ => Placement::Offload,

@@ -183,11 +183,21 @@ impl Script {
     }
 
     /// Read a script file; the error names the path.
-    pub fn read(path: &std::path::Path) -> Result<Script, String> {
-        let source = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read script {}: {e}", path.display()))?;
+    pub fn read(path: &std::path::Path) -> Result<Script, ReadError> {
+        let source = std::fs::read_to_string(path).map_err(|source| ReadError {
+            path: path.display().to_string(),
+            source,
+        })?;
         Ok(Script::new(path.display().to_string(), source))
     }
+}
+
+/// A script file that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read script {path}: {source}")]
+pub struct ReadError {
+    pub path: String,
+    pub source: std::io::Error,
 }
 
 /// One evaluation's result: the value `main` returned, as JSON, and what it logged.
