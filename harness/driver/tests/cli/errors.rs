@@ -13,7 +13,7 @@ fn bad_input_is_one_clear_line_exit_2_and_writes_nothing() {
             &["-r", "tokyo"],
             "accepted: tokio, tokio-tpc, async-std, smol, glommio, threads",
         ),
-        (&["-p", "nope=1"], "accepted: shape (fanout)"),
+        (&["-p", "nope=1"], "for the selected workloads; accepted: "),
         (&["-p", "consumers=abc"], "not a whole number"),
         (&["-p", "consumers=0"], "out of range"),
         (&["-p", "shape=circle"], "accepted: broadcast, queue"),
