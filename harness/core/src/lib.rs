@@ -6,7 +6,8 @@
 //! - [`record`]: the per-thread latency/ops recorder with a measurement window (warm-up excluded).
 //! - [`metrics`]: declared workload figures (unit, better, role), client processes and SLOs.
 //! - [`params`]: parameter specs, values and default matrices, and the expansion of overrides into cells.
-//! - [`schema`]: the result contract (manifest, cell results) and the driver <-> cell protocol.
+//! - [`schema`]: the result contract (manifest, cell results).
+//! - [`protocol`]: the driver <-> cell protocol (cell output, raw and time-sliced repeats, pairing).
 //! - [`rundir`]: the results directory and a run's directory, the only reader of their files.
 //! - [`remote`]: a client process on another host, started over SSH.
 //! - [`steady`]: when a repeat's throughput settled, from the recorder's timeline.
@@ -24,6 +25,7 @@ pub mod human;
 pub mod metrics;
 pub mod os;
 pub mod params;
+pub mod protocol;
 pub mod record;
 pub mod remote;
 pub mod row;

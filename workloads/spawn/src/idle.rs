@@ -102,8 +102,9 @@ async fn hold_and_wake<R: Row>(
     let t0 = w.now_ns();
     let (tx, rx) = async_channel::bounded::<()>(1);
     let mut handles = Vec::new();
+    let max_maps = max_map_count();
     for (k, _) in shard.owned(tasks).enumerate() {
-        if k % MAPS_EVERY == 0 && near_map_limit() {
+        if k % MAPS_EVERY == 0 && near_map_limit(max_maps) {
             stopped(coord);
         }
         if coord.stop.load(Ordering::Acquire) {
@@ -171,11 +172,15 @@ fn stopped(coord: &Coord) {
     coord.stop.store(true, Ordering::Release);
 }
 
-/// Whether the process has fewer than [`MAPS_MARGIN`] memory maps left under `vm.max_map_count`.
-fn near_map_limit() -> bool {
-    let max = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+/// The kernel's `vm.max_map_count`, where it can be read.
+fn max_map_count() -> Option<usize> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count")
         .ok()
-        .and_then(|s| s.trim().parse::<usize>().ok());
+        .and_then(|s| s.trim().parse().ok())
+}
+
+/// Whether the process has fewer than [`MAPS_MARGIN`] memory maps left under `max`.
+fn near_map_limit(max: Option<usize>) -> bool {
     let maps = std::fs::read("/proc/self/maps")
         .ok()
         .map(|b| b.iter().filter(|&&c| c == b'\n').count());
