@@ -208,6 +208,14 @@ pub struct Declarations {
     pub pairing: crate::schema::Pairing,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub pairing_why: String,
+    /// The full profile's measured window for this workload in seconds, where the split of its
+    /// repeats' variance calls for another than the profile's (`--duration` overrides it); `None`:
+    /// the profile's window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_s: Option<f64>,
+    /// Why this window: the measured variance split that chose it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub window_why: String,
 }
 
 /// A question a run answers by comparing two sides of the matrix, paired by round: e.g. a row against

@@ -116,6 +116,11 @@ pub struct RunSettings {
 pub const CORES_PARAM: &str = "cores";
 
 impl RunSettings {
+    /// A cell's measured window in seconds: its own where planned with one, else the run's.
+    pub fn window_s(&self, cell: &PlannedCell) -> f64 {
+        cell.duration_s.unwrap_or(self.duration_s)
+    }
+
     /// The parameters the cell binary gets and the cores the cell runs on: a swept core count is taken
     /// out of the parameters and becomes the first that many of the run's cores.
     pub fn placement(&self, params: &Params) -> (Params, Vec<usize>) {
@@ -277,12 +282,16 @@ impl std::str::FromStr for ProfilerChoice {
 }
 
 /// One planned cell.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedCell {
     pub cell_id: String,
     pub workload: String,
     pub runtime: String,
     pub params: Params,
+    /// This cell's measured window in seconds, where its workload declares one for the profile
+    /// (`Declarations::window_s`); `None`: the run's `duration_s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
 }
 
 /// Outcome of a cell.

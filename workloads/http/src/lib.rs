@@ -181,6 +181,8 @@ impl Workload for Http {
                 pairing_why: "a load generator measures the server from another process in wall \
                               time, so its rows cannot take turns"
                     .into(),
+                // Open-loop cells are judged on p99 latency: a 2 s window holds its samples.
+                ..Default::default()
             },
         }
     }

@@ -194,6 +194,12 @@ impl Workload for PoolWorkload {
                               after the other; per-process regimes of the work-stealing rows, which \
                               no pairing cancels, set the spread"
                     .into(),
+                window_s: Some(1.0),
+                window_why: "in the reference run 20261207-084129 the noise inside a 2 s window \
+                             was 1.6% of a repeat's throughput (under 1% of the variance), between \
+                             processes 10.1% (15%): more, shorter processes buy more than longer \
+                             windows"
+                    .into(),
                 ..Default::default()
             },
         }

@@ -204,6 +204,12 @@ impl Workload for ScriptWorkload {
                               so); in blocks the rows' per-round ratios already vary about 4% (SD of \
                               the log ratio against the best row, median of 15, 5 rounds)"
                     .into(),
+                window_s: Some(1.0),
+                window_why: "in the reference run 20261207-084129 the noise inside a 2 s window \
+                             was 0.6% of a repeat's throughput (3% of the variance), between \
+                             processes 2.4% (40%): more, shorter processes buy more than longer \
+                             windows"
+                    .into(),
                 ..Default::default()
             },
         }

@@ -140,11 +140,12 @@ impl<'a> Scheduler<'a> {
         };
         let (min, max) = (self.min, self.max);
         println!(
-            "run {}: {} cells, warm-up {} s, window {} s, {} into {}",
+            "run {}: {} cells, warm-up {} s, window {} s{}, {} into {}",
             self.plan.manifest.run_id,
             settings.cells.len(),
             settings.warmup_s,
             settings.duration_s,
+            own_windows(settings),
             match self.precision {
                 Some(p) => format!(
                     "{min} to {max} repeats in rounds (until ±{}% at 95%, budget {}), order seed {seed}, {cores},",
@@ -162,8 +163,7 @@ impl<'a> Scheduler<'a> {
     fn warn_floor_up_front(&self) {
         let Some(p) = &self.precision else { return };
         let profiles = usize::from(self.settings.profile) * schedule::open_cells(&self.state);
-        let floor_s =
-            (self.planned + profiles) as f64 * (self.settings.warmup_s + self.settings.duration_s);
+        let floor_s = schedule::floor_up_front_s(&self.state, self.settings, self.min);
         let what = format!(
             "{} repeats and {profiles} profiled repeats of at least warm-up plus window each",
             self.planned
@@ -435,4 +435,19 @@ impl<'a> Scheduler<'a> {
         );
         Ok(done)
     }
+}
+
+/// The workloads whose cells measure their own declared window, e.g. " (fanout 1 s, pool 1 s)".
+fn own_windows(settings: &RunSettings) -> String {
+    let mut own: Vec<(String, f64)> = settings
+        .cells
+        .iter()
+        .filter_map(|c| c.duration_s.map(|d| (c.workload.clone(), d)))
+        .collect();
+    own.dedup_by(|a, b| a.0 == b.0);
+    if own.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = own.iter().map(|(w, d)| format!("{w} {d} s")).collect();
+    format!(" ({})", named.join(", "))
 }

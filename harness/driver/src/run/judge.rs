@@ -88,7 +88,7 @@ pub(super) fn cell_args(
         "--warmup-s".into(),
         (warmup_s * stretch as f64).to_string(),
         "--duration-s".into(),
-        (s.duration_s * stretch as f64).to_string(),
+        (s.window_s(cell) * stretch as f64).to_string(),
         "--cores".into(),
         discover::join(&cores),
     ];
@@ -128,7 +128,7 @@ pub(super) fn blank_result(
         wall_s,
         stderr_tail: None,
         warmup_s: s.warmup_s,
-        duration_s: s.duration_s,
+        duration_s: s.window_s(cell),
         timeseries: None,
         profile: None,
         precision: None,

@@ -68,7 +68,9 @@ pub(super) fn new(
             repeats,
             cores,
             // One process runs one repeat: the timeout bounds one repeat.
-            cell_timeout_s: args.timeout.unwrap_or(cell_timeout_s(warmup_s, duration_s)),
+            cell_timeout_s: args
+                .timeout
+                .unwrap_or(cell_timeout_s(warmup_s, longest_window(duration_s, &cells))),
             cells,
             sampler: !args.no_sampler,
             profile: profiled,
@@ -219,6 +221,7 @@ fn cells_of(
                 w.name
             )));
         }
+        let window_s = declared_window(args, &spec.declared);
         for params in swept(w.plan(&profile, &mine)?, sweep) {
             for row in run_rows
                 .iter()
@@ -229,6 +232,7 @@ fn cells_of(
                     workload: w.name.clone(),
                     runtime: row.to_string(),
                     params: params.clone(),
+                    duration_s: window_s,
                 });
             }
         }
@@ -241,6 +245,14 @@ fn cells_of(
         )));
     }
     Ok((cells, declared))
+}
+
+/// The window a workload declares for the full profile, unless `--duration` sets every cell's.
+fn declared_window(args: &RunArgs, declared: &Declarations) -> Option<f64> {
+    let full = matches!(args.profile, dyno_core::params::Profile::Full);
+    (full && args.duration.is_none())
+        .then_some(declared.window_s)
+        .flatten()
 }
 
 /// Each parameter set once per swept core count (the driver's `cores` parameter), or as planned.
@@ -324,6 +336,14 @@ fn custom(args: &RunArgs) -> bool {
 }
 
 /// A cell process's timeout for one repeat of this warm-up and window.
+/// The longest window any cell measures: the run's, or a longer one a workload declares.
+fn longest_window(run_s: f64, cells: &[PlannedCell]) -> f64 {
+    cells
+        .iter()
+        .filter_map(|c| c.duration_s)
+        .fold(run_s, f64::max)
+}
+
 fn cell_timeout_s(warmup_s: f64, duration_s: f64) -> f64 {
     TIMEOUT_SLACK_S + TIMEOUT_FACTOR * (warmup_s + duration_s)
 }
@@ -384,7 +404,8 @@ fn client_host(
     let warmup_s = settings.warmup_s;
     settings.warmup_s = ((warmup_s + lead_s) * 1e3).ceil() / 1e3;
     if args.timeout.is_none() {
-        settings.cell_timeout_s = cell_timeout_s(settings.warmup_s, settings.duration_s);
+        let window_s = longest_window(settings.duration_s, &settings.cells);
+        settings.cell_timeout_s = cell_timeout_s(settings.warmup_s, window_s);
     }
     println!(
         "warm-up {warmup_s} s plus {:.0} ms for the generator's start over ssh (two round trips to {}): {} s",

@@ -3,7 +3,7 @@
 //! on made-up repeats.
 
 use crate::rounds::{self, RoundRecord};
-use dyno_core::schema::{CellResult, PlannedCell, PrecisionPlan, Stopped};
+use dyno_core::schema::{CellResult, PlannedCell, PrecisionPlan, RunSettings, Stopped};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -238,6 +238,22 @@ pub(super) fn open_cells(state: &[State]) -> usize {
     state.iter().filter(|s| matches!(s, State::Open(_))).count()
 }
 
+/// What the floor costs before any timing is known: each open cell's repeats up to `min` and its
+/// profiled repeat, each at least its warm-up plus its window.
+pub(super) fn floor_up_front_s(state: &[State], settings: &RunSettings, min: usize) -> f64 {
+    state
+        .iter()
+        .zip(&settings.cells)
+        .filter_map(|(s, cell)| match s {
+            State::Open(k) => Some(
+                (min.saturating_sub(k.len()) + usize::from(settings.profile)) as f64
+                    * (settings.warmup_s + settings.window_s(cell)),
+            ),
+            State::Done(_) => None,
+        })
+        .sum()
+}
+
 /// What the floor left after the first round costs: each open cell's repeats up to `min` and its
 /// profiled repeat, each process at what the budget counts it.
 pub(super) fn floor_left_s(state: &[State], min: usize, profile: bool, clock: &Clock) -> f64 {
@@ -290,6 +306,7 @@ mod tests {
             workload: "w".into(),
             runtime: row.into(),
             params,
+            duration_s: None,
         }
     }
 

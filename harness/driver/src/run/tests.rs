@@ -33,6 +33,7 @@ fn plan_of(dir: &Path, kinds: &[&str]) -> (Plan, Results) {
                 workload: "w".into(),
                 runtime: "r".into(),
                 params,
+                duration_s: None,
             }
         })
         .collect();
@@ -495,4 +496,28 @@ fn the_summary_table_uses_each_workload_unit_and_the_run_row_order() {
     let t = summary_table(&done, &["r".into()], &plan.manifest.workloads);
     assert!(t.contains("w (things) k=ok"), "{t}");
     assert!(t.contains("skipped") && t.contains("failed"), "{t}");
+}
+
+#[test]
+fn a_cell_with_a_declared_window_measures_it_and_the_floor_counts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut plan, _) = plan_of(dir.path(), &["ok", "noisy"]);
+    plan.manifest.settings.cells[0].duration_s = Some(0.25);
+    let window = |args: Vec<String>| {
+        let i = args.iter().position(|a| a == "--duration-s").unwrap();
+        args[i + 1].clone()
+    };
+    let cells = plan.manifest.settings.cells.clone();
+    let own = super::judge::cell_args(&plan, &cells[0], 0.1, 1).unwrap();
+    let run_s = super::judge::cell_args(&plan, &cells[1], 0.1, 1).unwrap();
+    // Time-sliced with two others, a process runs a third of the time: its window stretches.
+    let sliced = super::judge::cell_args(&plan, &cells[0], 0.1, 3).unwrap();
+    assert_eq!(
+        (window(own), window(run_s), window(sliced)),
+        ("0.25".into(), "1".into(), "0.75".into())
+    );
+    // Two repeats each to the minimum, no profile: 2 × (0.1 + 0.25) + 2 × (0.1 + 1.0).
+    let state = vec![schedule::State::Open(vec![]), schedule::State::Open(vec![])];
+    let floor = schedule::floor_up_front_s(&state, &plan.manifest.settings, 2);
+    assert!((floor - 2.9).abs() < 1e-9, "{floor}");
 }

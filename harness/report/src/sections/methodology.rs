@@ -133,6 +133,30 @@ pub(super) fn open_loop(run: &crate::Run, c: &dyno_core::schema::CellResult) -> 
 /// Seconds between the starts of every two repeats that a comparison pairs: the ok cells of one
 /// workload and parameter set on different rows, in the same round. Empty for runs that did not
 /// record when repeats started.
+/// A table row per workload whose cells measured the window it declares instead of the run's, with
+/// the measurement that chose it.
+fn own_windows(part: &Part<'_>) -> Vec<String> {
+    let mut seen = std::collections::BTreeMap::new();
+    for c in &part.run.manifest.settings.cells {
+        if let Some(d) = c.duration_s {
+            seen.entry(c.workload.as_str()).or_insert(d);
+        }
+    }
+    seen.into_iter()
+        .map(|(w, d)| {
+            let why = part.run.declared(w).window_why;
+            format!(
+                "| {w}'s window | {d} s, as the workload declares{} |",
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {why}")
+                }
+            )
+        })
+        .collect()
+}
+
 fn pair_gaps(part: &Part<'_>) -> Vec<f64> {
     use std::collections::BTreeMap;
     let mut by_set: BTreeMap<String, Vec<&dyno_core::schema::CellResult>> = BTreeMap::new();
@@ -219,6 +243,9 @@ impl Section for Settings {
             st.duration_s,
             st.cell_timeout_s
         );
+        for line in own_windows(part) {
+            let _ = writeln!(s, "{line}");
+        }
         let _ = writeln!(s, "| repeats | {} |", repeats_line(part));
         let _ = writeln!(s, "| cores | {:?} |", st.cores);
         if let Some(counts) = &st.cores_sweep {
