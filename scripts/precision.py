@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Precision of a run (issue 28's measures): paired row-against-best half-widths per workload (closed loop,
-nginx left out), cells within +-5% of their chosen estimate (closed and open loop apart; a cell whose
+reference rows (nginx, go) left out), cells within +-5% of their chosen estimate (closed and open loop apart; a cell whose
 estimator gives no interval counts as not within), the estimators used, and the time gap of paired repeats. Comparisons pair rounds as the report does (a
 time-sliced workload's sliced rounds only, where two cells share two or more).
 
@@ -8,6 +8,7 @@ usage: scripts/precision.py RUN_DIR [WORKLOAD,...]
 """
 import json, math, os, sys, statistics
 from collections import defaultdict
+REFERENCE_ROWS = {"nginx", "go"}  # rows that are not Rust runtimes: the comparisons are among the runtimes
 T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086]
 
 run = sys.argv[1]
@@ -36,7 +37,7 @@ def ci_log(ratios):
 
 sets = defaultdict(list)
 for c in cells:
-    if c["runtime"] == "nginx":
+    if c["runtime"] in REFERENCE_ROWS:
         continue
     sets[(c["workload"], json.dumps(c["params"], sort_keys=True))].append(c)
 

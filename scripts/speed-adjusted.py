@@ -6,7 +6,7 @@ from collections import defaultdict
 T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131]
 run = sys.argv[1]
 cells = [json.load(open(os.path.join(run, "cells", f))) for f in os.listdir(os.path.join(run, "cells")) if f.endswith(".json")]
-cells = [c for c in cells if c.get("status") == "ok" and c["runtime"] != "nginx"]
+cells = [c for c in cells if c.get("status") == "ok" and c["runtime"] not in ("nginx", "go")]
 def open_loop(c):
     return any((r.get("metrics") or {}).get("offered_rate_rps", 0) > 0 for r in c["repeats"]) or (c["workload"] == "http" and int(c["params"].get("rate", 0) or 0) > 0)
 speeds = [min(r["machine_speed"]["before_per_us"], r["machine_speed"]["after_per_us"]) for c in cells for r in c["repeats"] if r.get("machine_speed")]

@@ -46,6 +46,9 @@ enum Task {
     Compare(PassOn),
     /// Scaffold `workloads/NAME`, a workload crate that runs on every row.
     NewWorkload(NewWorkloadTask),
+    /// Build the workloads' Go programs (`workloads/*/go/`, their Go reference rows) beside the
+    /// release cell binaries; `bench` does it before the matrix.
+    Go,
 }
 
 #[derive(Args)]
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
         Task::NewWorkload(t) => workspace_root()
             .and_then(|root| new_workload(&root, &t.name))
             .map(|_| ExitCode::SUCCESS),
+        Task::Go => build_go().map(|_| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -334,6 +338,40 @@ fn build_dyno() -> Result<PathBuf> {
     Ok(target_dir()?.join("release").join("dyno"))
 }
 
+/// Build every workload's Go module (`workloads/<w>/go/go.mod`) to `dyno-<w>-go` beside the release
+/// cell binaries, where its Go rows find it; without Go, say that those rows will be skipped.
+fn build_go() -> Result<()> {
+    let root = workspace_root()?;
+    let mut modules: Vec<(String, PathBuf)> = std::fs::read_dir(root.join("workloads"))?
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().to_string(),
+                e.path().join("go"),
+            )
+        })
+        .filter(|(_, dir)| dir.join("go.mod").is_file())
+        .collect();
+    modules.sort();
+    if modules.is_empty() {
+        return Ok(());
+    }
+    if dyno_core::golang::go_tool().is_none() {
+        eprintln!(
+            "note: Go is not installed, so the Go rows are skipped ({})",
+            dyno_core::golang::INSTALL
+        );
+        return Ok(());
+    }
+    let out = target_dir()?.join("release");
+    for (workload, dir) in modules {
+        eprintln!("building {} (Go)...", dir.display());
+        let bin = out.join(dyno_core::golang::binary_name(&workload));
+        dyno_core::golang::build(&dir, &bin).map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
+}
+
 /// Run `dyno SUBCOMMAND ARGS...` from the workspace root, passing its exit code on.
 fn dyno(dyno: &Path, sub: &str, args: &[impl AsRef<std::ffi::OsStr>]) -> Result<ExitCode> {
     let status = Command::new(dyno)
@@ -375,6 +413,7 @@ fn bench(t: &BenchTask) -> Result<ExitCode> {
         run_micro("latest", quick)?;
         return dyno(&dyno_bin, "report", &["--run", "latest"]);
     }
+    build_go()?;
     let code = dyno(&dyno_bin, "run", &rest)?;
     if code != ExitCode::SUCCESS {
         return Ok(code);

@@ -17,10 +17,12 @@
 //! - [`cli`]: durations and core lists as every dyno binary parses them.
 //! - [`human`]: numbers formatted for people (rates, latencies, bytes).
 //! - [`bench`]: what the workloads' bench mains share (flags, commit, sibling binaries).
+//! - [`golang`]: the workloads' Go programs (Go reference rows): finding Go, building offline, their binaries.
 
 pub mod bench;
 pub mod cli;
 pub mod estimate;
+pub mod golang;
 pub mod human;
 pub mod metrics;
 pub mod os;

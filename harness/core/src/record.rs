@@ -257,6 +257,14 @@ pub fn record_value(h: &mut Histogram<u64>, v: u64) {
     }
 }
 
+/// Record `v` nanoseconds `n` times (a bucket of latencies another process counted), as
+/// [`record_value`] records one.
+pub fn record_value_n(h: &mut Histogram<u64>, v: u64, n: u64) {
+    if h.record_n(v.max(1), n).is_err() {
+        h.saturating_record_n(v.max(1), n);
+    }
+}
+
 /// One task's recording handle. Not shared: each task owns one, so recording takes no lock.
 pub struct Probe {
     inner: Arc<Inner>,

@@ -116,6 +116,6 @@ pub fn summary(workloads: &[String], compare: bool) -> Page {
     if compare {
         let _ = writeln!(s, "- [Comparison with a baseline]({GENERATED}/compare.md)");
     }
-    s.push_str("\n# Guide\n\n- [Metrics](metrics.md)\n- [Reproduce](reproduce.md)\n- [Adding a workload](adding-a-workload.md)\n");
+    s.push_str("\n# Guide\n\n- [Metrics](metrics.md)\n- [Reproduce](reproduce.md)\n- [Adding a workload](adding-a-workload.md)\n- [Rows in other languages](other-languages.md)\n");
     Page::text("SUMMARY.md", s)
 }

@@ -5,8 +5,10 @@
 //! - [`cell_main`] (or [`CellBinary`], for a workload with facets beyond [`dyno_core::InProcess`]) is the
 //!   whole `main` of a workload's cell binary (`dyno-cell-<workload>`): it describes the workload, plans
 //!   its matrix, lists rows, and runs one cell (all its repeats) in this process.
+//! - [`foreign`] is the row protocol for processes that are not Rust runtimes (a workload's Go row).
 
 mod cell;
+pub mod foreign;
 pub mod self_profile;
 
 pub use cell::{Alone, CellBinary, Served, Shape, cell_main, client_server, in_process};
@@ -36,34 +38,65 @@ pub fn design_questions_of(figure: &str, what: &str) -> Vec<Question> {
 }
 
 fn design_questions_on(figure: Option<(&str, &str)>) -> Vec<Question> {
-    let ask = |q: &str| match figure {
-        Some((_, what)) => format!("{what}: {q}"),
-        None => q.to_string(),
-    };
-    let on = |q: Question| match figure {
-        Some((f, _)) => q.on(f),
-        None => q,
-    };
-    vec![
-        Question::new(
-            &ask("Thread per core or work stealing (tokio's two flavours)?"),
-            Side::row(TokioTpc::ID),
-            Side::row(Tokio::ID),
-        ),
-        Question::new(
-            &ask("Thread per core on io_uring (glommio) or on epoll (tokio-tpc)?"),
-            Side::row(Glommio::ID),
-            Side::row(TokioTpc::ID),
-        ),
-        Question::new(
-            &ask("An event loop (tokio) or a blocking thread per task or connection (threads)?"),
-            Side::row(Tokio::ID),
-            Side::row(Threads::ID),
-        ),
-    ]
-    .into_iter()
-    .map(on)
-    .collect()
+    asked(
+        figure,
+        vec![
+            (
+                "Thread per core or work stealing (tokio's two flavours)?",
+                Side::row(TokioTpc::ID),
+                Side::row(Tokio::ID),
+            ),
+            (
+                "Thread per core on io_uring (glommio) or on epoll (tokio-tpc)?",
+                Side::row(Glommio::ID),
+                Side::row(TokioTpc::ID),
+            ),
+            (
+                "An event loop (tokio) or a blocking thread per task or connection (threads)?",
+                Side::row(Tokio::ID),
+                Side::row(Threads::ID),
+            ),
+        ],
+    )
+}
+
+/// The questions a workload with a Go row ([`foreign::GO_ROW`]) asks: Rust's work-stealing and
+/// thread-per-core runtimes against Go.
+pub fn go_questions() -> Vec<Question> {
+    go_questions_on(None)
+}
+
+/// [`go_questions`] asked of a declared figure, with `what` (the figure in words) added to each.
+pub fn go_questions_of(figure: &str, what: &str) -> Vec<Question> {
+    go_questions_on(Some((figure, what)))
+}
+
+fn go_questions_on(figure: Option<(&str, &str)>) -> Vec<Question> {
+    asked(
+        figure,
+        vec![
+            (
+                "Rust work stealing (tokio) or Go?",
+                Side::row(Tokio::ID),
+                Side::row(foreign::GO_ROW),
+            ),
+            (
+                "Rust thread per core (tokio-tpc) or Go?",
+                Side::row(TokioTpc::ID),
+                Side::row(foreign::GO_ROW),
+            ),
+        ],
+    )
+}
+
+/// Questions asked of throughput, or of `figure` (its name, and the figure in words prefixed to each).
+fn asked(figure: Option<(&str, &str)>, qs: Vec<(&str, Side, Side)>) -> Vec<Question> {
+    qs.into_iter()
+        .map(|(q, a, b)| match figure {
+            Some((f, what)) => Question::new(&format!("{what}: {q}"), a, b).on(f),
+            None => Question::new(q, a, b),
+        })
+        .collect()
 }
 
 /// The registry of rows, in the order the book shows them: calls

@@ -1,5 +1,7 @@
 //! `dyno-cell-contention`: the contention workload's cell binary, run by the `dyno` driver.
 
 fn main() -> std::process::ExitCode {
-    dyno_rows::cell_main::<dyno_contention::Contention>()
+    dyno_rows::in_process::<dyno_contention::Contention>()
+        .with_references()
+        .main()
 }

@@ -11,6 +11,7 @@
 //! it missed are counted as `lagged` errors, never as deliveries.
 
 mod channels;
+pub mod go;
 
 pub use channels::{
     AsyncBroadcast, AsyncChannel, BroadcastKind, Flume, Kanal, QueueKind, Recv, SendKind,
@@ -24,6 +25,7 @@ use dyno_core::{
     Better, InProcess, Metric, Params, Probe, RepeatCtx, RepeatError, RepeatOutput, Row, Shard,
     Window, Workload,
 };
+use dyno_rows::foreign::GO_ROW;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -142,6 +144,7 @@ impl Workload for Fanout {
                     .collect(),
                 questions: dyno_rows::design_questions()
                     .into_iter()
+                    .chain(dyno_rows::go_questions())
                     .chain([
                         Question::new(
                             "Which work queue: flume or async-channel?",
@@ -177,6 +180,12 @@ impl Workload for Fanout {
         }
     }
 
+    fn unavailable(row: &str, params: &Params) -> Option<String> {
+        (row == GO_ROW)
+            .then(|| go::unavailable(&FanoutParams::from(params)))
+            .flatten()
+    }
+
     fn validate(params: &Params) -> Result<(), String> {
         let (shape, channel) = (params.word("shape"), params.word("channel"));
         let allowed: &[&str] = if shape == "broadcast" {
@@ -194,6 +203,12 @@ impl Workload for Fanout {
         }
     }
 }
+
+dyno_rows::go_references!(
+    Fanout,
+    go::GO,
+    &[SENT_IN_WINDOW, SENT_TOTAL, SEND_RATE, LAGGED]
+);
 
 impl InProcess for Fanout {
     fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, RepeatError> {

@@ -1,5 +1,7 @@
 //! `dyno-cell-fanout`: the fan-out workload's cell binary, run by the `dyno` driver.
 
 fn main() -> std::process::ExitCode {
-    dyno_rows::cell_main::<dyno_fanout::Fanout>()
+    dyno_rows::in_process::<dyno_fanout::Fanout>()
+        .with_references()
+        .main()
 }

@@ -272,8 +272,12 @@ fn tools(
     let mut all = Vec::new();
     {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        let _ng = dyno_http::nginx::Nginx::start(addr, o.connections as u64, &[server_core])
-            .unwrap_or_else(|e| panic!("{e}"));
+        let _ng = dyno_http::reference::Server::start::<dyno_http::nginx::Nginx>(
+            addr,
+            o.connections as u64,
+            &[server_core],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let url = format!("http://127.0.0.1:{port}/plaintext");
         for round in 0..o.rounds {
             // Alternate which generator goes first, so drift does not favour one.

@@ -341,7 +341,11 @@ fn generator_capacity_against_wrk(o: &Opts, server: usize, client: usize) -> Che
     };
     let port = free_port();
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let _nginx = match dyno_http::nginx::Nginx::start(addr, WRK_CONNECTIONS as u64, &[server]) {
+    let _nginx = match dyno_http::reference::Server::start::<dyno_http::nginx::Nginx>(
+        addr,
+        WRK_CONNECTIONS as u64,
+        &[server],
+    ) {
         Ok(n) => n,
         Err(e) => return judged(NAME, &target, format!("nginx did not start: {e}"), false),
     };

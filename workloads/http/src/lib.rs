@@ -9,8 +9,10 @@
 pub mod check;
 pub mod figures;
 pub mod generator;
+pub mod go;
 pub mod hyper_io;
 pub mod nginx;
+pub mod reference;
 pub mod server;
 
 use dyno_core::metrics::{ClientSpec, Declarations, MEASURED_DURATION, Metric, Slo};
@@ -134,8 +136,8 @@ impl Workload for Http {
                     "plaintext: 13-byte body; json: a small JSON object; delay: answer after an async sleep of delay_ms; cpu: cpu_us of CPU work per request",
                     &ENDPOINTS,
                 ),
-                ParamSpec::int("delay_ms", "sleep per request on the delay endpoint", 0, 60_000, "ms"),
-                ParamSpec::int("cpu_us", "CPU work per request on the cpu endpoint", 0, 1_000_000, "µs"),
+                ParamSpec::int("delay_ms", "sleep per request on the delay endpoint", 0, server::MAX_DELAY_MS, "ms"),
+                ParamSpec::int("cpu_us", "CPU work per request on the cpu endpoint", 0, server::MAX_CPU_US, "µs"),
                 ParamSpec::int("connections", "keep-alive connections the generator holds", 1, 100_000, "connections"),
                 ParamSpec::choice(
                     "generator",
@@ -176,6 +178,11 @@ impl Workload for Http {
                         figures::RSS_PER_CONNECTION.name,
                         "Memory per connection",
                     ))
+                    .chain(dyno_rows::go_questions())
+                    .chain(dyno_rows::go_questions_of(
+                        figures::RSS_PER_CONNECTION.name,
+                        "Memory per connection",
+                    ))
                     .collect(),
                 pairing: Pairing::Blocks,
                 pairing_why: "a load generator measures the server from another process in wall \
@@ -203,8 +210,8 @@ impl Workload for Http {
         if p.generator == "wrk" && generator::wrk_path().is_none() {
             return Some("wrk is not installed (scripts/install-references.sh installs it)".into());
         }
-        if row == nginx::ROW {
-            return nginx::unavailable(&p);
+        if let Some(why) = reference::unavailable(row, &p) {
+            return why;
         }
         if !dyno_rows::NET_ROWS.contains(&row) {
             return Some(format!(
@@ -245,11 +252,10 @@ impl ClientServer for Http {
     }
 
     fn remote_unavailable(row: &str, params: &Params) -> Option<String> {
-        if row == nginx::ROW {
-            return Some(
-                "the nginx reference row listens on 127.0.0.1 only; it runs without --client-host"
-                    .into(),
-            );
+        if reference::ROWS.contains(&row) {
+            return Some(format!(
+                "the {row} reference row listens on 127.0.0.1 only; it runs without --client-host"
+            ));
         }
         (HttpParams::from(params).generator == "wrk").then(|| {
             "generator=wrk runs on this host only; with --client-host the generator is dyno's"
@@ -311,11 +317,11 @@ impl ClientServer for Http {
     }
 }
 
-/// nginx serves the same endpoints beside the rows, loaded the same way.
+/// nginx and Go's net/http serve the same endpoints beside the rows, loaded the same way.
 impl References for Http {
     fn reference_rows(cores: &[usize]) -> Vec<dyno_core::schema::RowInfo> {
         match Self::split_cores(cores) {
-            Ok(split) => vec![nginx::row_info(&split)],
+            Ok(split) => reference::row_infos(&split),
             Err(_) => vec![],
         }
     }
@@ -328,13 +334,7 @@ impl References for Http {
         params: &Params,
     ) -> Result<RepeatOutput, RepeatError> {
         let client = client.ok_or("the http workload's reference rows need its client")?;
-        match row {
-            nginx::ROW => nginx::run_repeat(ctx, client, measured, &HttpParams::from(params)),
-            other => Err(RepeatError::Failed(format!(
-                "no reference row {other:?}; accepted: {}",
-                nginx::ROW
-            ))),
-        }
+        reference::run(row, ctx, client, measured, &HttpParams::from(params))
     }
 }
 

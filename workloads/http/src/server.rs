@@ -167,15 +167,29 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
         .expect("a static response builds")
 }
 
-/// The value of `name` in a query string like `ms=5`.
-fn query_u64(req: &Request<Incoming>, name: &str) -> Result<u64, String> {
+/// The most CPU one `/cpu?us=N` request may ask for: a second, so that a request cannot hold a worker
+/// for longer than a load test's window.
+pub const MAX_CPU_US: u64 = 1_000_000;
+
+/// The longest one `/delay?ms=N` request may wait: a minute, as long as any client here waits.
+pub const MAX_DELAY_MS: u64 = 60_000;
+
+/// The value of `name` in a query string like `ms=5`: a whole number from 0 to `max`, or the text of
+/// a 400 answer naming what is accepted.
+fn query_u64(req: &Request<Incoming>, name: &str, max: u64) -> Result<u64, String> {
+    let accepted = format!("accepted: ?{name}=N with N from 0 to {max}");
     let q = req.uri().query().unwrap_or("");
     let v = q
         .split('&')
         .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-        .ok_or_else(|| format!("missing query parameter {name}; accepted: ?{name}=N\n"))?;
-    v.parse()
-        .map_err(|_| format!("{name}={v} is not a whole number; accepted: ?{name}=N\n"))
+        .ok_or_else(|| format!("missing query parameter {name}; {accepted}\n"))?;
+    let n: u64 = v
+        .parse()
+        .map_err(|_| format!("{name}={v} is not a whole number; {accepted}\n"))?;
+    if n > max {
+        return Err(format!("{name}={n} is out of range; {accepted}\n"));
+    }
+    Ok(n)
 }
 
 /// The endpoints: `/plaintext`, `/json`, `/delay?ms=N` (an async sleep on the row's timer),
@@ -193,14 +207,14 @@ pub async fn respond<R: NetRow>(req: Request<Incoming>) -> Response<Full<Bytes>>
             );
             r
         }
-        "/delay" => match query_u64(&req, "ms") {
+        "/delay" => match query_u64(&req, "ms", MAX_DELAY_MS) {
             Ok(ms) => {
                 R::sleep(Duration::from_millis(ms)).await;
                 text(StatusCode::OK, format!("slept {ms} ms\n"))
             }
             Err(e) => text(StatusCode::BAD_REQUEST, e),
         },
-        "/cpu" => match query_u64(&req, "us") {
+        "/cpu" => match query_u64(&req, "us", MAX_CPU_US) {
             Ok(us) => {
                 let x = burn_cpu(Duration::from_micros(us));
                 text(StatusCode::OK, format!("burned {us} us ({x:x})\n"))

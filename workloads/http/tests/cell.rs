@@ -1,4 +1,4 @@
-//! The http cell binary end to end: reference rows (nginx) and the wrk generator run where installed and
+//! The http cell binary end to end: reference rows (nginx, Go) and the wrk generator run where installed and
 //! are recorded as skipped, with the reason, where not; bad combinations are usage errors.
 
 use dyno_core::schema::CellOutput;
@@ -40,6 +40,25 @@ fn cell(row: &str, generator: &str, path_env: Option<&str>) -> CellOutput {
     serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap()
 }
 
+/// A reference row's repeat: it served, its own count (its status page) equals what the generator
+/// received, and the window measured its process, which did the serving.
+fn served_and_counted(out: &CellOutput, model: &str) {
+    assert_eq!(out.skipped, None);
+    let r = &out.repeats[0];
+    assert!(r.ops > 100, "{r:?}");
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(
+        r.metrics["server_requests"], r.metrics["generator_responses"],
+        "{:?}",
+        r.metrics
+    );
+    assert!(
+        r.window_usage.cpu_user_s + r.window_usage.cpu_sys_s > 0.1,
+        "{r:?}"
+    );
+    assert!(out.fairness.model.contains(model), "{}", out.fairness.model);
+}
+
 fn installed(tool: &str) -> bool {
     ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/sbin", "/bin"]
         .iter()
@@ -56,26 +75,50 @@ fn nginx_runs_as_a_reference_row_or_is_skipped_with_the_reason() {
     }
     let out = cell("nginx", "dyno", None);
     if installed("nginx") {
-        assert_eq!(out.skipped, None);
-        let r = &out.repeats[0];
-        assert!(r.ops > 100, "{r:?}");
-        assert!(r.errors.is_empty(), "{:?}", r.errors);
-        // nginx's own count (stub_status) equals what the generator received.
-        assert_eq!(
-            r.metrics["server_requests"], r.metrics["generator_responses"],
-            "{:?}",
-            r.metrics
-        );
-        // The window measured nginx's process, which did the serving.
-        assert!(
-            r.window_usage.cpu_user_s + r.window_usage.cpu_sys_s > 0.1,
-            "{r:?}"
-        );
-        assert!(out.fairness.model.contains("nginx"));
+        served_and_counted(&out, "nginx");
     } else {
         let why = out.skipped.expect("skipped without nginx");
         assert!(why.contains("nginx is not installed"), "{why}");
     }
+}
+
+#[test]
+fn go_runs_as_a_reference_row_or_is_skipped_with_the_reason() {
+    if cores().is_none() {
+        return skip(
+            "go_runs_as_a_reference_row",
+            "needs 2 cores (server and generator apart)",
+        );
+    }
+    let beside = std::path::Path::new(BIN)
+        .parent()
+        .unwrap()
+        .join(dyno_core::golang::binary_name("http"));
+    if dyno_core::golang::go_tool().is_none() {
+        // Without Go (and no binary built before), the cell says why and how to install it.
+        if !beside.is_file() {
+            let why = cell("go", "dyno", None)
+                .skipped
+                .expect("skipped without Go");
+            assert!(why.contains("golang-go"), "{why}");
+        }
+        return skip(
+            "go_runs_as_a_reference_row",
+            &format!("Go is not installed ({})", dyno_core::golang::INSTALL),
+        );
+    }
+    let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("go");
+    dyno_core::golang::build(&module, &beside).unwrap();
+    let out = cell("go", "dyno", None);
+    served_and_counted(&out, "Go net/http");
+    assert!(
+        out.fairness
+            .notes
+            .iter()
+            .any(|n| n.contains("GOMAXPROCS=1")),
+        "{:?}",
+        out.fairness.notes
+    );
 }
 
 #[test]

@@ -39,44 +39,81 @@ fn get(s: &mut TcpStream, path: &str) -> (u16, String) {
     }
 }
 
+/// Every endpoint on one keep-alive connection to `addr`: bodies, delays, CPU, and each malformed or
+/// out-of-range parameter answered 400 with the accepted range. Eight requests.
+fn check_endpoints(addr: std::net::SocketAddr) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(get(&mut s, "/plaintext"), (200, "Hello, World!".into()));
+    let (status, body) = get(&mut s, "/json");
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["message"], "Hello, World!");
+    let t = Instant::now();
+    assert_eq!(get(&mut s, "/delay?ms=30").0, 200);
+    assert!(
+        t.elapsed() >= Duration::from_millis(30),
+        "{:?}",
+        t.elapsed()
+    );
+    let t = Instant::now();
+    let (status, body) = get(&mut s, "/cpu?us=2000");
+    assert_eq!(status, 200, "{body}");
+    assert!(t.elapsed() >= Duration::from_millis(2), "{:?}", t.elapsed());
+    let (status, body) = get(&mut s, "/delay?ms=soon");
+    assert_eq!(status, 400);
+    assert!(body.contains("accepted: ?ms=N"), "{body}");
+    // A request for 100 s of CPU or 27 hours of sleep would hold a worker or a connection: refused at once.
+    let t = Instant::now();
+    let (status, body) = get(&mut s, "/cpu?us=100000000");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("from 0 to 1000000"), "{body}");
+    let (status, body) = get(&mut s, "/delay?ms=100000000");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("from 0 to 60000"), "{body}");
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    let (status, body) = get(&mut s, "/nope");
+    assert_eq!(status, 404);
+    assert!(body.contains("accepted: /plaintext"), "{body}");
+}
+
 fn answers_every_endpoint<R: NetRow>() {
     let server = Server::start::<R>(&RowConfig {
         cores: cores()[..1].to_vec(),
     })
     .unwrap();
-    {
-        // One keep-alive connection for everything.
-        let mut s = TcpStream::connect(server.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        assert_eq!(get(&mut s, "/plaintext"), (200, "Hello, World!".into()));
-        let (status, body) = get(&mut s, "/json");
-        assert_eq!(status, 200);
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(v["message"], "Hello, World!");
-        let t = Instant::now();
-        assert_eq!(get(&mut s, "/delay?ms=30").0, 200);
-        assert!(
-            t.elapsed() >= Duration::from_millis(30),
-            "{:?}",
-            t.elapsed()
-        );
-        let t = Instant::now();
-        let (status, body) = get(&mut s, "/cpu?us=2000");
-        assert_eq!(status, 200, "{body}");
-        assert!(t.elapsed() >= Duration::from_millis(2), "{:?}", t.elapsed());
-        let (status, body) = get(&mut s, "/delay?ms=soon");
-        assert_eq!(status, 400);
-        assert!(body.contains("accepted: ?ms=N"), "{body}");
-        let (status, body) = get(&mut s, "/nope");
-        assert_eq!(status, 404);
-        assert!(body.contains("accepted: /plaintext"), "{body}");
-    }
+    check_endpoints(server.addr);
     let report = server.stop().unwrap();
-    assert_eq!(report.served, 6, "{report:?}");
+    assert_eq!(report.served, 8, "{report:?}");
     assert_eq!(report.conn_errors, 0, "{report:?}");
 }
 
 dyno_rows::net_row_matrix_test!(answers_every_endpoint);
+
+/// Go's net/http reference row answers the same endpoints the same way (built here when Go is present).
+#[test]
+fn the_go_server_answers_every_endpoint_as_the_rows_do() {
+    let name = dyno_core::golang::binary_name("http");
+    let Some(go) = dyno_core::golang::go_tool() else {
+        return dyno_core::skip::skip(
+            "the_go_server_answers_every_endpoint_as_the_rows_do",
+            &format!("Go is not installed ({})", dyno_core::golang::INSTALL),
+        );
+    };
+    let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("go");
+    let beside = std::path::Path::new(env!("CARGO_BIN_EXE_dyno-cell-http"))
+        .parent()
+        .unwrap()
+        .join(&name);
+    dyno_core::golang::build(&module, &beside).unwrap_or_else(|e| panic!("{} {e}", go.display()));
+    let (reserved, addr) = dyno_net::reserve_port([127, 0, 0, 1].into()).unwrap();
+    let server =
+        dyno_http::reference::Server::start::<dyno_http::go::GoHttp>(addr, 8, &cores()[..1])
+            .unwrap();
+    drop(reserved);
+    check_endpoints(addr);
+    drop(server);
+}
 
 fn params(set: &[(&str, u64)], endpoint: &str) -> HttpParams {
     let mut p: Params = Http::spec()

@@ -16,6 +16,7 @@
 
 pub mod contenders;
 pub mod counting;
+pub mod go;
 pub mod objects;
 
 use contenders::{Contender, LockFree, Malloc, OPool, ObjectPool, Slab, ThreadLocal};
@@ -27,6 +28,7 @@ use dyno_core::{
     Better, InProcess, Metric, Params, Probe, RepeatCtx, RepeatError, RepeatOutput, Role, Row,
     Shard, Window, Workload,
 };
+use dyno_rows::foreign::GO_ROW;
 use objects::{Buf, Object, Request};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -72,6 +74,38 @@ pub const RSS_RETAINED: Metric = Metric::figure(
     "resident memory after the last burst was released (the pool still alive), minus before the first",
 )
 .with_role(Role::Memory);
+
+/// Garbage-collection cycles in the window (the Go row; Rust has no collector).
+pub const GC_CYCLES: Metric = Metric::figure(
+    "gc_cycles_in_window",
+    "cycles",
+    Better::Lower,
+    "garbage-collection cycles that ended inside the window (rows with a garbage collector)",
+);
+/// Time the world stood still for the collector in the window.
+pub const GC_PAUSE_TOTAL: Metric = Metric::figure(
+    "gc_pause_in_window_ms",
+    "ms",
+    Better::Lower,
+    "stop-the-world pauses of the garbage collector inside the window, summed",
+);
+/// The 99th percentile of those pauses.
+pub const GC_PAUSE_P99: Metric = Metric::figure(
+    "gc_pause_p99_us",
+    "µs",
+    Better::Lower,
+    "99th percentile of the garbage collector's stop-the-world pauses inside the window",
+);
+
+/// Every figure the workload declares.
+pub const FIGURES: [Metric; 6] = [
+    ALLOCS_PER_OP,
+    BYTES_PER_OP,
+    RSS_RETAINED,
+    GC_CYCLES,
+    GC_PAUSE_TOTAL,
+    GC_PAUSE_P99,
+];
 
 /// Pool parameters, read from a validated [`Params`].
 #[derive(Debug, Clone)]
@@ -172,12 +206,13 @@ impl Workload for PoolWorkload {
             ],
             declared: Declarations {
                 ops_unit: "acquire-release cycles".into(),
-                metrics: [ALLOCS_PER_OP, BYTES_PER_OP, RSS_RETAINED]
+                metrics: FIGURES
                     .iter()
                     .map(Metric::spec)
                     .collect(),
                 questions: dyno_rows::design_questions()
                     .into_iter()
+                    .chain(dyno_rows::go_questions())
                     .chain(contenders::NAMES[1..].iter().map(|p| {
                         Question::new(
                             &format!("A {p} pool or plain allocation?"),
@@ -205,6 +240,12 @@ impl Workload for PoolWorkload {
         }
     }
 
+    fn unavailable(row: &str, params: &Params) -> Option<String> {
+        (row == GO_ROW)
+            .then(|| go::unavailable(&PoolParams::from(params)))
+            .flatten()
+    }
+
     fn fairness_notes<R: Row>() -> Vec<String> {
         vec![
             format!("pools' growth: {}; {}; {}; {}; {}",
@@ -225,6 +266,8 @@ impl Workload for PoolWorkload {
         ]
     }
 }
+
+dyno_rows::go_references!(PoolWorkload, go::GO, &FIGURES);
 
 impl InProcess for PoolWorkload {
     fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, RepeatError> {
@@ -492,7 +535,9 @@ pub fn main_with_allocator(name: &'static str) -> ExitCode {
     {
         return exec_sibling(&want);
     }
-    dyno_rows::cell_main::<PoolWorkload>()
+    dyno_rows::in_process::<PoolWorkload>()
+        .with_references()
+        .main()
 }
 
 /// The `allocator` of the cell this process was asked to run (`cell ... --params JSON`), if any.

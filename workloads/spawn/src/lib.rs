@@ -11,6 +11,7 @@
 //!   or the process nearing `vm.max_map_count` (an OS thread that cannot map its stacks aborts the process
 //!   rather than failing its spawn), stops the spawning; where it stopped is a figure.
 
+pub mod go;
 mod idle;
 
 use dyno_core::metrics::{Declarations, MEASURED_DURATION, Question, Side};
@@ -19,6 +20,7 @@ use dyno_core::{
     Better, InProcess, Metric, Params, RepeatCtx, RepeatError, RepeatOutput, Row, Shard, Window,
     Workload,
 };
+use dyno_rows::foreign::GO_ROW;
 
 /// The `spawn` workload.
 pub struct Spawn;
@@ -134,10 +136,12 @@ impl Workload for Spawn {
             quick: vec![spawn(&["empty"], &["every"]), idle(&[1000])],
             // Idle tasks to 100k (1M is one `-p tasks=1000000 -p mode=idle` away: the `threads` row
             // stops at its ceiling, a few tens of thousands of threads here, long before).
+            // Four cells per row, so that the full profile's budget leaves rounds for comparisons (with
+            // six, spawn and contention took 40% of the measured time of run 20261207-182804-full and
+            // no cell got a round beyond the minimum): `body=yield` and 1k idle tasks are one `-p` away.
             full: vec![
-                spawn(&["empty", "yield"], &["every"]),
-                spawn(&["empty"], &["one"]),
-                idle(&[1_000, 10_000, 100_000]),
+                spawn(&["empty"], &["every", "one"]),
+                idle(&[10_000, 100_000]),
             ],
             declared: Declarations {
                 ops_unit: "tasks".into(),
@@ -158,6 +162,11 @@ impl Workload for Spawn {
                         RSS_PER_TASK.name,
                         "Memory per idle task",
                     ))
+                    .chain(dyno_rows::go_questions())
+                    .chain(dyno_rows::go_questions_of(
+                        RSS_PER_TASK.name,
+                        "Memory per idle task",
+                    ))
                     .chain([Question::new(
                         "Spawn from every core or from one?",
                         Side::param("spawners", "every"),
@@ -167,6 +176,10 @@ impl Workload for Spawn {
                 ..Default::default()
             },
         }
+    }
+
+    fn unavailable(row: &str, _params: &Params) -> Option<String> {
+        (row == GO_ROW).then(|| go::GO.unavailable()).flatten()
     }
 
     fn validate(params: &Params) -> Result<(), String> {
@@ -181,6 +194,19 @@ impl Workload for Spawn {
         Ok(())
     }
 }
+
+dyno_rows::go_references!(
+    Spawn,
+    go::GO,
+    &[
+        RSS_PER_TASK,
+        HELD,
+        SPAWN_FAILED_AT,
+        SPAWN_ALL,
+        WAKE_ALL,
+        MEASURED_DURATION
+    ]
+);
 
 /// The whole repeat runs in the cell process, every task spawned with the row's own spawn.
 impl InProcess for Spawn {

@@ -1,5 +1,7 @@
 //! `dyno-cell-spawn`: the spawn workload's cell binary, run by the `dyno` driver.
 
 fn main() -> std::process::ExitCode {
-    dyno_rows::cell_main::<dyno_spawn::Spawn>()
+    dyno_rows::in_process::<dyno_spawn::Spawn>()
+        .with_references()
+        .main()
 }

@@ -1,0 +1,129 @@
+//! Go programs of the workloads (their Go reference rows): where Go is, how a workload's Go module
+//! (`workloads/<w>/go/`) is built offline with the standard library only, and where its binary lies.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// How to install Go where it is missing.
+pub const INSTALL: &str = "scripts/install-references.sh installs golang-go";
+
+/// The `go` tool: on PATH, or where Debian and the Go tarball put it.
+pub fn go_tool() -> Option<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':')
+        .chain(["/usr/lib/go/bin", "/usr/local/go/bin"])
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join("go"))
+        .find(|p| p.is_file())
+}
+
+/// The binary a workload's Go module builds to: `dyno-<workload>-go`.
+pub fn binary_name(workload: &str) -> String {
+    format!("dyno-{workload}-go")
+}
+
+/// The built binary `name` beside this process's executable, or one directory up (a test or bench
+/// binary runs from `target/<profile>/deps`).
+pub fn built(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Why a Go row cannot run here: Go missing, or its binary not built.
+pub fn unavailable(name: &str) -> Option<String> {
+    if built(name).is_some() {
+        return None;
+    }
+    Some(match go_tool() {
+        None => format!("Go is not installed ({INSTALL})"),
+        Some(_) => format!(
+            "the Go program {name} is not built beside the cell binary (`cargo xtask bench` builds \
+             it before the matrix; `cargo xtask go` alone)"
+        ),
+    })
+}
+
+/// Build the Go module in `module` to `out` with `go build`, offline: no module proxy, no toolchain
+/// download, the standard library only.
+pub fn build(module: &Path, out: &Path) -> Result<(), String> {
+    let go = go_tool().ok_or_else(|| format!("Go is not installed ({INSTALL})"))?;
+    let mut cmd = Command::new(&go);
+    cmd.current_dir(module)
+        .args(["build", "-trimpath", "-o"])
+        .arg(out)
+        .arg(".")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOTOOLCHAIN", "local");
+    // Go keeps its build cache under $HOME (or $XDG_CACHE_HOME) and refuses to build without one.
+    let no_cache_home = ["GOCACHE", "XDG_CACHE_HOME", "HOME"]
+        .iter()
+        .all(|v| std::env::var_os(v).is_none());
+    if no_cache_home {
+        cmd.env("GOCACHE", std::env::temp_dir().join("dyno-go-build"));
+    }
+    let o = cmd
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", go.display()))?;
+    if !o.status.success() {
+        return Err(format!(
+            "go build in {} failed: {}",
+            module.display(),
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
+/// The Go version a binary was built with (`go version BINARY`), e.g. "go1.19.8".
+pub fn version_of(binary: &Path) -> String {
+    let Some(go) = go_tool() else {
+        return "unknown Go version (go not on PATH)".into();
+    };
+    Command::new(go)
+        .arg("version")
+        .arg(binary)
+        .output()
+        .ok()
+        .and_then(|o| {
+            let text = String::from_utf8_lossy(&o.stdout).to_string();
+            text.split_whitespace().last().map(str::to_string)
+        })
+        .unwrap_or_else(|| "unknown Go version".into())
+}
+
+/// What a Go row's fairness block says of Go: the version the binary was built with, GOMAXPROCS and
+/// the garbage collector's settings (as Go ships them: the rows start it with GOGC, GOMEMLIMIT and
+/// GODEBUG removed from the environment).
+pub fn fairness_notes(binary: Option<&Path>, procs: usize) -> Vec<String> {
+    let version = binary.map_or("not built".to_string(), version_of);
+    vec![
+        format!(
+            "{version}, the standard library only; GOMAXPROCS={procs} (the row's cores), the process \
+             confined to them, its threads not pinned"
+        ),
+        "GOGC unset (100, the default), no GOMEMLIMIT: the garbage collector as Go ships it".into(),
+    ]
+}
+
+/// The variables a Go row removes from its program's environment, so that its run does not depend on
+/// the caller's shell.
+pub const ENV_REMOVED: [&str; 3] = ["GOGC", "GOMEMLIMIT", "GODEBUG"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_binary_says_what_to_do() {
+        let why = unavailable("dyno-no-such-workload-go").unwrap();
+        assert!(
+            why.contains("golang-go") || why.contains("cargo xtask go"),
+            "{why}"
+        );
+    }
+}

@@ -1,0 +1,3 @@
+module dyno/row
+
+go 1.19

@@ -1,0 +1,3 @@
+module dyno/http
+
+go 1.19
