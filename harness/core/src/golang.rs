@@ -76,24 +76,31 @@ pub fn build(module: &Path, out: &Path) -> Result<(), String> {
             String::from_utf8_lossy(&o.stderr).trim()
         ));
     }
-    Ok(())
+    // `go version BINARY` ends with the version the binary was built with.
+    let v = Command::new(&go)
+        .arg("version")
+        .arg(out)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", go.display()))?;
+    let text = String::from_utf8_lossy(&v.stdout);
+    let version = text.split_whitespace().last().unwrap_or("unknown");
+    std::fs::write(version_file(out), format!("{version}\n"))
+        .map_err(|e| format!("cannot write {}: {e}", version_file(out).display()))
 }
 
-/// The Go version a binary was built with (`go version BINARY`), e.g. "go1.19.8".
+/// The file beside a built Go program that holds the Go version it was built with.
+fn version_file(binary: &Path) -> PathBuf {
+    let mut name = binary.as_os_str().to_owned();
+    name.push(".version");
+    PathBuf::from(name)
+}
+
+/// The Go version a binary was built with (e.g. "go1.19.8"), as [`build`] recorded it beside the
+/// binary: read from a small file, so that a cell process does not start `go` to describe its rows.
 pub fn version_of(binary: &Path) -> String {
-    let Some(go) = go_tool() else {
-        return "unknown Go version (go not on PATH)".into();
-    };
-    Command::new(go)
-        .arg("version")
-        .arg(binary)
-        .output()
-        .ok()
-        .and_then(|o| {
-            let text = String::from_utf8_lossy(&o.stdout).to_string();
-            text.split_whitespace().last().map(str::to_string)
-        })
-        .unwrap_or_else(|| "unknown Go version".into())
+    std::fs::read_to_string(version_file(binary))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|_| "unknown Go version (no version file beside the binary)".into())
 }
 
 /// What a Go row's fairness block says of Go: the version the binary was built with, GOMAXPROCS and
