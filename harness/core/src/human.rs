@@ -18,6 +18,21 @@ pub fn si(v: f64) -> String {
     format!("{}{s}", n.trim_end_matches('0').trim_end_matches('.'))
 }
 
+/// Operations per CPU-second, or what stands in its place when the window used no measurable CPU
+/// time (`cpu_s` = user + system: a process that only waited, whose ratio would read as 0).
+///
+/// ```
+/// assert_eq!(dyno_core::human::per_cpu_second(1500.0, 0.5), "1.5k");
+/// assert_eq!(dyno_core::human::per_cpu_second(0.0, 0.0), "no CPU time");
+/// ```
+pub fn per_cpu_second(ops_per_cpu_s: f64, cpu_s: f64) -> String {
+    if cpu_s > 0.0 {
+        si(ops_per_cpu_s)
+    } else {
+        "no CPU time".into()
+    }
+}
+
 /// A latency in nanoseconds, in the most readable unit.
 pub fn ns(v: u64) -> String {
     let v = v as f64;

@@ -233,12 +233,17 @@ pub struct Question {
 
 /// One side of a [`Question`]: cells on a row (any row when `None`: each is compared with the other
 /// side's cell on the same row) with these parameter values; every other parameter equal on both sides.
+/// With `best_of`, the side is, in each parameter set, whichever of those rows has the highest
+/// throughput estimate in the run (chosen from the same repeats it is compared on, so its ratio leans its way:
+/// the report says so).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Side {
     #[serde(default)]
     pub row: Option<String>,
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub best_of: Vec<String>,
 }
 
 impl Side {
@@ -246,20 +251,31 @@ impl Side {
     pub fn row(row: &str) -> Side {
         Side {
             row: Some(row.to_string()),
-            params: BTreeMap::new(),
+            ..Side::default()
+        }
+    }
+
+    /// In each parameter set, the one of `rows` with the highest throughput estimate.
+    pub fn best_of(rows: &[&str]) -> Side {
+        Side {
+            best_of: rows.iter().map(|r| r.to_string()).collect(),
+            ..Side::default()
         }
     }
 
     /// The cells whose parameter `name` is `value`, on any row.
     pub fn param(name: &str, value: &str) -> Side {
         Side {
-            row: None,
             params: [(name.to_string(), value.to_string())].into(),
+            ..Side::default()
         }
     }
 
     /// How the side reads in a sentence: its row and values, e.g. "tokio-tpc" or "channel=flume".
     pub fn label(&self) -> String {
+        if !self.best_of.is_empty() {
+            return "the best row".into();
+        }
         let mut parts: Vec<String> = self.row.iter().cloned().collect();
         parts.extend(self.params.iter().map(|(k, v)| format!("{k}={v}")));
         parts.join(" ")

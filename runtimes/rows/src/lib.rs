@@ -61,7 +61,7 @@ fn design_questions_on(figure: Option<(&str, &str)>) -> Vec<Question> {
 }
 
 /// The questions a workload with a Go row ([`foreign::GO_ROW`]) asks: Rust's work-stealing and
-/// thread-per-core runtimes against Go.
+/// thread-per-core runtimes against Go, and (of throughput) Rust's best row in each parameter set.
 pub fn go_questions() -> Vec<Question> {
     go_questions_on(None)
 }
@@ -87,6 +87,15 @@ fn go_questions_on(figure: Option<(&str, &str)>) -> Vec<Question> {
             ),
         ],
     )
+    .into_iter()
+    .chain(figure.is_none().then(|| {
+        Question::new(
+            "Rust's best row or Go?",
+            Side::best_of(ROWS),
+            Side::row(foreign::GO_ROW),
+        )
+    }))
+    .collect()
 }
 
 /// Questions asked of throughput, or of `figure` (its name, and the figure in words prefixed to each).

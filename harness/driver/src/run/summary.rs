@@ -1,7 +1,7 @@
 //! What a run prints: one line per finished cell and the workload × row summary table.
 
 use dyno_core::Params;
-use dyno_core::human::{ns, si};
+use dyno_core::human::{ns, per_cpu_second, si};
 use dyno_core::metrics::Declarations;
 use dyno_core::schema::{CellResult, Status};
 use std::collections::BTreeMap;
@@ -9,12 +9,15 @@ use std::collections::BTreeMap;
 pub(super) fn one_line(c: &CellResult, unit: &str) -> String {
     match (&c.status, &c.summary) {
         (Status::Ok, Some(s)) => format!(
-            "{} ok: {}/s {} (p99 {}), {:.0} per CPU-second",
+            "{} ok: {}/s {} (p99 {}), {}",
             c.cell_id,
             si(s.throughput_ops_s.mean),
             if unit.is_empty() { "ops" } else { unit },
             ns(s.latency_ns.p99),
-            s.ops_per_cpu_s
+            match per_cpu_second(s.ops_per_cpu_s, s.cpu_user_s + s.cpu_sys_s) {
+                v if s.cpu_user_s + s.cpu_sys_s > 0.0 => format!("{v} per CPU-second"),
+                none => format!("{none} in the window"),
+            }
         ),
         _ => format!(
             "{} {:?}: {}",

@@ -7,7 +7,7 @@ use super::{Out, Part, Section};
 use crate::paired::{self, Ratio};
 use dyno_core::Params;
 use dyno_core::metrics::{Question, Side};
-use dyno_core::schema::CellResult;
+use dyno_core::schema::{CellResult, Status};
 use std::fmt::Write;
 
 /// Every workload's questions, in the run's workload order.
@@ -140,6 +140,14 @@ fn question(s: &mut String, asked: &Asked<'_>) {
         words.less,
         answers.len() - ahead - behind
     );
+    if !q.a.best_of.is_empty() {
+        let _ = writeln!(
+            s,
+            "The best row of each parameter set is whichever of {} has the highest throughput estimate \
+             in this run; chosen from the same repeats it is compared on, its ratio leans its way.\n",
+            q.a.best_of.join(", ")
+        );
+    }
     for x in answers {
         let _ = writeln!(
             s,
@@ -224,13 +232,33 @@ fn sentence(a: &str, b: &str, r: &Ratio, discovery: bool, words: &Words) -> Stri
 /// comparison's precision is not stated as a percentage.
 const WIDE_PCT: f64 = 100.0;
 
-/// Whether `c` is on side `side`.
+/// Whether `c` is on side `side` (for a `best_of` side: on one of its rows).
 fn on(c: &CellResult, side: &Side) -> bool {
     side.row.as_ref().is_none_or(|r| *r == c.runtime)
+        && (side.best_of.is_empty() || side.best_of.contains(&c.runtime))
         && side
             .params
             .iter()
             .all(|(k, v)| c.params.0.get(k).is_some_and(|x| x.to_string() == *v))
+}
+
+/// The cells of side `side`: those on it, or for a `best_of` side the ok cell with the highest
+/// throughput estimate of each parameter set.
+fn side_cells<'c>(side: &Side, cells: &[&'c CellResult]) -> Vec<&'c CellResult> {
+    let on_side = cells.iter().copied().filter(|c| on(c, side));
+    if side.best_of.is_empty() {
+        return on_side.collect();
+    }
+    let estimate = |c: &CellResult| c.summary.as_ref().map(|s| s.throughput_ops_s.mean);
+    let mut best: Vec<&CellResult> = Vec::new();
+    for c in on_side.filter(|c| c.status == Status::Ok && estimate(c).is_some()) {
+        match best.iter_mut().find(|b| b.params == c.params) {
+            Some(b) if estimate(c) > estimate(b) => *b = c,
+            Some(_) => {}
+            None => best.push(c),
+        }
+    }
+    best
 }
 
 /// Every pair of cells the question compares: each cell on side a with the cell on side b that has
@@ -238,7 +266,7 @@ fn on(c: &CellResult, side: &Side) -> bool {
 pub(super) fn answers(q: &Question, cells: &[&CellResult], shown: &[String]) -> Vec<Answer> {
     let asked: Vec<&String> = q.a.params.keys().chain(q.b.params.keys()).collect();
     let mut out = Vec::new();
-    for a in cells.iter().filter(|c| on(c, &q.a)) {
+    for a in side_cells(&q.a, cells) {
         let b = cells.iter().find(|b| {
             on(b, &q.b)
                 && b.runtime == q.b.row.as_deref().unwrap_or(&a.runtime)
@@ -258,6 +286,10 @@ pub(super) fn answers(q: &Question, cells: &[&CellResult], shown: &[String]) -> 
             .collect();
         let label = a.params.label(&others);
         let context = match (&q.a.row, label.is_empty()) {
+            _ if !q.a.best_of.is_empty() && label.is_empty() => {
+                format!("default parameters, the best row {}", a.runtime)
+            }
+            _ if !q.a.best_of.is_empty() => format!("{label}, the best row {}", a.runtime),
             (Some(_), true) => "default parameters".to_string(),
             (Some(_), false) => label,
             (None, true) => format!("on {}", a.runtime),
@@ -277,7 +309,6 @@ pub(super) fn answers(q: &Question, cells: &[&CellResult], shown: &[String]) -> 
 mod tests {
     use super::*;
     use crate::sections::fixture;
-    use dyno_core::schema::Status;
 
     /// The fixture run with its workload asking one question of its first two rows.
     fn asking(q: impl Fn(&str, &str) -> Question) -> (crate::Run, String, String) {
@@ -335,6 +366,36 @@ mod tests {
                 .all(|l| l.contains(" by ") || l.contains("no difference resolved")),
             "{md}"
         );
+    }
+
+    #[test]
+    fn a_best_of_side_takes_the_row_with_the_highest_estimate_in_each_parameter_set() {
+        let run = fixture::run();
+        let [a, b, failed] = fixture::rows(&run);
+        let cells: Vec<&CellResult> = run.cells.iter().collect();
+        let shown = Params::varying(cells.iter().map(|c| &c.params));
+        // A row whose cells all failed is never the best.
+        let q = Question::new("best?", Side::best_of(&[&a, &failed]), Side::row(&b));
+        let got = answers(&q, &cells, &shown);
+        assert!(!got.is_empty());
+        for x in &got {
+            assert!(
+                x.context.ends_with(&format!("the best row {a}")),
+                "{}",
+                x.context
+            );
+        }
+        assert_eq!(q.a.label(), "the best row");
+        let estimate = |c: &CellResult| c.summary.as_ref().unwrap().throughput_ops_s.mean;
+        let both = Side::best_of(&[&a, &b]);
+        let best = side_cells(&both, &cells);
+        assert!(best.iter().any(|c| c.runtime == a) || best.iter().any(|c| c.runtime == b));
+        for c in &best {
+            let mut rivals = cells
+                .iter()
+                .filter(|o| on(o, &both) && o.params == c.params && o.status == Status::Ok);
+            assert!(rivals.all(|o| estimate(o) <= estimate(c)), "{}", c.cell_id);
+        }
     }
 
     #[test]

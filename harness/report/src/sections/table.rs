@@ -1,7 +1,7 @@
 //! A parameter set's tables: every row's headline figures, and the workload's own declared figures.
 
 use super::{Out, Part, Section, figure_mean, reason};
-use dyno_core::human::{bytes, ns, si};
+use dyno_core::human::{bytes, ns, per_cpu_second, si};
 use dyno_core::schema::Status;
 use std::fmt::Write;
 
@@ -65,7 +65,7 @@ impl Section for Summary {
                         ns(l.max),
                         m.cpu_user_s,
                         m.cpu_sys_s,
-                        si(m.ops_per_cpu_s),
+                        per_cpu_second(m.ops_per_cpu_s, m.cpu_user_s + m.cpu_sys_s),
                         bytes(m.peak_rss_bytes),
                         m.ctx_switches_voluntary,
                         m.ctx_switches_involuntary,
