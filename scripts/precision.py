@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Precision of a run (issue 28's measures): paired row-against-best half-widths per workload (closed loop,
 reference rows (nginx, go) left out), cells within +-5% of their chosen estimate (closed and open loop apart; a cell whose
-estimator gives no interval counts as not within), the estimators used, and the time gap of paired repeats. Comparisons pair rounds as the report does (a
+estimator gives no interval counts as not within), the estimators used, the time gap of paired repeats,
+and the ceiling: the half-width each comparison would reach at 10 rounds with its measured per-round spread. Comparisons pair rounds as the report does (a
 time-sliced workload's sliced rounds only, where two cells share two or more).
 
 usage: scripts/precision.py RUN_DIR [WORKLOAD,...]
@@ -53,6 +54,10 @@ def paired_rounds(a, b):
     return [(x, y) for x, y, s in pairs if s or not sliced]
 
 hw = defaultdict(list); gaps = []
+# Each comparison's spread of per-round log ratios, for the ceiling: the half-width it would reach at
+# MAX_ROUNDS rounds with the same spread (t factor and sqrt(n) only), the budget aside.
+MAX_ROUNDS = 10
+spread = defaultdict(list)
 for (w, _), cs in sets.items():
     if len(cs) < 2 or open_loop(cs[0]):
         continue
@@ -68,11 +73,21 @@ for (w, _), cs in sets.items():
         h = ci_log(ratios)
         if h is not None:
             hw[w].append(h)
+            spread[w].append(statistics.stdev(math.log(r) for r in ratios if r > 0))
 
 allh = [h for v in hw.values() for h in v]
 print(f"paired row-vs-best comparisons (closed loop): {len(allh)}; within 5%: {sum(h <= .05 for h in allh)}; within 10%: {sum(h <= .10 for h in allh)}")
 for w, v in sorted(hw.items()):
     print(f"  {w}: n={len(v)} median half-width +-{100*statistics.median(v):.1f}%  within 5%: {sum(h <= .05 for h in v)}  within 10%: {sum(h <= .10 for h in v)}")
+t_max = T975[MAX_ROUNDS - 2]
+ceil = {w: [t_max * sd / math.sqrt(MAX_ROUNDS) for sd in v] for w, v in spread.items()}
+allc = [h for v in ceil.values() for h in v]
+rounds = max((r.get("round") or 0) + 1 for c in cells for r in c["repeats"])
+print(f"ceiling: the same per-round spread over {MAX_ROUNDS} rounds (this run ran {rounds}): within 5%: "
+      f"{sum(h <= .05 for h in allc)}, within 10%: {sum(h <= .10 for h in allc)} of {len(allc)}")
+for w, v in sorted(ceil.items()):
+    print(f"  {w}: median per-round SD of the log ratio {100*statistics.median(spread[w]):.1f}%, "
+          f"half-width at {MAX_ROUNDS} rounds +-{100*statistics.median(v):.1f}%, within 5%: {sum(h <= .05 for h in v)} of {len(v)}")
 def cell_hw(c):
     p = c.get("precision") or {}
     return p.get("half_width")

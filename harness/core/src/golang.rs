@@ -52,6 +52,9 @@ pub fn unavailable(name: &str) -> Option<String> {
 pub fn build(module: &Path, out: &Path) -> Result<(), String> {
     let go = go_tool().ok_or_else(|| format!("Go is not installed ({INSTALL})"))?;
     let mut cmd = Command::new(&go);
+    if let Some(flags) = cgo_include(module)? {
+        cmd.env("CGO_CFLAGS", flags);
+    }
     cmd.current_dir(module)
         .args(["build", "-trimpath", "-o"])
         .arg(out)
@@ -86,6 +89,64 @@ pub fn build(module: &Path, out: &Path) -> Result<(), String> {
     let version = text.split_whitespace().last().unwrap_or("unknown");
     std::fs::write(version_file(out), format!("{version}\n"))
         .map_err(|e| format!("cannot write {}: {e}", version_file(out).display()))
+}
+
+/// The include flags (`-I<folder>` each) for a module whose cgo code compiles C sources of a crate
+/// the workspace already depends on (the script row's QuickJS, from rquickjs-sys): each line
+/// `<crate> <folder>` of the module's `cgo-include` file (`#` starts a comment), the crate found with
+/// `cargo metadata` among the sources cargo has fetched. `None`: the module has no such file.
+pub fn cgo_include(module: &Path) -> Result<Option<String>, String> {
+    let Ok(list) = std::fs::read_to_string(module.join("cgo-include")) else {
+        return Ok(None);
+    };
+    let wanted: Vec<(&str, &str)> = list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            l.split_once(' ').ok_or_else(|| {
+                format!(
+                    "{}/cgo-include: {l:?} is not \"<crate> <folder>\"",
+                    module.display()
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let o = Command::new(&cargo)
+        .current_dir(module)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !o.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&o.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+    let packages = meta["packages"].as_array().cloned().unwrap_or_default();
+    let mut flags = Vec::new();
+    for (krate, folder) in wanted {
+        let manifest = packages
+            .iter()
+            .find(|p| p["name"] == krate)
+            .and_then(|p| p["manifest_path"].as_str())
+            .ok_or_else(|| {
+                format!(
+                    "{}/cgo-include names crate {krate}, which the workspace does not depend on",
+                    module.display()
+                )
+            })?;
+        let dir = Path::new(manifest)
+            .parent()
+            .map(|d| d.join(folder.trim()))
+            .filter(|d| d.is_dir())
+            .ok_or_else(|| format!("crate {krate} has no folder {folder} beside {manifest}"))?;
+        flags.push(format!("-I{}", dir.display()));
+    }
+    Ok(Some(flags.join(" ")))
 }
 
 /// The file beside a built Go program that holds the Go version it was built with.

@@ -100,6 +100,10 @@ pub trait Row: Sized + 'static {
     /// fairness notes of workloads that offload work.
     const BLOCKING_POOL: &'static str;
 
+    /// The row's own async locks, in words: which they are, and which of the contention workload's
+    /// primitives measures them (or why the row has none that its shards can share).
+    const ASYNC_LOCKS: &'static str;
+
     /// The row's executor for [`BlockOn`], on the calling thread.
     type Executor: BlockOn;
 

@@ -42,21 +42,36 @@ pub struct ClientCtx {
 
 /// The process whose CPU, peak RSS and context switches a repeat's window measures: the cell process
 /// itself until a reference row names the program it started (e.g. nginx), before the window opens.
+/// It also says when the window's end has been read, so that a program the row started can be kept
+/// running until then (a process that exits first cannot be read).
 #[derive(Debug, Clone, Default)]
-pub struct MeasuredProcess(Arc<AtomicU32>);
+pub struct MeasuredProcess {
+    pid: Arc<AtomicU32>,
+    read: Arc<std::sync::atomic::AtomicBool>,
+}
 
 impl MeasuredProcess {
     /// Measure process `pid` instead of the cell process.
     pub fn set(&self, pid: u32) {
-        self.0.store(pid, Ordering::Release);
+        self.pid.store(pid, Ordering::Release);
     }
 
     /// The measured process's pid, or `None` for the cell process itself.
     pub fn pid(&self) -> Option<u32> {
-        match self.0.load(Ordering::Acquire) {
+        match self.pid.load(Ordering::Acquire) {
             0 => None,
             pid => Some(pid),
         }
+    }
+
+    /// The window's end has been read (or its reading failed): the measured process may go.
+    pub fn mark_read(&self) {
+        self.read.store(true, Ordering::Release);
+    }
+
+    /// Whether [`MeasuredProcess::mark_read`] has been called.
+    pub fn is_read(&self) -> bool {
+        self.read.load(Ordering::Acquire)
     }
 }
 

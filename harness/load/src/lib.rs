@@ -6,13 +6,18 @@
 //! httparse straight from the connection's buffer. (hyper's client reached 0.78x wrk's rate against nginx
 //! on one core; the generator must not be the bottleneck.)
 //! - Closed loop (like wrk): each connection sends its next request as soon as the last one is answered.
-//! - Open loop (like wrk2): a constant offered rate spread over the connections; latency is measured from each
-//!   request's *intended* send time, so a server that stalls is charged for the requests it delayed
-//!   (coordinated omission corrected). The report says when the generator fell behind its schedule.
+//! - Open loop (like wrk2): an offered rate spread over the connections, constant or following a
+//!   [`Schedule`] (steps, a spike, a ramp; the report then has figures per phase); latency is measured
+//!   from each request's *intended* send time, so a server that stalls is charged for the requests it
+//!   delayed (coordinated omission corrected). The report says when the generator fell behind its
+//!   schedule.
 //!
 //! Failures are counted by kind (`connect`, `reset`, `timeout`, `status_5xx`, ...) and never as successes.
 
+pub mod schedule;
 mod timer;
+
+pub use schedule::Schedule;
 
 use dyno_core::record::new_histogram;
 use dyno_core::schema::Percentiles;
@@ -36,6 +41,9 @@ pub struct LoadConfig {
     pub cores: Vec<usize>,
     /// Offered requests per second over all connections (open loop); `None` for a closed loop.
     pub rate: Option<f64>,
+    /// A changing offered rate (open loop), instead of `rate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
     /// Per-request timeout.
     pub timeout: Duration,
     /// Requests sent before `warmup` has passed are made (and counted in `responses_total`) but not
@@ -52,6 +60,13 @@ pub struct LoadConfig {
 }
 
 impl LoadConfig {
+    /// The open loop's schedule: `schedule`, or `rate` throughout; `None` for a closed loop.
+    pub fn offered(&self) -> Option<Schedule> {
+        self.schedule
+            .clone()
+            .or_else(|| self.rate.map(Schedule::constant))
+    }
+
     /// A closed-loop test of `url` with `connections` on one unpinned thread, for `duration`.
     pub fn closed(url: &str, connections: usize, duration: Duration) -> Self {
         LoadConfig {
@@ -61,6 +76,7 @@ impl LoadConfig {
             threads: 1,
             cores: vec![],
             rate: None,
+            schedule: None,
             timeout: Duration::from_secs(2),
             warmup: Duration::ZERO,
             start_at: None,
@@ -116,10 +132,53 @@ pub struct LoadReport {
     pub abandoned_total: u64,
     /// The latency histogram of successful measured requests (HdrHistogram V2 + deflate, base64).
     pub histogram: String,
+    /// Under a changing schedule, each phase's figures (the window cut at the phases' edges).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseReport>,
     /// Successful responses completed in each `dyno_core::steady::INTERVAL_NS` from the start, warm-up
     /// included, to find when the rate settled.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<u64>,
+}
+
+/// One phase of a schedule: its span of the window and what was sent and answered in it, by intended
+/// send time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseReport {
+    /// Start and end, in seconds from the window's start.
+    pub from_s: f64,
+    pub to_s: f64,
+    /// The mean rate the schedule offered in it.
+    pub offered_rate: f64,
+    /// Measured requests intended in it that ended, and those of them that succeeded or failed.
+    pub sent: u64,
+    pub requests: u64,
+    pub errors: u64,
+    /// Successful requests per second of the phase.
+    pub throughput_ops_s: f64,
+    pub latency_ns: Percentiles,
+}
+
+/// One phase's tally on one connection; its histogram made at its first success.
+#[derive(Default)]
+struct PhaseTally {
+    sent: u64,
+    ok: u64,
+    failed: u64,
+    hist: Option<Histogram<u64>>,
+}
+
+impl PhaseTally {
+    fn merge(&mut self, o: PhaseTally) {
+        self.sent += o.sent;
+        self.ok += o.ok;
+        self.failed += o.failed;
+        match (&mut self.hist, o.hist) {
+            (Some(h), Some(x)) => h.add(&x).expect("auto-resizing histograms merge"),
+            (h @ None, x) => *h = x,
+            (Some(_), None) => {}
+        }
+    }
 }
 
 struct Target {
@@ -166,6 +225,8 @@ struct Tally {
     connect_error: Option<String>,
     /// Successful responses per timeline interval since the start.
     timeline: Vec<u64>,
+    /// Per phase of a changing schedule; empty otherwise.
+    phases: Vec<PhaseTally>,
 }
 
 impl Tally {
@@ -183,6 +244,7 @@ impl Tally {
             connected: false,
             connect_error: None,
             timeline: Vec::new(),
+            phases: Vec::new(),
         }
     }
 
@@ -193,6 +255,23 @@ impl Tally {
             self.timeline.resize(i + 1, 0);
         }
         self.timeline[i] += 1;
+    }
+
+    /// A measured request of phase `phase` ended: with its latency when it succeeded.
+    fn phase_done(&mut self, phase: Option<usize>, latency_ns: Option<u64>) {
+        let Some(i) = phase else { return };
+        if self.phases.len() <= i {
+            self.phases.resize_with(i + 1, PhaseTally::default);
+        }
+        let p = &mut self.phases[i];
+        p.sent += 1;
+        match latency_ns {
+            Some(v) => {
+                p.ok += 1;
+                let _ = p.hist.get_or_insert_with(new_histogram).record(v);
+            }
+            None => p.failed += 1,
+        }
     }
 
     fn error(&mut self, kind: &str, detail: impl FnOnce() -> String) {
@@ -226,6 +305,12 @@ impl Tally {
         if self.connect_error.is_none() {
             self.connect_error = o.connect_error;
         }
+        if self.phases.len() < o.phases.len() {
+            self.phases.resize_with(o.phases.len(), PhaseTally::default);
+        }
+        for (sum, p) in self.phases.iter_mut().zip(o.phases) {
+            sum.merge(p);
+        }
     }
 }
 
@@ -253,6 +338,11 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
             "rate {r} must be a positive number of requests per second"
         )));
     }
+    if cfg.rate.is_some() && cfg.schedule.is_some() {
+        return Err(LoadError::Setting(
+            "a rate and a schedule: give one (a schedule of one rate is that rate)".into(),
+        ));
+    }
     // The window lies where it was asked to, in absolute time, to line up with the server's: a
     // generator that starts late (a slow ssh start, a busy machine) loses warm-up, not window, and
     // past the window's start it measures the rest of the window.
@@ -273,16 +363,27 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
             now.saturating_duration_since(end).as_millis()
         )));
     }
-    let per_conn_interval = cfg
-        .rate
-        .map(|r| Duration::from_secs_f64(cfg.connections as f64 / r));
+    let secs = (end - measure_from).as_secs_f64();
+    let offered = cfg.offered().map(|s| {
+        let spans = if s.is_constant() {
+            vec![]
+        } else {
+            s.spans(secs)
+        };
+        std::sync::Arc::new(Open {
+            schedule: s,
+            spans,
+            measure_from,
+            connections: cfg.connections,
+        })
+    });
     let mut handles = Vec::new();
     for t in 0..cfg.threads {
         let conns: Vec<usize> = (t..cfg.connections).step_by(cfg.threads).collect();
         let target = target.clone();
         let core = (!cfg.cores.is_empty()).then(|| cfg.cores[t % cfg.cores.len()]);
         let timeout = cfg.timeout;
-        let n_conns = cfg.connections;
+        let offered = offered.clone();
         let h = std::thread::Builder::new()
             .name(format!("{THREAD_PREFIX}{t}"))
             .spawn(move || {
@@ -301,15 +402,11 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
                         .into_iter()
                         .map(|i| {
                             let target = target.clone();
-                            // Stagger open-loop connections evenly over one interval.
-                            let offset =
-                                per_conn_interval.map(|iv| iv.mul_f64(i as f64 / n_conns as f64));
                             tokio::task::spawn_local(connection(
                                 target,
                                 (measure_from, start),
                                 end,
-                                per_conn_interval,
-                                offset,
+                                offered.clone().map(|o| (o, i)),
                                 timeout,
                                 precise.clone(),
                             ))
@@ -340,10 +437,14 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
             why: tally.connect_error.unwrap_or_else(|| "unknown".into()),
         });
     }
-    let secs = (end - measure_from).as_secs_f64();
+    let phases = offered
+        .as_ref()
+        .map(|o| o.report(std::mem::take(&mut tally.phases)))
+        .unwrap_or_default();
+    let offered_rate = offered.as_ref().map(|o| o.schedule.mean_rate(0.0, secs));
     Ok(LoadReport {
         url: cfg.url.clone(),
-        mode: if cfg.rate.is_some() { "open" } else { "closed" }.into(),
+        mode: if offered.is_some() { "open" } else { "closed" }.into(),
         connections: cfg.connections,
         threads: cfg.threads,
         duration_s: secs,
@@ -352,9 +453,9 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
         latency_ns: Percentiles::of(&tally.hist),
         errors: tally.errors,
         error_samples: tally.samples,
-        offered_rate: cfg.rate,
+        offered_rate,
         achieved_rate: tally.done as f64 / secs,
-        late_share: cfg.rate.map(|_| {
+        late_share: offered_rate.map(|_| {
             if tally.done == 0 {
                 0.0
             } else {
@@ -366,7 +467,61 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
         abandoned_total: tally.abandoned_total,
         histogram: dyno_core::record::encode_histogram(&tally.hist),
         timeline: tally.timeline,
+        phases,
     })
+}
+
+/// The open loop's plan, shared by a run's connections: the schedule, its phases' spans of the window
+/// (none for a constant rate), where the window starts and over how many connections the rate is spread.
+struct Open {
+    schedule: Schedule,
+    spans: Vec<(f64, f64)>,
+    measure_from: Instant,
+    connections: usize,
+}
+
+impl Open {
+    /// Seconds from the window's start to `t` (negative before it).
+    fn since_start(&self, t: Instant) -> f64 {
+        match t.checked_duration_since(self.measure_from) {
+            Some(d) => d.as_secs_f64(),
+            None => -self.measure_from.duration_since(t).as_secs_f64(),
+        }
+    }
+
+    /// The wait between two sends of one connection sending at `t`: each connection carries an equal
+    /// share of the rate then.
+    fn interval_at(&self, t: Instant) -> Duration {
+        let rate = self.schedule.rate_at(self.since_start(t));
+        Duration::from_secs_f64(self.connections as f64 / rate)
+    }
+
+    /// The phase of a request intended at `t`, where the schedule changes.
+    fn phase_of(&self, t: Instant) -> Option<usize> {
+        (!self.spans.is_empty()).then(|| self.schedule.phase_at(self.since_start(t), &self.spans))
+    }
+
+    /// The phases' figures from their tallies.
+    fn report(&self, tallies: Vec<PhaseTally>) -> Vec<PhaseReport> {
+        let mut tallies = tallies.into_iter();
+        self.spans
+            .iter()
+            .map(|&(from, to)| {
+                let t = tallies.next().unwrap_or_default();
+                let len = to - from;
+                PhaseReport {
+                    from_s: from,
+                    to_s: to,
+                    offered_rate: self.schedule.mean_rate(from, to),
+                    sent: t.sent,
+                    requests: t.ok,
+                    errors: t.failed,
+                    throughput_ops_s: t.ok as f64 / len,
+                    latency_ns: t.hist.as_ref().map(Percentiles::of).unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
 }
 
 /// How late a send may be before it counts as the generator falling behind. Sends wait on a precise
@@ -729,8 +884,7 @@ async fn connection(
     target: std::sync::Arc<Target>,
     window: (Instant, Instant),
     end: Instant,
-    interval: Option<Duration>,
-    offset: Option<Duration>,
+    open: Option<(std::sync::Arc<Open>, usize)>,
     timeout: Duration,
     precise: timer::PreciseTimer,
 ) -> Tally {
@@ -749,7 +903,12 @@ async fn connection(
         }
         _ => None,
     };
-    let mut intended = start + offset.unwrap_or_default();
+    // Open loop: the connections' first sends staggered evenly over one interval.
+    let mut intended = start
+        + open.as_ref().map_or(Duration::ZERO, |(o, i)| {
+            o.interval_at(start)
+                .mul_f64(*i as f64 / o.connections as f64)
+        });
     tokio::time::sleep_until(start.into()).await;
     loop {
         let now = Instant::now();
@@ -779,8 +938,8 @@ async fn connection(
             }
         }
         // Open loop: wait for the intended send time; latency counts from it even if we are late.
-        let (t0, sent) = match interval {
-            Some(iv) => {
+        let (t0, sent) = match &open {
+            Some((o, _)) => {
                 if intended > Instant::now() {
                     precise.sleep_until(intended).await;
                 }
@@ -788,7 +947,7 @@ async fn connection(
                     break;
                 }
                 let t = intended;
-                intended += iv;
+                intended += o.interval_at(t);
                 (t, Instant::now())
             }
             None => {
@@ -808,6 +967,10 @@ async fn connection(
             tally.done += 1;
             tally.late += u64::from(sent.duration_since(t0) > LATE);
         }
+        let phase = match (&open, measured) {
+            (Some((o, _)), true) => o.phase_of(t0),
+            _ => None,
+        };
         match outcome {
             Ok(Ok(resp)) => {
                 tally.responses_total += 1;
@@ -821,8 +984,11 @@ async fn connection(
                     tally.bytes += resp.body_len;
                     if (200..300).contains(&resp.status) {
                         tally.ok += 1;
-                        let _ = tally.hist.record((done - t0).as_nanos().max(1) as u64);
+                        let latency = (done - t0).as_nanos().max(1) as u64;
+                        let _ = tally.hist.record(latency);
+                        tally.phase_done(phase, Some(latency));
                     } else {
+                        tally.phase_done(phase, None);
                         tally.error(&format!("status_{}xx", resp.status / 100), || {
                             format!("HTTP status {}", resp.status)
                         });
@@ -833,6 +999,7 @@ async fn connection(
                 tally.abandoned_total += 1;
                 if measured {
                     tally.error(f.kind, || f.detail);
+                    tally.phase_done(phase, None);
                 }
                 conn = None;
             }
@@ -842,6 +1009,7 @@ async fn connection(
                     tally.error("timeout", || {
                         format!("no complete response within {timeout:?} (--timeout)")
                     });
+                    tally.phase_done(phase, None);
                 }
                 conn = None;
             }

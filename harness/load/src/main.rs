@@ -22,9 +22,11 @@ struct LoadArgs {
     /// Client threads, one current-thread runtime each.
     #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
     threads: u64,
-    /// Offered rate in requests per second (open loop, latency from intended send times).
-    #[arg(short = 'R', long)]
-    rate: Option<f64>,
+    /// Offered rate in requests per second (open loop, latency from intended send times), constant or
+    /// a schedule: steps `10k:5s,50k:5s`, a spike `spike:5k:10:4s:2s` (5k, ×10 from 4 s for 2 s, 5k
+    /// again), a ramp `ramp:1k:50k:10s`. A schedule's figures are also given per phase.
+    #[arg(short = 'R', long, value_parser = dyno_load::Schedule::parse)]
+    rate: Option<dyno_load::Schedule>,
     /// Pin client threads to these cores, e.g. 0 or 0-1.
     #[arg(long, value_parser = parse_cores)]
     cores: Option<CoreList>,
@@ -63,7 +65,8 @@ fn load(a: &LoadArgs) -> Result<(), Failure> {
         duration: Duration::from_secs_f64(a.duration),
         threads: a.threads as usize,
         cores: a.cores.clone().map(|c| c.0).unwrap_or_default(),
-        rate: a.rate,
+        rate: None,
+        schedule: a.rate.clone(),
         timeout: Duration::from_secs_f64(a.timeout),
         warmup: Duration::ZERO,
         start_at: None,
@@ -109,6 +112,18 @@ fn load(a: &LoadArgs) -> Result<(), Failure> {
             si(off),
             si(r.achieved_rate),
             r.late_share.unwrap_or(0.0) * 100.0
+        );
+    }
+    for p in &r.phases {
+        println!(
+            "  phase {:.1}-{:.1} s: offered {} req/s, {} req/s ok, {} errors; p50 {} p99 {}",
+            p.from_s,
+            p.to_s,
+            si(p.offered_rate),
+            si(p.throughput_ops_s),
+            p.errors,
+            ns(p.latency_ns.p50),
+            ns(p.latency_ns.p99)
         );
     }
     for (kind, n) in &r.errors {

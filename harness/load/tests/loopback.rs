@@ -242,3 +242,65 @@ fn a_late_start_loses_warm_up_not_window_and_keeps_the_window_where_it_was_asked
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_step_schedule_offers_each_phase_s_rate_and_reports_each_phase() {
+    let (addr, count) = server(Mode::Ok);
+    let c = LoadConfig {
+        schedule: Some(dyno_load::Schedule::parse("200:400ms,1k:400ms").unwrap()),
+        ..cfg(&addr, None, 0.8)
+    };
+    let r = run(&c).unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.mode, "open");
+    assert_eq!(r.phases.len(), 2, "{:?}", r.phases);
+    let (low, high) = (&r.phases[0], &r.phases[1]);
+    let near = |a: f64, b: f64| (a - b).abs() < 1e-6 * b.max(1.0);
+    assert!(
+        near(low.from_s, 0.0) && near(low.to_s, 0.4) && near(high.to_s, 0.8),
+        "{:?}",
+        r.phases
+    );
+    assert!(
+        near(low.offered_rate, 200.0) && near(high.offered_rate, 1000.0),
+        "{:?}",
+        r.phases
+    );
+    // 80 and 400 requests intended; the generator keeps the schedule within a few sends of each edge.
+    assert!((60..=100).contains(&low.sent), "{low:?}");
+    assert!((340..=440).contains(&high.sent), "{high:?}");
+    assert_eq!(low.requests + high.requests, r.requests);
+    assert_eq!(r.requests, count.load(Ordering::SeqCst));
+    assert!(
+        high.latency_ns.count == high.requests && high.latency_ns.p50 > 0,
+        "{high:?}"
+    );
+    let mean = r.offered_rate.unwrap();
+    assert!((mean - 600.0).abs() < 1.0, "{mean}");
+}
+
+#[test]
+fn a_rate_and_a_schedule_together_are_refused() {
+    let c = LoadConfig {
+        schedule: Some(dyno_load::Schedule::parse("spike:1k:10:1s:1s").unwrap()),
+        ..cfg("127.0.0.1:1", Some(100.0), 0.5)
+    };
+    match run(&c) {
+        Err(LoadError::Setting(why)) => assert!(why.contains("give one"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_malformed_schedule_is_a_usage_error_naming_the_accepted_forms() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_dyno-load"))
+        .args(["-R", "10k:5s,fast", "-d", "1", "http://127.0.0.1:1/"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("10k:5s,fast") && err.contains("spike:BASE:FACTOR:AT:FOR"),
+        "{err}"
+    );
+}

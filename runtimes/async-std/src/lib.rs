@@ -15,6 +15,7 @@ const THREADS_VAR: &str = "ASYNC_STD_THREAD_COUNT";
 
 impl Row for AsyncStd {
     const ID: &'static str = "async-std";
+    const ASYNC_LOCKS: &'static str = "async_std::sync::{Mutex, RwLock}: async-lock's, re-exported (contention: primitive=async-mutex, async-rwlock)";
     const BLOCKING_POOL: &'static str = "async-std's `spawn_blocking`: the process-wide `blocking` crate pool (threads made on demand, up to 500, floating over the row's cores)";
     type Task<T: Send + 'static> = async_std::task::JoinHandle<T>;
     type Executor = AsyncStdExecutor;

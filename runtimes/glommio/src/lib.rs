@@ -64,6 +64,7 @@ pub struct Glommio;
 
 impl Row for Glommio {
     const ID: &'static str = "glommio";
+    const ASYNC_LOCKS: &'static str = "none its shards can share: glommio::sync's RwLock and Semaphore belong to one executor (RefCell inside: not Sync); async-lock's and tokio::sync's stand in (contention: primitive=async-*, tokio-*)";
     const BLOCKING_POOL: &'static str = "glommio's per-executor blocking pool: one thread per shard, bound to the shard's own core (glommio's default for Placement::Fixed)";
     type Task<T: Send + 'static> = Bound<T>;
     type Executor = GlommioExecutor;

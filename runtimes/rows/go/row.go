@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/bits"
 	"os"
 	"runtime"
@@ -57,6 +58,10 @@ type Clock struct {
 
 // Now is the time since the epoch in nanoseconds (Go's monotonic clock).
 func (c *Clock) Now() int64 { return int64(time.Since(c.epoch)) }
+
+// FromMonotonic converts a CLOCK_MONOTONIC reading in ns (e.g. one taken in C) to time since the
+// epoch, as Now reads it.
+func (c *Clock) FromMonotonic(ns uint64) int64 { return int64(ns) - int64(c.epochMono) }
 
 // InWindow says whether time t (since the epoch) lies in the measured window.
 func (c *Clock) InWindow(t int64) bool { return t >= c.Start && t < c.End }
@@ -162,9 +167,10 @@ func Merge(c *Clock, rs []*Recorder) *Answer {
 	return a
 }
 
-// Write writes the answer to path, or fails the repeat, once the window has ended: the cell reads the
-// process's CPU and memory at the window's end, so it must still be there (a repeat whose work ended
-// early, e.g. waking idle goroutines, waits).
+// Write writes the answer to path, or fails the repeat, once the window has ended, then waits for its
+// standard input to close: the cell reads the process's CPU and memory at the window's end and closes
+// that input only then, so the process must still be there (a repeat whose work ended early, e.g.
+// waking idle goroutines, waits too).
 func (a *Answer) Write(path string) {
 	if wait := a.clock.End - a.clock.Now(); wait > 0 {
 		time.Sleep(time.Duration(wait))
@@ -176,6 +182,7 @@ func (a *Answer) Write(path string) {
 	if err != nil {
 		Fail("cannot write the answer to %s: %v", path, err)
 	}
+	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
 // Fail ends the repeat as failed, saying why on stderr (the cell reports its last line).

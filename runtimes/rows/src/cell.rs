@@ -529,42 +529,18 @@ fn measure_repeat(
     };
     let measured = MeasuredProcess::default();
     let watched = measured.clone();
+    let done = measured.clone();
     let pprof = pprof.map(|(path, hz)| (path.to_path_buf(), hz));
     dyno_core::runtime_metrics::clear();
     let watcher = std::thread::Builder::new()
         .name("dyno-window".into())
         .spawn(move || {
-            sleep_until(window.start());
-            let pid = watched.pid();
-            let usage = || match pid {
-                None => Ok(Usage::of_self()),
-                Some(pid) => Usage::of_pid(pid),
-            };
-            let start = usage()?;
-            let counters = runtime_metrics::snapshot();
-            // pprof samples this process only: a reference row's server is another program.
-            let profiler = match &pprof {
-                Some((_, hz)) if pid.is_none() => Some(SelfProfiler::start(*hz)?),
-                _ => None,
-            };
-            if profiler.is_some() && Instant::now() >= window.end() {
-                return Err("pprof started only after the measured window had ended".into());
-            }
-            sleep_until(window.end());
-            let used = usage()?.since(&start);
-            let rates = runtime_metrics::rates(
-                &counters,
-                &runtime_metrics::snapshot(),
-                window.duration().as_secs_f64(),
-            );
-            if let (Some(profiler), Some((path, _))) = (profiler, &pprof) {
-                let folded = profiler.finish()?;
-                write_atomic(path, folded.as_bytes())
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            }
-            Ok::<_, String>((used, rates))
+            let read = watch_window(window, &watched, pprof);
+            done.mark_read();
+            read
         })
         .map_err(|e| format!("cannot start the window watcher: {e}"))?;
+
     let figures = run(&ctx, &client, &measured, params).map_err(|e| e.to_string())?;
     drop(ctx);
     let duration_s = figures
@@ -626,4 +602,42 @@ fn inject_fault(row: &str) {
             _ => {}
         }
     }
+}
+
+/// The window watcher's reading: CPU and context switches of the measured process (and the runtime's
+/// counter rates) between the window's edges, with the in-process profiler between them when asked.
+fn watch_window(
+    window: Window,
+    watched: &MeasuredProcess,
+    pprof: Option<(std::path::PathBuf, u32)>,
+) -> Result<(Usage, std::collections::BTreeMap<String, f64>), String> {
+    sleep_until(window.start());
+    let pid = watched.pid();
+    let usage = || match pid {
+        None => Ok(Usage::of_self()),
+        Some(pid) => Usage::of_pid(pid),
+    };
+    let start = usage()?;
+    let counters = runtime_metrics::snapshot();
+    // pprof samples this process only: a reference row's server is another program.
+    let profiler = match &pprof {
+        Some((_, hz)) if pid.is_none() => Some(SelfProfiler::start(*hz)?),
+        _ => None,
+    };
+    if profiler.is_some() && Instant::now() >= window.end() {
+        return Err("pprof started only after the measured window had ended".into());
+    }
+    sleep_until(window.end());
+    let used = usage()?.since(&start);
+    let rates = runtime_metrics::rates(
+        &counters,
+        &runtime_metrics::snapshot(),
+        window.duration().as_secs_f64(),
+    );
+    if let (Some(profiler), Some((path, _))) = (profiler, &pprof) {
+        let folded = profiler.finish()?;
+        write_atomic(path, folded.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok((used, rates))
 }

@@ -10,10 +10,11 @@
 //! it warms up from its start until T0 and measures only operations it starts inside `[T0, T1)`), and
 //! `-out FILE`.
 //!
-//! **Returned**: it writes one JSON object, [`ForeignRepeat`], to FILE and exits 0 once its work has
-//! drained and not before T1 (the cell reads the process's CPU and memory at the window's end); a
-//! non-zero exit fails the repeat with the last line of its stderr (its own checks, e.g. a message
-//! lost, say why there).
+//! **Returned**: it writes one JSON object, [`ForeignRepeat`], to FILE once its work has drained and
+//! not before T1, then reads its standard input to its end and exits 0: the cell reads the process's
+//! CPU and memory at the window's end and closes that input only then, so the process is still there
+//! to be read however late the reading comes. A non-zero exit fails the repeat with the last line of
+//! its stderr (its own checks, e.g. a message lost, say why there).
 
 use dyno_core::golang;
 use dyno_core::record::{new_histogram, record_value_n};
@@ -64,6 +65,8 @@ pub struct Program<'a> {
     pub env: &'a [(&'a str, String)],
     /// Environment variables to remove, so that the run does not depend on the caller's shell.
     pub env_remove: &'a [&'a str],
+    /// Arguments of the workload's own, after the protocol's (e.g. `-job FILE`).
+    pub args: &'a [String],
 }
 
 /// Run one repeat of `program` in the window of `ctx`, name its process as the one the window
@@ -92,7 +95,8 @@ pub fn run_repeat(
         .arg(t1.to_string())
         .arg("-out")
         .arg(&out)
-        .stdin(Stdio::null())
+        .args(program.args)
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(stderr);
     for (k, v) in program.env {
@@ -105,8 +109,13 @@ pub fn run_repeat(
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", program.path.display()))?;
     measured.set(child.id());
+    // Closed once the window's end has been read: the program waits for it before it exits.
+    let mut hold = child.stdin.take();
     let deadline = ctx.window.end() + DRAIN_LIMIT;
     let status = loop {
+        if hold.is_some() && measured.is_read() {
+            drop(hold.take());
+        }
         if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
             break s;
         }
@@ -190,6 +199,18 @@ impl GoRow {
         params: &Params,
         declared: &[Metric],
     ) -> Result<RepeatOutput, RepeatError> {
+        self.run_repeat_with(ctx, measured, params, declared, &[])
+    }
+
+    /// [`GoRow::run_repeat`] with arguments of the workload's own after the protocol's.
+    pub fn run_repeat_with(
+        &self,
+        ctx: &RepeatCtx,
+        measured: &MeasuredProcess,
+        params: &Params,
+        declared: &[Metric],
+        args: &[String],
+    ) -> Result<RepeatOutput, RepeatError> {
         let path = self
             .binary()
             .ok_or_else(|| RepeatError::Failed(self.unavailable().unwrap_or_default()))?;
@@ -197,6 +218,7 @@ impl GoRow {
             path: &path,
             env: &[("GOMAXPROCS", ctx.row.cores.len().max(1).to_string())],
             env_remove: &golang::ENV_REMOVED,
+            args,
         };
         run_repeat(&program, ctx, measured, params, declared)
     }
@@ -236,6 +258,25 @@ pub fn go_cell_for_test(
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     Some(serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap())
+}
+
+/// For a workload's tests: run one short repeat of row `row` of the cell binary `cell_bin` with
+/// `params` (JSON) where that row does not run them, and return why it was skipped.
+pub fn skipped_for_test(cell_bin: &Path, row: &str, params: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out.json");
+    let core = dyno_core::os::allowed_cores()[0].to_string();
+    let o = Command::new(cell_bin)
+        .args(["cell", "--row", row, "--params", params])
+        .args(["--warmup-s", "0.1", "--duration-s", "0.2", "--repeats", "1"])
+        .args(["--cores", &core, "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out: dyno_core::protocol::CellOutput =
+        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    out.skipped.expect("the cell is skipped")
 }
 
 impl GoRow {

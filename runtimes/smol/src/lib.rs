@@ -27,6 +27,7 @@ pub struct Smol;
 
 impl Row for Smol {
     const ID: &'static str = "smol";
+    const ASYNC_LOCKS: &'static str = "smol::lock::{Mutex, RwLock}: async-lock's, re-exported (contention: primitive=async-mutex, async-rwlock)";
     const BLOCKING_POOL: &'static str = "`blocking::unblock`: the process-wide `blocking` crate pool (threads made on demand, up to 500, floating over the row's cores)";
     type Task<T: Send + 'static> = async_executor::Task<T>;
     type Executor = SmolExecutor;

@@ -55,6 +55,8 @@ pub struct Threads;
 
 impl Row for Threads {
     const ID: &'static str = "threads";
+    const ASYNC_LOCKS: &'static str =
+        "none: blocking threads take std's Mutex and RwLock (contention: primitive=mutex, rwlock)";
     const BLOCKING_POOL: &'static str = "a cached thread pool (an idle pooled thread takes the job, else a new one starts; idle threads end after 10 s), floating over the row's cores";
     type Task<T: Send + 'static> = ThreadTask<T>;
     type Executor = ThreadsExecutor;

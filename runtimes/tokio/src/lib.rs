@@ -158,6 +158,8 @@ pub struct Tokio;
 
 impl Row for Tokio {
     const ID: &'static str = "tokio";
+    const ASYNC_LOCKS: &'static str =
+        "tokio::sync::{Mutex, RwLock} (contention: primitive=tokio-mutex, tokio-rwlock)";
     const BLOCKING_POOL: &'static str =
         "tokio's blocking pool: threads made on demand (up to 512), floating over the row's cores";
     tokio_common!();
@@ -218,6 +220,7 @@ pub struct TokioTpc;
 
 impl Row for TokioTpc {
     const ID: &'static str = "tokio-tpc";
+    const ASYNC_LOCKS: &'static str = "tokio::sync::{Mutex, RwLock}, shared across the shards' runtimes (contention: primitive=tokio-mutex, tokio-rwlock)";
     const BLOCKING_POOL: &'static str = "each shard's runtime has its own tokio blocking pool; its threads are started by the shard's pinned thread and inherit its core (Linux affinity inheritance), so offloaded work shares the shard's core";
     tokio_common!();
     type Executor = TokioExecutor;

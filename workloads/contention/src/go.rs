@@ -18,7 +18,7 @@ pub const GO: GoRow = GoRow {
     ],
 };
 
-/// The primitives Go has; parking_lot's and async-lock's have no Go counterpart.
+/// The primitives Go has; parking_lot's, async-lock's and tokio's locks have no Go counterpart.
 pub const PRIMITIVES: [&str; 5] = ["mutex", "rwlock", "atomic", "arc-swap", "sharded"];
 
 /// Why a Go cell cannot run here.

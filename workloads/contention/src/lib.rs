@@ -1,5 +1,5 @@
 //! The `contention` workload: tasks on every core share one counter through a synchronisation
-//! primitive (std, parking_lot and async-lock locks, an atomic, arc-swap, a sharded counter), each
+//! primitive (std, parking_lot, async-lock and tokio::sync locks, an atomic, arc-swap, a sharded counter), each
 //! operation a read with probability `read_share`% and otherwise an increment. Throughput is operations
 //! per second; every 64th operation is timed alone for the latency histogram; the spread of per-task
 //! operation counts says how fairly the primitive shares the counter. Every increment is accounted for:
@@ -78,8 +78,10 @@ impl Workload for Contention {
                 ParamSpec::choice(
                     "primitive",
                     "mutex, rwlock: std::sync; pl-mutex, pl-rwlock: parking_lot; async-mutex, \
-                     async-rwlock: async-lock (awaited); atomic: AtomicU64; arc-swap: ArcSwap (reads \
-                     load, writes rcu); sharded: a cache-padded atomic per task (reads sum them all)",
+                     async-rwlock: async-lock (awaited; async-std's and smol's own); tokio-mutex, \
+                     tokio-rwlock: tokio::sync (awaited; tokio's own, runs on every row); atomic: \
+                     AtomicU64; arc-swap: ArcSwap (reads load, writes rcu); sharded: a cache-padded \
+                     atomic per task (reads sum them all)",
                     &PRIMITIVES,
                 ),
                 ParamSpec::int(
@@ -103,8 +105,9 @@ impl Workload for Contention {
             // time of run 20261207-182804-full and no cell got a round beyond the minimum. So 4 cells
             // per row: the primitives Go has too (std's Mutex and RwLock, an atomic, arc-swap as Go's
             // atomic.Value) at 90% reads with 4 tasks per core. parking_lot's and async-lock's locks,
-            // the sharded counter, other read shares and task counts are one `-p` away
-            // (`-p primitive=pl-rwlock,async-rwlock,sharded -p read_share=100,50,10`).
+            // the rows' own async locks, the sharded counter, other read shares and task counts are
+            // one `-p` away (`-p primitive=pl-rwlock,async-rwlock,tokio-rwlock,sharded -p
+            // read_share=100,50,10`).
             full: vec![set(&["mutex", "rwlock", "atomic", "arc-swap"], &[90], &[4])],
             declared: Declarations {
                 ops_unit: "operations".into(),
@@ -135,6 +138,16 @@ impl Workload for Contention {
                         Side::param("primitive", "async-rwlock"),
                         Side::param("primitive", "rwlock"),
                     ),
+                    Question::new(
+                        "tokio's async RwLock or std's?",
+                        Side::param("primitive", "tokio-rwlock"),
+                        Side::param("primitive", "rwlock"),
+                    ),
+                    Question::new(
+                        "tokio's async RwLock or async-lock's?",
+                        Side::param("primitive", "tokio-rwlock"),
+                        Side::param("primitive", "async-rwlock"),
+                    ),
                 ]
                 .into_iter()
                 .chain(dyno_rows::design_questions())
@@ -149,6 +162,10 @@ impl Workload for Contention {
         (row == GO_ROW)
             .then(|| go::unavailable(&ContentionParams::from(params)))
             .flatten()
+    }
+
+    fn fairness_notes<R: Row>() -> Vec<String> {
+        vec![format!("the row's own async locks: {}", R::ASYNC_LOCKS)]
     }
 }
 

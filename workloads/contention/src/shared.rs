@@ -4,13 +4,15 @@ use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The primitives, as the `primitive` parameter names them.
-pub const PRIMITIVES: [&str; 9] = [
+pub const PRIMITIVES: [&str; 11] = [
     "mutex",
     "rwlock",
     "pl-mutex",
     "pl-rwlock",
     "async-mutex",
     "async-rwlock",
+    "tokio-mutex",
+    "tokio-rwlock",
     "atomic",
     "arc-swap",
     "sharded",
@@ -24,6 +26,9 @@ pub enum Shared {
     PlRwLock(parking_lot::RwLock<u64>),
     AsyncMutex(async_lock::Mutex<u64>),
     AsyncRwLock(async_lock::RwLock<u64>),
+    /// tokio's own locks: they need no tokio runtime, so every row runs them.
+    TokioMutex(tokio::sync::Mutex<u64>),
+    TokioRwLock(tokio::sync::RwLock<u64>),
     Atomic(AtomicU64),
     ArcSwap(arc_swap::ArcSwap<u64>),
     /// One padded slot per task: a write adds to its own slot, a read sums every slot.
@@ -40,6 +45,8 @@ impl Shared {
             "pl-rwlock" => Shared::PlRwLock(Default::default()),
             "async-mutex" => Shared::AsyncMutex(Default::default()),
             "async-rwlock" => Shared::AsyncRwLock(Default::default()),
+            "tokio-mutex" => Shared::TokioMutex(Default::default()),
+            "tokio-rwlock" => Shared::TokioRwLock(Default::default()),
             "atomic" => Shared::Atomic(AtomicU64::new(0)),
             "arc-swap" => Shared::ArcSwap(arc_swap::ArcSwap::from_pointee(0)),
             "sharded" => Shared::Sharded((0..tasks.max(1)).map(|_| Default::default()).collect()),
@@ -65,6 +72,9 @@ impl Shared {
             Shared::AsyncMutex(m) => bump(&mut *m.lock().await, write),
             Shared::AsyncRwLock(l) if write => bump(&mut *l.write().await, true),
             Shared::AsyncRwLock(l) => *l.read().await,
+            Shared::TokioMutex(m) => bump(&mut *m.lock().await, write),
+            Shared::TokioRwLock(l) if write => bump(&mut *l.write().await, true),
+            Shared::TokioRwLock(l) => *l.read().await,
             Shared::Atomic(a) if write => a.fetch_add(1, Ordering::AcqRel),
             Shared::Atomic(a) => a.load(Ordering::Acquire),
             Shared::ArcSwap(s) if write => *s.rcu(|v| **v + 1),
@@ -86,6 +96,8 @@ impl Shared {
             Shared::PlRwLock(l) => *l.read(),
             Shared::AsyncMutex(m) => *m.lock_blocking(),
             Shared::AsyncRwLock(l) => *l.read_blocking(),
+            Shared::TokioMutex(m) => *m.try_lock().expect("no task holds it any more"),
+            Shared::TokioRwLock(l) => *l.try_read().expect("no task holds it any more"),
             Shared::Atomic(a) => a.load(Ordering::Acquire),
             Shared::ArcSwap(s) => **s.load(),
             Shared::Sharded(slots) => slots.iter().map(|s| s.load(Ordering::Acquire)).sum(),

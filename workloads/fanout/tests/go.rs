@@ -45,21 +45,11 @@ fn the_go_row_delivers_every_message_of_both_shapes() {
 
 #[test]
 fn the_go_row_is_skipped_in_the_sets_of_other_channels() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out.json");
-    let core = dyno_core::os::allowed_cores()[0].to_string();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_dyno-cell-fanout"))
-        .args(["cell", "--row", "go", "--params"])
-        .arg(r#"{"shape":"queue","channel":"flume","consumers":8,"queue_bound":64,"payload_bytes":64,"work_ns":0}"#)
-        .args(["--warmup-s", "0.1", "--duration-s", "0.2", "--repeats", "1", "--cores", &core])
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let out: dyno_core::protocol::CellOutput =
-        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    let why = out.skipped.expect("skipped");
+    let why = dyno_rows::foreign::skipped_for_test(
+        Path::new(env!("CARGO_BIN_EXE_dyno-cell-fanout")),
+        "go",
+        r#"{"shape":"queue","channel":"flume","consumers":8,"queue_bound":64,"payload_bytes":64,"work_ns":0}"#,
+    );
     assert!(
         why.contains("async-channel and async-broadcast, not flume"),
         "{why}"

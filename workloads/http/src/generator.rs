@@ -300,6 +300,7 @@ impl WrkDone {
             histogram: dyno_core::record::encode_histogram(&hist),
             // wrk reports totals only: its warm-up is not judged.
             timeline: vec![],
+            phases: vec![],
         }
     }
 }

@@ -444,6 +444,7 @@ pub fn load(
                     threads,
                     cores: client.cores.clone(),
                     rate: (p.rate > 0).then_some(p.rate as f64),
+                    schedule: None,
                     timeout,
                     warmup: window.start() - load_start,
                     start_at: Some(on_client_clock(

@@ -24,8 +24,8 @@ use rquickjs::{Ctx, Value};
 ///
 /// The originals live only in the wrappers' closures, and the wrappers are installed before the lockdown
 /// freezes the prototypes, so a script can neither restore nor reach them. A wrapper reads `length`
-/// once more than the builtin does (a getter runs twice).
-const GUARDS: &str = r#"
+/// once more than the builtin does (a getter runs twice). The Go row's sandbox installs these same guards.
+pub const GUARDS: &str = r#"
 (function (maxElements, maxSorted) {
   "use strict";
   const apply = Reflect.apply, construct = Reflect.construct, getOwn = Reflect.getOwnPropertyDescriptor;

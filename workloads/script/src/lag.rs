@@ -13,8 +13,8 @@ use std::time::Duration;
 pub const PERIOD: Duration = Duration::from_millis(1);
 
 /// Stamps that may wait unreceived; past it the stamper skips a stamp (the earliest waiting stamps
-/// already show how long the loop has been held).
-const QUEUE: usize = 256;
+/// already show how long the loop has been held). The Go row's probe queues as many.
+pub const QUEUE: usize = 256;
 
 /// Receive stamps on the calling task: `count` of them, or (with `None`) until the window closes,
 /// recording the lag of stamps made inside it.

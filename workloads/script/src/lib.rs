@@ -10,6 +10,7 @@
 //! event-loop lag figures say how long the loop was held, on a clock finer than the row's timer. The
 //! same probe runs alone before the workers start, giving the row's idle wake-up latency as a baseline.
 
+mod go;
 pub mod guards;
 pub mod lag;
 pub mod sandbox;
@@ -27,6 +28,7 @@ use dyno_core::{
     Better, InProcess, Metric, Params, RepeatCtx, RepeatError, RepeatOutput, Role, Row, Shard,
     Window, Workload,
 };
+use dyno_rows::foreign::GO_ROW;
 use std::sync::Arc;
 
 /// The script workload.
@@ -130,6 +132,17 @@ pub const LAG_SAMPLES: Metric = Metric::figure(
     "stamps received in the measured window over all shards",
 );
 
+/// Every figure the workload declares.
+pub const FIGURES: [Metric; 7] = [
+    LAG_P50,
+    LAG_P99,
+    LAG_MAX,
+    LAG_IDLE_P99,
+    LAG_SAMPLES,
+    RSS_PER_SANDBOX,
+    QJS_PER_SANDBOX,
+];
+
 impl Workload for ScriptWorkload {
     fn spec() -> WorkloadSpec {
         let base = |contexts: &[&str], placements: &[&str]| {
@@ -154,10 +167,9 @@ impl Workload for ScriptWorkload {
                 ParamSpec::choice("placement", "inline: on the async worker; offload: on the row's spawn_blocking pool", &["inline", "offload"]),
                 ParamSpec::int("tasks_per_core", "evaluating tasks per core of the row, each one evaluation at a time", 1, 10_000, "tasks"),
             ],
-            quick: vec![
-                base(&["fresh", "pooled"], &["inline"]),
-                base(&["pooled"], &["offload"]),
-            ],
+            // The quick profile keeps to its 3 minutes with the placement question alone; fresh
+            // against pooled is the full profile's.
+            quick: vec![base(&["pooled"], &["inline", "offload"])],
             // The full profile (45 minutes on 2 cores) takes the shipped pricing script; the other
             // scripts and placements are one `-p` away.
             full: vec![
@@ -166,20 +178,10 @@ impl Workload for ScriptWorkload {
             ],
             declared: Declarations {
                 ops_unit: "evaluations".into(),
-                metrics: [
-                    LAG_P50,
-                    LAG_P99,
-                    LAG_MAX,
-                    LAG_IDLE_P99,
-                    LAG_SAMPLES,
-                    RSS_PER_SANDBOX,
-                    QJS_PER_SANDBOX,
-                ]
-                .iter()
-                .map(Metric::spec)
-                .collect(),
+                metrics: FIGURES.iter().map(Metric::spec).collect(),
                 questions: dyno_rows::design_questions()
                     .into_iter()
+                    .chain(dyno_rows::go_questions())
                     .chain([
                         Question::new(
                             "What does a fresh sandbox per evaluation cost against a pooled one?",
@@ -215,6 +217,16 @@ impl Workload for ScriptWorkload {
         }
     }
 
+    fn unavailable(row: &str, params: &Params) -> Option<String> {
+        if row != GO_ROW {
+            return None;
+        }
+        match ScriptParams::from(params) {
+            Ok(p) => go::unavailable(&p),
+            Err(e) => Some(e.to_string()),
+        }
+    }
+
     fn fairness_notes<R: Row>() -> Vec<String> {
         let l = Limits::default();
         vec![
@@ -236,18 +248,7 @@ impl InProcess for ScriptWorkload {
     fn run<R: Row>(ctx: &RepeatCtx, params: &Params) -> Result<RepeatOutput, RepeatError> {
         let p = ScriptParams::from(params)?;
         let limits = Limits::default();
-        let script = Script::new(p.script.name, p.script.source);
-        let inputs: Vec<String> = (0..INPUTS)
-            .map(|i| (p.script.input)(i).to_string())
-            .collect();
-        let expected = inputs
-            .iter()
-            .map(|i| {
-                evaluate(Strategy::Fresh, &limits, &script, i)
-                    .map(|o| o.json)
-                    .map_err(|e| format!("reference evaluation of {}: {e}", script.name))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let (script, inputs, expected) = reference(&p, &limits)?;
         let (rss_per, qjs_per) = sandbox_memory(&limits, &script, &inputs[0])?;
         let job = Arc::new(Job {
             p: p.clone(),
@@ -306,6 +307,49 @@ impl InProcess for ScriptWorkload {
         m.set(&RSS_PER_SANDBOX, rss_per);
         m.set(&QJS_PER_SANDBOX, qjs_per);
         Ok(m)
+    }
+}
+
+/// The script of `p`, its [`INPUTS`] inputs and their reference outputs: each evaluated in a fresh
+/// sandbox before the row starts.
+fn reference(
+    p: &ScriptParams,
+    limits: &Limits,
+) -> Result<(Script, Vec<String>, Vec<String>), String> {
+    let script = Script::new(p.script.name, p.script.source);
+    let inputs: Vec<String> = (0..INPUTS)
+        .map(|i| (p.script.input)(i).to_string())
+        .collect();
+    let expected = inputs
+        .iter()
+        .map(|i| {
+            evaluate(Strategy::Fresh, limits, &script, i)
+                .map(|o| o.json)
+                .map_err(|e| format!("reference evaluation of {}: {e}", script.name))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((script, inputs, expected))
+}
+
+/// Go beside the rows: the same engine through cgo ([`go`]).
+impl dyno_core::References for ScriptWorkload {
+    fn reference_rows(cores: &[usize]) -> Vec<dyno_core::schema::RowInfo> {
+        vec![go::GO.row_info(cores)]
+    }
+
+    fn run_reference(
+        row: &str,
+        ctx: &RepeatCtx,
+        _client: Option<&dyno_core::ClientCtx>,
+        measured: &dyno_core::MeasuredProcess,
+        params: &Params,
+    ) -> Result<RepeatOutput, RepeatError> {
+        if row != GO_ROW {
+            return Err(RepeatError::Failed(format!(
+                "no reference row {row:?}; accepted: {GO_ROW}"
+            )));
+        }
+        go::run_repeat(ctx, measured, params)
     }
 }
 

@@ -229,8 +229,9 @@ impl Guard {
 /// Freezes every object reachable from the global object (own properties, accessors and prototypes),
 /// the intrinsics only reachable through syntax (generator, async and iterator prototypes), then the
 /// global object. Removes the legacy RegExp statics (`RegExp.$1`, `lastMatch`, ...) first where the
-/// engine has them: they would carry the last match of one evaluation into the next.
-const LOCKDOWN: &str = r#"
+/// engine has them: they would carry the last match of one evaluation into the next. The Go row's
+/// sandbox runs this same source.
+pub const LOCKDOWN: &str = r#"
 (function () {
   "use strict";
   for (const k of ["$1","$2","$3","$4","$5","$6","$7","$8","$9","input","$_","lastMatch","$&","lastParen","$+","leftContext","$`","rightContext","$'"]) {
@@ -279,7 +280,9 @@ pub const VALUE_BYTES: usize = 16;
 ///   that function runs the script's top level afresh and returns its `main`. The source is checked first
 ///   to parse alone as a strict script ([`Sandbox::parses_alone`]), so it cannot close the function it is
 ///   wrapped in and leave declarations outside it.
-const RUNNERS: &str = r#"
+///
+/// The Go row's sandbox runs these same runners.
+pub const RUNNERS: &str = r#"
 (function () {
   "use strict";
   const compile = function compile(__dyno_source) {

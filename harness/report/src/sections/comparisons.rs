@@ -15,7 +15,8 @@ impl Section for Declared {
         let shown = Params::varying(part.cells.iter().map(|c| &c.params));
         let mut drawn = 0;
         for (i, q) in questions.iter().enumerate() {
-            let answers = super::findings::answers(q, &part.cells, &shown);
+            let cells = super::findings::compared(part.run, q, &part.cells);
+            let answers = super::findings::answers(q, &cells, &shown);
             if answers.is_empty() {
                 continue;
             }

@@ -49,7 +49,7 @@ impl Section for Findings {
             let cells: Vec<&CellResult> = run.cells.iter().filter(|c| c.workload == *w).collect();
             let shown = Params::varying(cells.iter().map(|c| &c.params));
             for q in questions {
-                let answers = answers(q, &cells, &shown);
+                let answers = answers(q, &compared(run, q, &cells), &shown);
                 if !answers.is_empty() {
                     asked.push(Asked {
                         workload: w.clone(),
@@ -73,7 +73,8 @@ impl Section for Findings {
              only where that interval excludes 1 and it survives the false-discovery control across the whole \
              page (Benjamini–Hochberg at {:.0}% over the p-values of the paired t test on log ratios: this run \
              tested {tested} comparisons and kept {kept}); otherwise the sentence says no difference was \
-             resolved, and at what precision.\n",
+             resolved, and at what precision. A question of throughput leaves out open-loop cells: their \
+             throughput is the rate the driver offered (their pages compare their latency).\n",
             FDR * 100.0
         );
         let mut workload = None;
@@ -231,6 +232,20 @@ fn sentence(a: &str, b: &str, r: &Ratio, discovery: bool, words: &Words) -> Stri
 /// Past this half-width (the ratio's interval spans more than a factor of two either way) a
 /// comparison's precision is not stated as a percentage.
 const WIDE_PCT: f64 = 100.0;
+
+/// The cells question `q` may compare: for throughput, the closed-loop ones (an open loop's throughput
+/// is the rate the driver offered, the same on every row).
+pub(super) fn compared<'c>(
+    run: &crate::Run,
+    q: &Question,
+    cells: &[&'c CellResult],
+) -> Vec<&'c CellResult> {
+    cells
+        .iter()
+        .copied()
+        .filter(|c| q.figure.is_some() || !super::methodology::open_loop(run, c))
+        .collect()
+}
 
 /// Whether `c` is on side `side` (for a `best_of` side: on one of its rows).
 fn on(c: &CellResult, side: &Side) -> bool {
@@ -396,6 +411,34 @@ mod tests {
                 .filter(|o| on(o, &both) && o.params == c.params && o.status == Status::Ok);
             assert!(rivals.all(|o| estimate(o) <= estimate(c)), "{}", c.cell_id);
         }
+    }
+
+    #[test]
+    fn throughput_questions_leave_out_open_loop_cells_and_figure_questions_keep_them() {
+        let (mut run, a, b) = asking(|a, b| Question::new("a or b?", Side::row(a), Side::row(b)));
+        let w = fixture::workload(&run).to_string();
+        let offered =
+            dyno_core::Metric::figure("offered", "requests/s", dyno_core::Better::Neither, "")
+                .with_role(dyno_core::metrics::Role::OfferedRate);
+        run.manifest
+            .workloads
+            .get_mut(&w)
+            .unwrap()
+            .metrics
+            .push(offered.spec());
+        let open = run.cells[0].cell_id.clone();
+        for r in run.cells[0].repeats.iter_mut() {
+            r.metrics.insert("offered".into(), 1000.0);
+        }
+        let cells: Vec<&CellResult> = run.cells.iter().collect();
+        let q = Question::new("a or b?", Side::row(&a), Side::row(&b));
+        let kept = compared(&run, &q, &cells);
+        assert_eq!(kept.len(), cells.len() - 1);
+        assert!(kept.iter().all(|c| c.cell_id != open));
+        assert_eq!(
+            compared(&run, &q.clone().on("mem"), &cells).len(),
+            cells.len()
+        );
     }
 
     #[test]
