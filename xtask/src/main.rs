@@ -48,7 +48,15 @@ enum Task {
     NewWorkload(NewWorkloadTask),
     /// Build the workloads' Go programs (`workloads/*/go/`, their Go reference rows) beside the
     /// release cell binaries; `bench` does it before the matrix.
-    Go,
+    Go(GoTask),
+}
+
+#[derive(Args)]
+struct GoTask {
+    /// Vet and test every Go module (the rows' protocol package and each workload's) instead of
+    /// building: what CI checks.
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Args)]
@@ -100,7 +108,8 @@ fn main() -> ExitCode {
         Task::NewWorkload(t) => workspace_root()
             .and_then(|root| new_workload(&root, &t.name))
             .map(|_| ExitCode::SUCCESS),
-        Task::Go => build_go().map(|_| ExitCode::SUCCESS),
+        Task::Go(t) if t.check => check_go().map(|_| ExitCode::SUCCESS),
+        Task::Go(_) => build_go().map(|_| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -341,18 +350,7 @@ fn build_dyno() -> Result<PathBuf> {
 /// Build every workload's Go module (`workloads/<w>/go/go.mod`) to `dyno-<w>-go` beside the release
 /// cell binaries, where its Go rows find it; without Go, say that those rows will be skipped.
 fn build_go() -> Result<()> {
-    let root = workspace_root()?;
-    let mut modules: Vec<(String, PathBuf)> = std::fs::read_dir(root.join("workloads"))?
-        .filter_map(|e| e.ok())
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().to_string(),
-                e.path().join("go"),
-            )
-        })
-        .filter(|(_, dir)| dir.join("go.mod").is_file())
-        .collect();
-    modules.sort();
+    let modules = go_modules()?;
     if modules.is_empty() {
         return Ok(());
     }
@@ -370,6 +368,34 @@ fn build_go() -> Result<()> {
         dyno_core::golang::build(&dir, &bin).map_err(anyhow::Error::msg)?;
     }
     Ok(())
+}
+
+/// Vet and test the rows' Go package and every workload's Go module ([`dyno_core::golang::check`]).
+fn check_go() -> Result<()> {
+    let mut dirs = vec![workspace_root()?.join("runtimes/rows/go")];
+    dirs.extend(go_modules()?.into_iter().map(|(_, dir)| dir));
+    for dir in dirs {
+        eprintln!("checking {} (go vet, go test)...", dir.display());
+        dyno_core::golang::check(&dir).map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
+}
+
+/// Every workload's Go module: its name and folder (`workloads/<w>/go/`), by name.
+fn go_modules() -> Result<Vec<(String, PathBuf)>> {
+    let root = workspace_root()?;
+    let mut modules: Vec<(String, PathBuf)> = std::fs::read_dir(root.join("workloads"))?
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().to_string(),
+                e.path().join("go"),
+            )
+        })
+        .filter(|(_, dir)| dir.join("go.mod").is_file())
+        .collect();
+    modules.sort();
+    Ok(modules)
 }
 
 /// Run `dyno SUBCOMMAND ARGS...` from the workspace root, passing its exit code on.

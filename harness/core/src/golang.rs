@@ -47,18 +47,15 @@ pub fn unavailable(name: &str) -> Option<String> {
     })
 }
 
-/// Build the Go module in `module` to `out` with `go build`, offline: no module proxy, no toolchain
-/// download, the standard library only.
-pub fn build(module: &Path, out: &Path) -> Result<(), String> {
+/// A `go` command in `module`, offline: no module proxy, no toolchain download, the standard library
+/// only, and the include path of the C sources its `cgo-include` file names ([`cgo_include`]).
+fn go_command(module: &Path) -> Result<(PathBuf, Command), String> {
     let go = go_tool().ok_or_else(|| format!("Go is not installed ({INSTALL})"))?;
     let mut cmd = Command::new(&go);
     if let Some(flags) = cgo_include(module)? {
         cmd.env("CGO_CFLAGS", flags);
     }
     cmd.current_dir(module)
-        .args(["build", "-trimpath", "-o"])
-        .arg(out)
-        .arg(".")
         .env("GOPROXY", "off")
         .env("GOFLAGS", "-mod=mod")
         .env("GOTOOLCHAIN", "local");
@@ -69,16 +66,51 @@ pub fn build(module: &Path, out: &Path) -> Result<(), String> {
     if no_cache_home {
         cmd.env("GOCACHE", std::env::temp_dir().join("dyno-go-build"));
     }
+    Ok((go, cmd))
+}
+
+/// Run `go ARGS` in `module` as [`go_command`] sets it up; its stderr is the error when it fails.
+fn run_go(module: &Path, args: &[&std::ffi::OsStr]) -> Result<PathBuf, String> {
+    let (go, mut cmd) = go_command(module)?;
     let o = cmd
+        .args(args)
         .output()
         .map_err(|e| format!("cannot run {}: {e}", go.display()))?;
     if !o.status.success() {
+        let what: Vec<String> = args.iter().map(|a| a.to_string_lossy().into()).collect();
         return Err(format!(
-            "go build in {} failed: {}",
+            "go {} in {} failed: {}{}",
+            what.join(" "),
             module.display(),
+            String::from_utf8_lossy(&o.stdout).trim(),
             String::from_utf8_lossy(&o.stderr).trim()
         ));
     }
+    Ok(go)
+}
+
+/// Vet the Go module in `module` and run its tests (what CI checks of every Go module).
+pub fn check(module: &Path) -> Result<(), String> {
+    run_go(module, &["vet".as_ref(), "./...".as_ref()])?;
+    run_go(
+        module,
+        &["test".as_ref(), "-count=1".as_ref(), "./...".as_ref()],
+    )
+    .map(|_| ())
+}
+
+/// Build the Go module in `module` to `out` with `go build`, offline ([`go_command`]).
+pub fn build(module: &Path, out: &Path) -> Result<(), String> {
+    let go = run_go(
+        module,
+        &[
+            "build".as_ref(),
+            "-trimpath".as_ref(),
+            "-o".as_ref(),
+            out.as_os_str(),
+            ".".as_ref(),
+        ],
+    )?;
     // `go version BINARY` ends with the version the binary was built with.
     let v = Command::new(&go)
         .arg("version")
